@@ -1,0 +1,27 @@
+# The two commands of the README:
+#   make figures   build the environment, regenerate the analytic studies into results/
+#   make test      build the environment, run the test suite (what CI runs)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export HYPOTHESIS_PROFILE ?= ci
+
+.PHONY: env figures test test-fast bench clean-env
+
+env:
+	@VENV=$(VENV) bash scripts/bootstrap.sh
+
+figures: env
+	$(PY) -m studies.toy_gradients
+	$(PY) -m studies.alpha_sweep
+
+test: env
+	$(PY) -m pytest -q
+
+test-fast: env
+	$(PY) -m pytest -q -m "not slow"
+
+bench: env
+	$(PY) -m benchmarks.analytic
+
+clean-env:
+	rm -rf $(VENV)

@@ -1,0 +1,13 @@
+"""distmatch.divergences: exact divergences, optimal discriminators and value functions for Gaussian mixtures.
+
+Conventions: P is the data distribution, Q the generator's; D_f(P||Q) = ∫ q f(p/q) dx, in nats.
+numpy/scipy only (never imports torch).
+"""
+from .fdiv import F_DIVERGENCES, FDivergence, Interval, arimoto_f, get_f
+from .measures import (arimoto, chi2_is_finite, f_divergence, gan_divergence, gaussian_kl, jsd, kl,
+                       neyman_chi2, pearson_chi2, reverse_kl, squared_hellinger, total_variation)
+from .mixture import GaussianMixture, SeedToy, grid, ring, seed_toy
+from .quadrature import IntegrationWarning
+from .objectives import (OBJECTIVES, Objective, OptimalDiscriminator, alpha_loss, get_objective,
+                         optimal_discriminator, value_function)
+from .wasserstein import kantorovich_potential, wasserstein1

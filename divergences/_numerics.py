@@ -1,0 +1,54 @@
+"""Small numerically stable primitives shared by the analytic layer (numpy only)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+Array = NDArray[np.float64]
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+LOG2 = float(np.log(2.0))
+
+
+def logsumexp(a: Array, axis: int = -1) -> Array:
+    """log Σ exp(a) along ``axis``, shift-stabilised; rows of all ``-inf`` give ``-inf``."""
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(a - m), axis=axis)) + np.squeeze(m, axis=axis)
+    return out
+
+
+def softplus(x: Array) -> Array:
+    """log(1 + e^x) without overflow: max(x, 0) + log1p(e^{-|x|})."""
+    x = np.asarray(x, dtype=float)
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def sigmoid(x: Array) -> Array:
+    """1 / (1 + e^{-x}) evaluated without overflow for any sign of x."""
+    x = np.asarray(x, dtype=float)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def check_finite(name: str, value: ArrayLike) -> NDArray:
+    """Return ``value`` as a float array, raising ``ValueError`` if it holds NaN or ±inf."""
+    arr = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf); got {value!r}")
+    return arr
+
+
+def check_alpha(alpha: float, allow_one: bool = True) -> float:
+    """Validate an α of the α-loss / Arimoto family: α in (0, ∞], NaN rejected."""
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        raise TypeError(f"alpha must be a real number in (0, inf]; got {alpha!r}") from None
+    if np.isnan(a) or a <= 0.0:
+        raise ValueError(f"alpha must lie in (0, inf]; got {alpha!r}")
+    if not allow_one and a == 1.0:
+        raise ValueError("alpha = 1 is not allowed here; use the log-loss form instead")
+    return a

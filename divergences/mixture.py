@@ -1,0 +1,250 @@
+"""Gaussian mixtures: the distributions every exact quantity of the testbed is computed for.
+
+A mixture is ``p(x) = Σ_k w_k N(x; μ_k, Σ_k)`` in dimension d (1 and 2 are what the
+divergence engine integrates; sampling and densities work for any d).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.special import ndtr
+
+from ._numerics import LOG_2PI, Array, check_finite, logsumexp
+
+WEIGHT_SUM_TOL = 1e-9  # |Σ w − 1| allowed; weights are renormalised after the check
+
+
+def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None; got {type(rng).__name__}")
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianMixture:
+    """Finite mixture of Gaussians ``p(x) = Σ_k w_k N(x; μ_k, Σ_k)``.
+
+    Parameters
+    ----------
+    weights : (k,) non-negative, summing to 1 (within 1e-9). Zero-weight components are dropped.
+    means : (k, d), or (k,) for a 1D mixture.
+    covs : (k, d, d) symmetric positive definite, or (k,) variances for a 1D mixture
+        (also accepted for d > 1 as isotropic variances when ``means`` is (k, d)).
+
+    Examples
+    --------
+    >>> P = GaussianMixture([0.5, 0.5], [2.0, 5.0], [0.09, 0.09])
+    >>> round(float(P.pdf([2.0])[0]), 6)
+    0.664904
+    """
+
+    weights: Array
+    means: Array
+    covs: Array
+
+    def __init__(self, weights: ArrayLike, means: ArrayLike, covs: ArrayLike):
+        w = check_finite("weights", weights).reshape(-1)
+        m = check_finite("means", means)
+        c = check_finite("covs", covs)
+        if w.size == 0:
+            raise ValueError("a mixture needs at least one component; got empty weights")
+        if np.any(w < 0):
+            raise ValueError(f"weights must be non-negative; got {w.tolist()}")
+        if abs(w.sum() - 1.0) > WEIGHT_SUM_TOL:
+            raise ValueError(f"weights must sum to 1 (within {WEIGHT_SUM_TOL:g}); they sum to {w.sum()!r}")
+        k = w.size
+        if m.ndim == 0:
+            m = m.reshape(1, 1)
+        elif m.ndim == 1:
+            m = m.reshape(-1, 1)
+        if m.ndim != 2 or m.shape[0] != k:
+            raise ValueError(f"means must have shape (k, d) or (k,) with k={k}; got shape {np.shape(means)}")
+        d = m.shape[1]
+        if c.ndim == 0:
+            c = np.full(k, float(c))
+        if c.ndim == 1:
+            if c.shape[0] != k:
+                raise ValueError(f"variances must have shape (k,) with k={k}; got shape {c.shape}")
+            c = c[:, None, None] * np.eye(d)[None]
+        elif c.ndim == 2 and d == 1 and c.shape == (k, 1):
+            c = c[:, :, None]
+        if c.shape != (k, d, d):
+            raise ValueError(f"covs must have shape (k, d, d) = ({k}, {d}, {d}); got shape {np.shape(covs)}")
+        if not np.allclose(c, np.swapaxes(c, 1, 2), rtol=1e-12, atol=0.0):
+            raise ValueError("covariance matrices must be symmetric")
+        eig = np.linalg.eigvalsh(c)
+        if np.any(eig <= 0):
+            bad = int(np.argmin(eig.min(axis=1)))
+            raise ValueError(
+                f"covariances must be positive definite; component {bad} has eigenvalues {eig[bad].tolist()}"
+            )
+        keep = w > 0
+        w, m, c = w[keep] / w[keep].sum(), m[keep], c[keep]
+        for name, val in (("weights", w), ("means", m), ("covs", c)):
+            val.setflags(write=False)
+            object.__setattr__(self, name, val)
+        chol = np.linalg.cholesky(c)
+        # Σ^{-1} = W W^T with W = L^{-T}; Mahalanobis distance = ||(x − μ) W||².
+        prec_chol = np.swapaxes(np.linalg.inv(chol), 1, 2)
+        log_norm = -0.5 * d * LOG_2PI - np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+        object.__setattr__(self, "_chol", chol)
+        object.__setattr__(self, "_prec_chol", prec_chol)
+        object.__setattr__(self, "_log_norm", log_norm)
+        object.__setattr__(self, "_log_weights", np.log(w))
+
+    # ------------------------------------------------------------------ basic attributes
+    @property
+    def dim(self) -> int:
+        """Dimension d of the sample space."""
+        return int(self.means.shape[1])
+
+    @property
+    def n_components(self) -> int:
+        """Number of components k (after dropping zero weights)."""
+        return int(self.weights.shape[0])
+
+    @classmethod
+    def gaussian(cls, mean: ArrayLike, cov: ArrayLike) -> "GaussianMixture":
+        """A single Gaussian N(mean, cov): ``mean`` scalar or (d,), ``cov`` a variance (isotropic) or (d, d)."""
+        means = np.atleast_1d(np.asarray(mean, dtype=float))[None, :]
+        cov = np.asarray(cov, dtype=float)
+        return cls([1.0], means, cov.reshape(1) if cov.ndim == 0 else cov[None])
+
+    def __repr__(self) -> str:
+        return f"GaussianMixture(k={self.n_components}, d={self.dim})"
+
+    # ------------------------------------------------------------------ points
+    def as_points(self, x: ArrayLike) -> Array:
+        """Reshape ``x`` to (n, d): 1D mixtures accept (n,) or scalars; d > 1 accepts (d,) for one point."""
+        arr = np.asarray(x, dtype=float)
+        if np.any(np.isnan(arr)):
+            raise ValueError("x contains NaN")
+        d = self.dim
+        if d == 1 and arr.ndim <= 1:
+            return arr.reshape(-1, 1)
+        if arr.ndim == 1 and arr.shape[0] == d:
+            return arr.reshape(1, d)
+        if arr.ndim != 2 or arr.shape[1] != d:
+            raise ValueError(f"x must have shape (n, {d}) for a {d}-dimensional mixture; got shape {arr.shape}")
+        return arr
+
+    def component_logpdf(self, x: ArrayLike) -> Array:
+        """log w_k + log N(x; μ_k, Σ_k) for every point and component, shape (n, k)."""
+        pts = self.as_points(x)
+        diff = pts[:, None, :] - self.means[None, :, :]
+        z = np.einsum("nkd,kde->nke", diff, self._prec_chol)
+        return self._log_weights + self._log_norm - 0.5 * np.sum(z * z, axis=-1)
+
+    def logpdf(self, x: ArrayLike) -> Array:
+        """log p(x) = logsumexp_k [log w_k + log N(x; μ_k, Σ_k)], shape (n,); finite for every finite x."""
+        return logsumexp(self.component_logpdf(x), axis=1)
+
+    def pdf(self, x: ArrayLike) -> Array:
+        """p(x), shape (n,)."""
+        return np.exp(self.logpdf(x))
+
+    def _require_1d(self, what: str) -> None:
+        if self.dim != 1:
+            raise ValueError(f"{what} is defined for 1D mixtures only; this mixture has d={self.dim}")
+
+    def _standardised(self, x: ArrayLike) -> Array:
+        pts = self.as_points(x)[:, 0]
+        return (pts[:, None] - self.means[None, :, 0]) / np.sqrt(self.covs[None, :, 0, 0])
+
+    def cdf(self, x: ArrayLike) -> Array:
+        """F(x) = Σ_k w_k Φ((x − μ_k)/σ_k) for a 1D mixture, shape (n,)."""
+        self._require_1d("cdf")
+        return ndtr(self._standardised(x)) @ self.weights
+
+    def sf(self, x: ArrayLike) -> Array:
+        """Survival 1 − F(x) = Σ_k w_k Φ(−(x − μ_k)/σ_k), accurate in the right tail (1D only)."""
+        self._require_1d("sf")
+        return ndtr(-self._standardised(x)) @ self.weights
+
+    # ------------------------------------------------------------------ moments and sampling
+    def mean(self) -> Array:
+        """E[X] = Σ_k w_k μ_k, shape (d,)."""
+        return self.weights @ self.means
+
+    def cov(self) -> Array:
+        """Cov[X] = Σ_k w_k (Σ_k + μ_k μ_k^T) − E[X] E[X]^T, shape (d, d)."""
+        mu = self.mean()
+        second = np.einsum("k,kij->ij", self.weights, self.covs + self.means[:, :, None] * self.means[:, None, :])
+        return second - np.outer(mu, mu)
+
+    def sample(self, n: int, rng: np.random.Generator | int | None = None) -> Array:
+        """Draw ``n`` samples, shape (n, d). ``rng``: a Generator or a seed (no global state is used)."""
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be a non-negative integer; got {n!r}")
+        gen = _as_rng(rng)
+        comp = gen.choice(self.n_components, size=int(n), p=self.weights)
+        z = gen.standard_normal((int(n), self.dim))
+        return self.means[comp] + np.einsum("nij,nj->ni", self._chol[comp], z)
+
+    def translate(self, shift: ArrayLike) -> "GaussianMixture":
+        """The same mixture moved by ``shift`` (shape (d,), or a scalar in 1D)."""
+        s = check_finite("shift", shift).reshape(-1)
+        if s.size != self.dim:
+            raise ValueError(f"shift must have {self.dim} entries; got {s.size}")
+        return GaussianMixture(self.weights, self.means + s, self.covs)
+
+    def scales(self) -> Array:
+        """Per-component, per-axis standard deviations sqrt(diag Σ_k), shape (k, d)."""
+        return np.sqrt(np.diagonal(self.covs, axis1=1, axis2=2))
+
+
+# ---------------------------------------------------------------------- standard examples
+def ring(k: int = 8, radius: float = 1.0, var: float = 1e-4, phase: float = 0.0) -> GaussianMixture:
+    """The 2D ring: k equal-weight isotropic Gaussians with means r(cos θ_j, sin θ_j), θ_j = phase + 2πj/k.
+
+    The default (k=8, r=1, var=1e-4) is the ring of Welfert et al. (2024) and the ISIT 2025 tutorial.
+    """
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer; got {k!r}")
+    if not radius > 0 or not var > 0:
+        raise ValueError(f"radius and var must be positive; got radius={radius!r}, var={var!r}")
+    theta = phase + 2 * np.pi * np.arange(k) / k
+    means = radius * np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    return GaussianMixture(np.full(k, 1.0 / k), means, np.full(k, float(var)))
+
+
+def grid(n: int = 5, spacing: float = 2.0, var: float = 0.0025) -> GaussianMixture:
+    """The 2D grid: n×n equal-weight isotropic Gaussians at spacing·{−(n−1)/2, …, (n−1)/2}², centred at 0.
+
+    The default (5×5, spacing 2, std 0.05) is the grid of PacGAN / VEEGAN.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer; got {n!r}")
+    if not spacing > 0 or not var > 0:
+        raise ValueError(f"spacing and var must be positive; got spacing={spacing!r}, var={var!r}")
+    ticks = spacing * (np.arange(n) - (n - 1) / 2)
+    xx, yy = np.meshgrid(ticks, ticks, indexing="ij")
+    means = np.stack([xx.ravel(), yy.ravel()], axis=1)
+    return GaussianMixture(np.full(n * n, 1.0 / (n * n)), means, np.full(n * n, float(var)))
+
+
+class SeedToy(NamedTuple):
+    """The 1D toy of the lecture notes: data P_r and two single-Gaussian generators."""
+
+    real: GaussianMixture
+    gen_right: GaussianMixture
+    gen_left: GaussianMixture
+
+
+def seed_toy() -> SeedToy:
+    """P_r = 0.5 N(2, 0.3²) + 0.5 N(5, 0.3²), generators N(6, 0.3²) (right) and N(−0.5, 0.3²) (left).
+
+    Source: Sankar & Welfert, ISIT 2025 tutorial, "GAN training instabilities: toy example".
+    """
+    var = 0.3**2
+    return SeedToy(
+        real=GaussianMixture([0.5, 0.5], [2.0, 5.0], [var, var]),
+        gen_right=GaussianMixture([1.0], [6.0], [var]),
+        gen_left=GaussianMixture([1.0], [-0.5], [var]),
+    )

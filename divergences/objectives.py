@@ -1,0 +1,243 @@
+"""Adversarial objectives in closed form: optimal discriminators and value functions.
+
+A registry maps a loss name to one :class:`Objective`: the discriminator's expected reward
+``V(D) = E_P[real(D(X))] + E_Q[fake(D(X))]`` (which D maximises) and the maximiser D* as a
+function of r = log p(x) − log q(x). Discriminators here output probabilities (vanilla, α,
+LSGAN targets) or critic values (hinge, WGAN, f-GAN), as the conventions of the package say;
+probability-valued optimal discriminators also expose ``.logit(x)`` so that value functions
+are integrated in log space.
+
+| loss | V(D) | D*(x) | sup_D V |
+|---|---|---|---|
+| vanilla | E_P log D + E_Q log(1 − D) | p/(p+q) | 2 JSD − log 4 |
+| alpha | −E_P ℓ_α(1, D) − E_Q ℓ_α(0, D) | p^α/(p^α+q^α) | D_{f_α} + α/(α−1)(2^{1/α} − 2) |
+| lsgan (a, b) | −½ E_P (D − b)² − ½ E_Q (D − a)² | (b p + a q)/(p + q) | −½(b − a)² ∫ pq/(p+q) |
+| hinge | −E_P (1 − D)₊ − E_Q (1 + D)₊ | sign(p − q) | 2 TV − 2 |
+| wgan | E_P D − E_Q D, D 1-Lipschitz | Kantorovich potential (1D) | W1 |
+| f-GAN (name of f) | E_P T − E_Q f*(T) | f'(p/q) | D_f |
+
+References: Goodfellow et al. (2014); Kurri et al. (2021) for α-GAN; Mao et al. (2017) LSGAN;
+Lim & Ye (2017) hinge; Arjovsky et al. (2017) WGAN; Nowozin et al. (2016) f-GAN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._numerics import Array, check_alpha, check_finite, sigmoid, softplus
+from .fdiv import F_DIVERGENCES, _arimoto_g, get_f
+from .mixture import GaussianMixture
+from .quadrature import integrate_pairs, pair_up
+
+
+# ----------------------------------------------------------------------------- α-loss
+def alpha_loss(y: ArrayLike, yhat: ArrayLike, alpha: float) -> Array:
+    """α-loss ℓ_α(y, ŷ) = α/(α−1) [1 − y ŷ^{(α−1)/α} − (1−y)(1−ŷ)^{(α−1)/α}] (Sypherd et al. 2019).
+
+    y ∈ [0, 1] (soft labels are linear in y), ŷ ∈ [0, 1], α ∈ (0, ∞]. α → 1 is the log-loss
+    −y log ŷ − (1−y) log(1−ŷ) (evaluated through expm1(x)/x, no 1/(α−1) cancellation);
+    α = ∞ is 1 − y ŷ − (1−y)(1−ŷ).
+
+    >>> float(alpha_loss(1.0, 0.5, 1.0))  # log 2
+    0.6931471805599453
+    """
+    a = check_alpha(alpha)
+    y = check_finite("y", y)
+    p = np.asarray(yhat, dtype=float)
+    if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)) or np.any((y < 0) | (y > 1)):
+        raise ValueError("alpha_loss needs y and yhat in [0, 1] (no NaN)")
+    with np.errstate(divide="ignore"):
+        return -(y * _alpha_reward(a, np.log(p)) + (1.0 - y) * _alpha_reward(a, np.log1p(-p)))
+
+
+def _alpha_reward(alpha: float, log_t: Array) -> Array:
+    """−ℓ_α for the probability t of the true label, from log t: α/(α−1)(t^{(α−1)/α} − 1)."""
+    from .fdiv import _expm1_ratio
+
+    if np.isinf(alpha):
+        return np.expm1(log_t)
+    with np.errstate(invalid="ignore"):
+        out = log_t * _expm1_ratio((alpha - 1.0) / alpha * log_t)
+    return np.where(np.isneginf(log_t), -alpha / (alpha - 1.0) if alpha > 1 else -np.inf, out)
+
+
+# ----------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class Objective:
+    """One adversarial objective: per-sample rewards of D on real and fake points, and D*."""
+
+    name: str
+    real: Callable[[Array], Array]  # reward of output t on a real point
+    fake: Callable[[Array], Array]  # reward of output t on a fake point
+    optimal_from_r: Callable[[Array], Array] | None  # D*(r), r = log p − log q (None: not pointwise)
+    logit_rewards: tuple[Callable[[Array], Array], Callable[[Array], Array]] | None = None  # same, from logits
+    output: str = "probability"  # or "critic"
+    params: dict = field(default_factory=dict)
+
+
+def _vanilla() -> Objective:
+    with_log = lambda t: np.log(t)
+    return Objective(
+        "vanilla", real=with_log, fake=lambda t: np.log1p(-t), optimal_from_r=sigmoid,
+        logit_rewards=(lambda v: -softplus(-v), lambda v: -softplus(v)),
+    )
+
+
+def _alpha(alpha: float) -> Objective:
+    a = check_alpha(alpha)
+    return Objective(
+        "alpha",
+        real=lambda t: _alpha_reward(a, np.log(t)),
+        fake=lambda t: _alpha_reward(a, np.log1p(-t)),
+        optimal_from_r=(lambda r: sigmoid(a * r)) if np.isfinite(a) else (lambda r: np.where(r > 0, 1.0, np.where(r < 0, 0.0, 0.5))),
+        logit_rewards=(lambda v: _arimoto_g(a, v), lambda v: _arimoto_g(a, -v)),
+        params={"alpha": a},
+    )
+
+
+def _lsgan(a: float = 0.0, b: float = 1.0, c: float = 1.0) -> Objective:
+    a, b, c = (float(check_finite(n, v)) for n, v in (("a", a), ("b", b), ("c", c)))
+    if a == b:
+        raise ValueError(f"LSGAN needs distinct targets a (fake) and b (real); got a = b = {a}")
+    return Objective(
+        "lsgan", real=lambda t: -0.5 * (t - b) ** 2, fake=lambda t: -0.5 * (t - a) ** 2,
+        optimal_from_r=lambda r: a + (b - a) * sigmoid(r), output="critic", params={"a": a, "b": b, "c": c},
+    )
+
+
+def _hinge() -> Objective:
+    return Objective(
+        "hinge", real=lambda t: -np.maximum(1.0 - t, 0.0), fake=lambda t: -np.maximum(1.0 + t, 0.0),
+        optimal_from_r=np.sign, output="critic",
+    )
+
+
+def _wgan() -> Objective:
+    return Objective("wgan", real=lambda t: t, fake=lambda t: -t, optimal_from_r=None, output="critic")
+
+
+def _fgan(name: str, alpha: float | None = None) -> Objective:
+    rec = get_f(name, alpha)
+    return Objective(
+        rec.name, real=lambda t: t, fake=lambda t: -rec.f_conj(t), optimal_from_r=rec.t_star_log,
+        logit_rewards=(lambda v: rec.g_f(v), lambda v: -rec.f_conj(rec.g_f(v))), output="critic",
+        params={"f": rec.name},
+    )
+
+
+OBJECTIVES: dict[str, Callable[..., Objective]] = {
+    "vanilla": _vanilla, "alpha": _alpha, "lsgan": _lsgan, "hinge": _hinge, "wgan": _wgan,
+}
+
+
+def get_objective(loss: str, **params) -> Objective:
+    """Registry lookup: a name of ``OBJECTIVES`` or of an f-divergence (f-GAN); ``arimoto`` takes alpha."""
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be a string name; got {type(loss).__name__}")
+    if loss in OBJECTIVES:
+        try:
+            return OBJECTIVES[loss](**params)
+        except TypeError as exc:
+            raise ValueError(f"bad parameters for loss {loss!r}: {exc}") from None
+    if loss in F_DIVERGENCES or loss == "arimoto":
+        return _fgan(loss, **params)
+    known = ", ".join(list(OBJECTIVES) + sorted(F_DIVERGENCES) + ["arimoto"])
+    raise ValueError(f"unknown loss {loss!r}; known: {known}")
+
+
+# ----------------------------------------------------------------------------- optimal discriminators
+class OptimalDiscriminator:
+    """x ↦ D*(x) for a pair (P, Q) and an objective; accepts x of shape (n, d) or (n,) in 1D.
+
+    ``logit(x)`` (probability-valued objectives only) returns the logit of D* in log space.
+    """
+
+    def __init__(self, P: GaussianMixture, Q: GaussianMixture, objective: Objective,
+                 fn: Callable[[Array], Array] | None = None):
+        self.P, self.Q, self.objective = P, Q, objective
+        self._fn = fn
+
+    def log_ratio(self, x: ArrayLike) -> Array:
+        """r(x) = log p(x) − log q(x)."""
+        return self.P.logpdf(x) - self.Q.logpdf(x)
+
+    def __call__(self, x: ArrayLike) -> Array:
+        if self._fn is not None:
+            return self._fn(self.P.as_points(x))
+        return self.objective.optimal_from_r(self.log_ratio(x))
+
+    def logit(self, x: ArrayLike) -> Array:
+        """Logit of D*: r for vanilla, α r for α-GAN (α < ∞)."""
+        if self.objective.name == "vanilla":
+            return self.log_ratio(x)
+        if self.objective.name == "alpha" and np.isfinite(self.objective.params["alpha"]):
+            return self.objective.params["alpha"] * self.log_ratio(x)
+        raise ValueError(f"D* of loss {self.objective.name!r} has no finite logit")
+
+    def __repr__(self) -> str:
+        return f"OptimalDiscriminator({self.objective.name}, params={self.objective.params})"
+
+
+def optimal_discriminator(P: GaussianMixture, Q: GaussianMixture, loss: str = "vanilla", **params) -> OptimalDiscriminator:
+    """Closed-form maximiser D* of the value function of ``loss`` for data P and generator Q.
+
+    ``loss``: ``vanilla`` (p/(p+q)), ``alpha`` (alpha=..., p^α/(p^α+q^α); α = inf gives 1{p>q}, ½ on ties),
+    ``lsgan`` (a=0, b=1, c=1: (b p + a q)/(p + q)), ``hinge`` (sign(p − q)), ``wgan`` (1D only:
+    the Kantorovich potential, see :func:`divergences.wasserstein.kantorovich_potential`), or the name
+    of an f-divergence for the f-GAN critic T* = f'(p/q) (``arimoto`` takes alpha).
+
+    >>> from divergences import seed_toy
+    >>> toy = seed_toy()
+    >>> D = optimal_discriminator(toy.real, toy.gen_right)
+    >>> float(D([5.0])[0]) > 0.5
+    True
+    """
+    _, _, _ = pair_up(P, Q)
+    obj = get_objective(loss, **params)
+    if obj.name == "wgan":
+        from .wasserstein import kantorovich_potential
+
+        return OptimalDiscriminator(P, Q, obj, fn=kantorovich_potential(P, Q))
+    return OptimalDiscriminator(P, Q, obj)
+
+
+# ----------------------------------------------------------------------------- value functions
+def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], Array], loss: str = "vanilla",
+                   error: bool = False, rtol: float | None = None, **params):
+    """V(D) = E_P[real(D(X))] + E_Q[fake(D(X))] for a given discriminator callable D (see the module table).
+
+    D receives points of shape (n,) for 1D mixtures and (n, d) otherwise. If D has a ``logit``
+    method (as optimal discriminators of probability-valued losses do) and the loss has a logit
+    form, rewards are evaluated from logits (softplus, no log of a rounded probability).
+    Integrated by the same adaptive cubature as the divergences (rtol as there).
+    Terms with zero density contribute 0 (0·(−∞) = 0).
+    """
+    if not callable(D):
+        raise TypeError("D must be callable: x -> discriminator output")
+    Ps, Qs, batched = pair_up(P, Q)
+    if batched:
+        raise TypeError("value_function takes a single pair (P, Q)")
+    obj = get_objective(loss, **params)
+    use_logit = obj.logit_rewards is not None and hasattr(D, "logit")
+    if use_logit:
+        try:
+            D.logit(P.means[:1] if P.dim > 1 else P.means[:1, 0])
+        except ValueError:
+            use_logit = False
+    real, fake = obj.logit_rewards if use_logit else (obj.real, obj.fake)
+    call = D.logit if use_logit else D
+
+    def integrand(x: Array, lp: Array, lq: Array, bid: Array) -> Array:
+        t = np.asarray(call(x[:, 0] if x.shape[1] == 1 else x), dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            pr, pf = np.exp(lp), np.exp(lq)
+            a = np.where(pr > 0, pr * real(t), 0.0)
+            b = np.where(pf > 0, pf * fake(t), 0.0)
+        return a + b
+
+    v, e = integrate_pairs(Ps, Qs, integrand, rtol=rtol)
+    return (float(v[0]), float(e[0])) if error else float(v[0])

@@ -1,0 +1,234 @@
+"""Vectorised adaptive cubature over batches of mixture pairs (d = 1 or 2).
+
+Integrals ∫ g(x, log p(x), log q(x)) dx over R^d for B pairs (P_b, Q_b) at once:
+
+1. **Mesh where the mass is.** Per pair, a box covering every component to ``tail`` standard
+   deviations is split (binary in 1D, quad-tree in 2D) until every cell within ``reach`` σ_c of a
+   component c is at most ``cell`` σ_c wide. Thin far-apart modes get small cells; empty space
+   gets a few large ones.
+2. **Tensor Gauss-Legendre with a built-in error estimate.** Each cell is integrated with an
+   n-point rule (n = 20 in 1D, 10×10 in 2D) and with the n/2-point rule; |I_n − I_{n/2}| is the
+   cell's error estimate (conservative: it is the error of the *coarser* rule).
+3. **Adaptive refinement.** While a pair's summed estimate exceeds max(atol, rtol·|I|), its
+   cells whose estimate exceeds their share tol/N_cells are bisected (2 or 4 children), all
+   pairs and cells in one array pass per round.
+
+The returned error is the summed conservative estimate; the true error of the returned value
+(the finer rule) is in practice orders of magnitude below it (see ``benchmarks/analytic.py``).
+References: Davis & Rabinowitz, *Methods of Numerical Integration* (1984), ch. 6 (adaptive
+quadrature); Genz & Malik (1980) for the cell-splitting strategy.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ._numerics import Array, logsumexp
+from .mixture import GaussianMixture
+
+Integrand = Callable[[Array, Array, Array, Array], Array]
+"""g(x (n, d), log p (n,), log q (n,), pair index (n,)) -> values (n,)."""
+
+N_NODES = {1: 20, 2: 10}
+DEFAULT_RTOL = {1: 1e-11, 2: 1e-8}
+DEFAULT_ATOL = 1e-14  # absolute floor: integrands are formed to ~1e-16 · (p + q)
+
+
+class IntegrationWarning(UserWarning):
+    """The adaptive cubature stopped before meeting its tolerance (value and error are still returned)."""
+
+
+def _gl(n: int) -> tuple[Array, Array]:
+    x, w = np.polynomial.legendre.leggauss(n)
+    return 0.5 * (x + 1.0), 0.5 * w  # on [0, 1]
+
+
+@dataclass(frozen=True)
+class _Stack:
+    """Parameters of B mixtures padded to a common component count (padding has log-weight −inf)."""
+
+    logw: Array  # (B, K)
+    means: Array  # (B, K, d)
+    prec_chol: Array  # (B, K, d, d)
+    log_norm: Array  # (B, K)
+    scales: Array  # (B, K, d) per-axis standard deviations
+
+    @classmethod
+    def of(cls, mixtures: Sequence[GaussianMixture]) -> "_Stack":
+        B, K, d = len(mixtures), max(m.n_components for m in mixtures), mixtures[0].dim
+        logw = np.full((B, K), -np.inf)
+        means = np.zeros((B, K, d))
+        prec = np.tile(np.eye(d), (B, K, 1, 1))
+        lnorm = np.zeros((B, K))
+        scales = np.ones((B, K, d))
+        for b, m in enumerate(mixtures):
+            k = m.n_components
+            logw[b, :k] = m._log_weights
+            means[b, :k] = m.means
+            prec[b, :k] = m._prec_chol
+            lnorm[b, :k] = m._log_norm
+            scales[b, :k] = m.scales()
+            scales[b, k:] = m.scales()[:1]
+            means[b, k:] = m.means[:1]
+        return cls(logw, means, prec, lnorm, scales)
+
+    def logpdf(self, x: Array, bid: Array) -> Array:
+        """log density of mixture ``bid[i]`` at ``x[i]``; x (n, d), bid (n,)."""
+        diff = x[:, None, :] - self.means[bid]
+        z = np.einsum("nkd,nkde->nke", diff, self.prec_chol[bid])
+        return logsumexp(self.logw[bid] + self.log_norm[bid] - 0.5 * np.sum(z * z, axis=-1), axis=1)
+
+
+def pair_up(P: GaussianMixture | Sequence[GaussianMixture], Q: GaussianMixture | Sequence[GaussianMixture]) -> tuple[list[GaussianMixture], list[GaussianMixture], bool]:
+    """Broadcast P and Q (single mixtures or sequences) to two equal-length lists.
+
+    Returns (Ps, Qs, batched) where ``batched`` says whether the caller passed a sequence.
+    """
+    ps = [P] if isinstance(P, GaussianMixture) else list(P)
+    qs = [Q] if isinstance(Q, GaussianMixture) else list(Q)
+    batched = not (isinstance(P, GaussianMixture) and isinstance(Q, GaussianMixture))
+    for m in ps + qs:
+        if not isinstance(m, GaussianMixture):
+            raise TypeError(f"expected GaussianMixture objects; got {type(m).__name__}")
+    if not ps or not qs:
+        raise ValueError("empty batch of mixtures")
+    if len(ps) == 1 and len(qs) > 1:
+        ps = ps * len(qs)
+    if len(qs) == 1 and len(ps) > 1:
+        qs = qs * len(ps)
+    if len(ps) != len(qs):
+        raise ValueError(f"P and Q batches differ in length: {len(ps)} vs {len(qs)}")
+    dims = {m.dim for m in ps + qs}
+    if len(dims) != 1:
+        raise ValueError(f"P and Q must have the same dimension; got dimensions {sorted(dims)}")
+    return ps, qs, batched
+
+
+class PairCubature:
+    """Adaptive cubature engine for a batch of B pairs (P_b, Q_b) of the same dimension d ∈ {1, 2}."""
+
+    def __init__(self, Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], tail: float = 40.0,
+                 spread: Array | None = None, cell: float = 4.0, reach: float = 12.0):
+        self.d = Ps[0].dim
+        if self.d not in N_NODES:
+            raise ValueError(f"the divergence engine integrates in d = 1 or 2; got d = {self.d}")
+        self.B = len(Ps)
+        self.P, self.Q = _Stack.of(Ps), _Stack.of(Qs)
+        self.spread = np.ones(self.B) if spread is None else np.asarray(spread, float)
+        self.tail, self.cell, self.reach = tail, cell, reach
+        n = N_NODES[self.d]
+        self._rules = (_gl(n), _gl(n // 2))
+
+    # ------------------------------------------------------------------ mesh
+    def _components(self) -> tuple[Array, Array, Array]:
+        """All components of both mixtures: centres (B, 2K, d), σ (B, 2K, d), valid mask (B, 2K)."""
+        mu = np.concatenate([self.P.means, self.Q.means], axis=1)
+        sd = np.concatenate([self.P.scales, self.Q.scales], axis=1) * self.spread[:, None, None]
+        ok = np.concatenate([np.isfinite(self.P.logw), np.isfinite(self.Q.logw)], axis=1)
+        return mu, sd, ok
+
+    def initial_cells(self) -> tuple[Array, Array, Array]:
+        mu, sd, ok = self._components()
+        big = np.where(ok[..., None], 1.0, np.nan)
+        lo = np.nanmin((mu - self.tail * sd) * big, axis=1)
+        hi = np.nanmax((mu + self.tail * sd) * big, axis=1)
+        a, b, bid = lo, hi, np.arange(self.B)
+        done_a, done_b, done_id = [], [], []
+        for _ in range(64):
+            # distance from each component centre to each cell, in that component's σ units
+            gap = np.maximum(np.maximum(a[:, None, :] - mu[bid], mu[bid] - b[:, None, :]), 0.0) / sd[bid]
+            near = (np.sqrt(np.sum(gap**2, axis=-1)) < self.reach) & ok[bid]
+            wide = np.max((b - a)[:, None, :] / sd[bid], axis=-1) > self.cell
+            split = np.any(near & wide, axis=1)
+            done_a.append(a[~split]), done_b.append(b[~split]), done_id.append(bid[~split])
+            if not split.any():
+                break
+            a, b, bid = self._split(a[split], b[split], bid[split])
+        return np.concatenate(done_a), np.concatenate(done_b), np.concatenate(done_id)
+
+    def _split(self, a: Array, b: Array, bid: Array) -> tuple[Array, Array, Array]:
+        mid = 0.5 * (a + b)
+        if self.d == 1:
+            return np.concatenate([a, mid]), np.concatenate([mid, b]), np.concatenate([bid, bid])
+        lo = [a, np.stack([mid[:, 0], a[:, 1]], 1), np.stack([a[:, 0], mid[:, 1]], 1), mid]
+        hi = [mid, np.stack([b[:, 0], mid[:, 1]], 1), np.stack([mid[:, 0], b[:, 1]], 1), b]
+        return np.concatenate(lo), np.concatenate(hi), np.tile(bid, 4)
+
+    # ------------------------------------------------------------------ rules
+    def _rule_points(self, a: Array, b: Array, nodes: Array) -> Array:
+        """Tensor-product nodes mapped into each cell: (n_cells, m, d)."""
+        if self.d == 1:
+            grid = nodes[:, None]
+        else:
+            gx, gy = np.meshgrid(nodes, nodes, indexing="ij")
+            grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        return a[:, None, :] + (b - a)[:, None, :] * grid[None]
+
+    def _tensor_weights(self, w: Array) -> Array:
+        return w if self.d == 1 else np.outer(w, w).ravel()
+
+    def evaluate_cells(self, g: Integrand, a: Array, b: Array, bid: Array) -> tuple[Array, Array]:
+        """Fine-rule integral and conservative error estimate for each cell."""
+        vol = np.prod(b - a, axis=1)
+        results = []
+        for nodes, w in self._rules:
+            pts = self._rule_points(a, b, nodes)
+            m = pts.shape[1]
+            flat = pts.reshape(-1, self.d)
+            ids = np.repeat(bid, m)
+            vals = g(flat, self.P.logpdf(flat, ids), self.Q.logpdf(flat, ids), ids).reshape(-1, m)
+            results.append(vol * (vals @ self._tensor_weights(w)))
+        fine, coarse = results
+        with np.errstate(invalid="ignore"):
+            return fine, np.abs(fine - coarse)
+
+    # ------------------------------------------------------------------ driver
+    def integrate(self, g: Integrand, rtol: float | None = None, atol: float = DEFAULT_ATOL,
+                  max_rounds: int = 40, max_cells: int = 400_000, chunk: int = 20_000) -> tuple[Array, Array]:
+        """Integrate ``g`` for every pair; returns (values (B,), error estimates (B,))."""
+        rtol = DEFAULT_RTOL[self.d] if rtol is None else rtol
+        a, b, bid = self.initial_cells()
+        acc_i, acc_e = np.zeros(self.B), np.zeros(self.B)
+        converged = False
+        for _ in range(max_rounds):
+            parts = [self.evaluate_cells(g, a[s:s + chunk], b[s:s + chunk], bid[s:s + chunk])
+                     for s in range(0, len(bid), chunk)]
+            ic = np.concatenate([p[0] for p in parts])
+            ec = np.concatenate([p[1] for p in parts])
+            if not (np.all(np.isfinite(ic)) and np.all(np.isfinite(ec))):
+                bad = np.unique(bid[~(np.isfinite(ic) & np.isfinite(ec))])
+                total = acc_i + np.bincount(bid, ic, self.B)
+                total[bad] = np.where(np.isnan(total[bad]), np.nan, np.inf)
+                return total, np.where(np.isin(np.arange(self.B), bad), np.inf, acc_e + np.bincount(bid, ec, self.B))
+            tot_i = acc_i + np.bincount(bid, ic, self.B)
+            tot_e = acc_e + np.bincount(bid, ec, self.B)
+            tol = np.maximum(atol, rtol * np.abs(tot_i))
+            open_pair = tot_e > tol
+            if not open_pair.any():
+                converged = True
+                break
+            n_cells = np.bincount(bid, minlength=self.B) + 1
+            share = tol / n_cells
+            width_ok = np.min(b - a, axis=1) > 1e-13 * np.maximum(1.0, np.max(np.abs(a), axis=1))
+            split = open_pair[bid] & (ec > share[bid]) & width_ok
+            if not split.any() or 4 * split.sum() + len(bid) > max_cells:
+                break
+            keep = ~split
+            acc_i += np.bincount(bid[keep], ic[keep], self.B)
+            acc_e += np.bincount(bid[keep], ec[keep], self.B)
+            a, b, bid = self._split(a[split], b[split], bid[split])
+        if not converged:
+            warnings.warn(
+                f"cubature stopped before its tolerance (rtol={rtol:g}, atol={atol:g}): max relative error "
+                f"estimate {np.max(tot_e / np.maximum(np.abs(tot_i), 1e-300)):.2e}", IntegrationWarning, stacklevel=3)
+        return tot_i, tot_e
+
+
+def integrate_pairs(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], g: Integrand,
+                    rtol: float | None = None, atol: float = DEFAULT_ATOL, spread: Array | None = None) -> tuple[Array, Array]:
+    """Integrate ``g(x, log p, log q, pair)`` over R^d for each pair; see :class:`PairCubature`."""
+    return PairCubature(Ps, Qs, spread=spread).integrate(g, rtol=rtol, atol=atol)
