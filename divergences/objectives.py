@@ -122,8 +122,16 @@ def _wgan() -> Objective:
 
 def _fgan(name: str, alpha: float | None = None) -> Objective:
     rec = get_f(name, alpha)
+    dom = rec.conj_domain
+    lo = dom.lo if dom.lo_closed else np.nextafter(dom.lo, np.inf)
+    hi = dom.hi if dom.hi_closed else np.nextafter(dom.hi, -np.inf)
+
+    def t_star(r: Array) -> Array:
+        # T* = f'(p/q) tends to an open end of dom f* as p/q → 0 or ∞; keep the rounded value inside.
+        return np.clip(rec.t_star_log(r), lo, hi)
+
     return Objective(
-        rec.name, real=lambda t: t, fake=lambda t: -rec.f_conj(t), optimal_from_r=rec.t_star_log,
+        rec.name, real=lambda t: t, fake=lambda t: -rec.f_conj(t), optimal_from_r=t_star,
         logit_rewards=(lambda v: rec.g_f(v), lambda v: -rec.f_conj(rec.g_f(v))), output="critic",
         params={"f": rec.name},
     )
