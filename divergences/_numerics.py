@@ -52,3 +52,35 @@ def check_alpha(alpha: float, allow_one: bool = True) -> float:
     if not allow_one and a == 1.0:
         raise ValueError("alpha = 1 is not allowed here; use the log-loss form instead")
     return a
+
+
+def expm1_ratio(x, ops=None):
+    """expm1(x)/x with the removable singularity at 0 filled by its series 1 + x/2 (|x| < 1e-8)."""
+    ops = NUMPY_OPS if ops is None else ops
+    small = ops.abs(x) < 1e-8
+    safe = ops.where(small, ops.ones_like(x), x)
+    return ops.where(small, 1.0 + 0.5 * x, ops.expm1(safe) / safe)
+
+
+class NumpyOps:
+    """The elementwise operations the f-GAN expressions of the records are written in.
+
+    Records state each activation / conjugate once as a function ``(x, ops)``; numpy evaluates them
+    with these ops, and the torch layer (``gan.losses``) passes torch's, so the training objectives
+    use the analytic records' formulas instead of rewriting them.
+    """
+
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    log1p = staticmethod(np.log1p)
+    expm1 = staticmethod(np.expm1)
+    sqrt = staticmethod(np.sqrt)
+    tanh = staticmethod(np.tanh)
+    abs = staticmethod(np.abs)
+    where = staticmethod(np.where)
+    ones_like = staticmethod(np.ones_like)
+    softplus = staticmethod(softplus)
+    sigmoid = staticmethod(sigmoid)
+
+
+NUMPY_OPS = NumpyOps()

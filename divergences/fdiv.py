@@ -22,14 +22,15 @@ record is Nowozin's GAN row, D_gan = 2·JSD − log 4 (f(1) = −log 4 ≠ 0).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._numerics import LOG2, Array, check_alpha, sigmoid, softplus
+from ._numerics import LOG2, NUMPY_OPS, Array, check_alpha, expm1_ratio, sigmoid, softplus
 
 ArrayFn = Callable[[Array], Array]
+OpsFn = Callable[[Any, Any], Any]  # (array, ops namespace) -> array; numpy or torch
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,9 @@ class FDivergence:
     f_prime : f'.
     f_conj : convex conjugate f*(t) = sup_u [t u − f(u)]; +inf outside ``conj_domain``.
     conj_domain : effective domain of f*.
-    g_f : f-GAN output activation, maps a real logit v into ``conj_domain`` (Nowozin et al. 2016, Table 2).
+    activation : (v, ops) ↦ g_f(v), the f-GAN output activation mapping a real logit v into
+        ``conj_domain`` (Nowozin et al. 2016, Table 2), written once for numpy and torch ops.
+    conj_activation : (v, ops) ↦ f*(g_f(v)) in a stable closed form (e.g. softplus(v) for ``gan``).
     t_star_log : r ↦ f'(e^r), the optimal f-GAN critic as a function of r = log(p/q).
     integrand : (log p, log q) ↦ q φ(p/q) ≥ 0 with φ(u) = f(u) − f(1) − f'(1)(u − 1).
     f_one : f(1), the value of D_f(P||P).
@@ -91,11 +94,20 @@ class FDivergence:
     f_prime: ArrayFn
     f_conj: ArrayFn
     conj_domain: Interval
-    g_f: ArrayFn
+    activation: OpsFn
+    conj_activation: OpsFn
     t_star_log: ArrayFn
     integrand: Callable[[Array, Array], Array] = field(repr=False)
     f_one: float = 0.0
     reference: str = "Nowozin, Cseke & Tomioka (2016), f-GAN, Table 1-2"
+
+    def g_f(self, v: ArrayLike) -> Array:
+        """f-GAN output activation g_f(v) ∈ dom f* for logits v (numpy)."""
+        return self.activation(np.asarray(v, dtype=float), NUMPY_OPS)
+
+    def conj_g_f(self, v: ArrayLike) -> Array:
+        """f*(g_f(v)) for logits v (numpy), the f-GAN fake-sample term, without forming g_f first."""
+        return self.conj_activation(np.asarray(v, dtype=float), NUMPY_OPS)
 
     def t_star(self, ratio: ArrayLike) -> Array:
         """Optimal f-GAN critic T* = f'(p/q) given the density ratio ``ratio`` = p/q ≥ 0."""
@@ -135,7 +147,8 @@ def _kl() -> FDivergence:
         f_prime=lambda u: 1.0 + np.log(u),
         f_conj=_conj_on(dom, lambda t: np.exp(t - 1.0)),
         conj_domain=dom,
-        g_f=lambda v: np.asarray(v, float),
+        activation=lambda v, ops: v,
+        conj_activation=lambda v, ops: ops.exp(v - 1.0),
         t_star_log=lambda r: 1.0 + r,
         integrand=lambda lp, lq: _branches(lp, lq, lambda r: r * np.exp(r) - np.expm1(r), lambda r: r + np.expm1(-r)),
     )
@@ -149,7 +162,8 @@ def _reverse_kl() -> FDivergence:
         f_prime=lambda u: -1.0 / np.asarray(u, float),
         f_conj=_conj_on(dom, lambda t: -1.0 - np.log(-t)),
         conj_domain=dom,
-        g_f=lambda v: -np.exp(-np.asarray(v, float)),
+        activation=lambda v, ops: -ops.exp(-v),
+        conj_activation=lambda v, ops: v - 1.0,
         t_star_log=lambda r: -np.exp(-r),
         integrand=lambda lp, lq: _branches(
             lp, lq, lambda r: np.expm1(r) - r, lambda r: -np.expm1(-r) - r * np.exp(-r)
@@ -165,7 +179,8 @@ def _pearson() -> FDivergence:
         f_prime=lambda u: 2.0 * (np.asarray(u, float) - 1.0),
         f_conj=_conj_on(dom, lambda t: 0.25 * t * t + t),
         conj_domain=dom,
-        g_f=lambda v: np.asarray(v, float),
+        activation=lambda v, ops: v,
+        conj_activation=lambda v, ops: 0.25 * v * v + v,
         t_star_log=lambda r: 2.0 * np.expm1(r),
         # r ≤ 0: q (u−1)²; r > 0: p (u − 2 + 1/u) = p e^r (1 − e^{−r})², formed in log space.
         integrand=lambda lp, lq: _branches(
@@ -182,7 +197,8 @@ def _neyman() -> FDivergence:
         f_prime=lambda u: 1.0 - 1.0 / np.asarray(u, float) ** 2,
         f_conj=_conj_on(dom, lambda t: 2.0 - 2.0 * np.sqrt(1.0 - t)),
         conj_domain=dom,
-        g_f=lambda v: 1.0 - np.exp(np.asarray(v, float)),
+        activation=lambda v, ops: -ops.expm1(-v),
+        conj_activation=lambda v, ops: 2.0 - 2.0 * ops.exp(-0.5 * v),
         t_star_log=lambda r: -np.expm1(-2.0 * r),
         # r ≤ 0: q (1−u)²/u = q e^{−r} (1 − e^r)², formed in log space; r > 0: p (1 − 1/u)².
         integrand=lambda lp, lq: _branches(
@@ -199,7 +215,8 @@ def _squared_hellinger() -> FDivergence:
         f_prime=lambda u: 1.0 - 1.0 / np.sqrt(np.asarray(u, float)),
         f_conj=_conj_on(dom, lambda t: t / (1.0 - t)),
         conj_domain=dom,
-        g_f=lambda v: 1.0 - np.exp(np.asarray(v, float)),
+        activation=lambda v, ops: -ops.expm1(-v),
+        conj_activation=lambda v, ops: ops.expm1(v),
         t_star_log=lambda r: -np.expm1(-0.5 * r),
         integrand=lambda lp, lq: _branches(
             lp, lq, lambda r: np.expm1(0.5 * r) ** 2, lambda r: np.expm1(-0.5 * r) ** 2
@@ -215,7 +232,8 @@ def _tv() -> FDivergence:
         f_prime=lambda u: 0.5 * np.sign(np.asarray(u, float) - 1.0),
         f_conj=_conj_on(dom, lambda t: t),
         conj_domain=dom,
-        g_f=lambda v: 0.5 * np.tanh(np.asarray(v, float)),
+        activation=lambda v, ops: 0.5 * ops.tanh(v),
+        conj_activation=lambda v, ops: 0.5 * ops.tanh(v),
         t_star_log=lambda r: 0.5 * np.sign(r),
         integrand=lambda lp, lq: _branches(
             lp, lq, lambda r: 0.5 * np.abs(np.expm1(r)), lambda r: 0.5 * np.abs(np.expm1(-r))
@@ -241,7 +259,8 @@ def _js() -> FDivergence:
         f_prime=lambda u: 0.5 * np.log(2.0 * np.asarray(u, float) / (np.asarray(u, float) + 1.0)),
         f_conj=_conj_on(dom, lambda t: -0.5 * np.log(2.0 - np.exp(2.0 * t))),
         conj_domain=dom,
-        g_f=lambda v: 0.5 * (LOG2 - softplus(-np.asarray(v, float))),
+        activation=lambda v, ops: 0.5 * (LOG2 - ops.softplus(-v)),
+        conj_activation=lambda v, ops: 0.5 * (ops.softplus(v) - LOG2),
         t_star_log=lambda r: 0.5 * (LOG2 - softplus(-r)),
         integrand=_js_integrand,
         reference="Lin (1991); halved f of Nowozin et al. (2016) Table 1 so that D_js = JSD",
@@ -256,7 +275,8 @@ def _gan() -> FDivergence:
         f_prime=lambda u: np.log(np.asarray(u, float) / (np.asarray(u, float) + 1.0)),
         f_conj=_conj_on(dom, lambda t: -np.log(-np.expm1(t))),
         conj_domain=dom,
-        g_f=lambda v: -softplus(-np.asarray(v, float)),
+        activation=lambda v, ops: -ops.softplus(-v),
+        conj_activation=lambda v, ops: ops.softplus(v),
         t_star_log=lambda r: -softplus(-r),
         integrand=lambda lp, lq: 2.0 * _js_integrand(lp, lq),
         f_one=-2.0 * LOG2,
@@ -270,18 +290,15 @@ _GL_S, _GL_W = 0.5 * (_GL_S + 1.0), 0.5 * _GL_W  # nodes and weights on [0, 1]
 _ALPHA_NEAR_ONE = 0.05  # |α − 1| below which f_α is formed as α ∫_0^1 h'(1 + s(α−1)) ds (no cancellation)
 
 
-def _expm1_ratio(x: Array) -> Array:
-    """expm1(x)/x with the removable singularity at 0 filled by 1."""
-    x = np.asarray(x, dtype=float)
-    small = np.abs(x) < 1e-8
-    safe = np.where(small, 1.0, x)
-    return np.where(small, 1.0 + 0.5 * x, np.expm1(safe) / safe)
+def _u_minus_one_shifted(r: Array) -> Array:
+    """(u − 1) e^{−max(r, 0)} for u = e^r, without overflow: expm1(r) for r ≤ 0, −expm1(−r) for r > 0."""
+    return np.where(r > 0, -np.expm1(-np.abs(r)), np.expm1(np.minimum(r, 0.0)))
 
 
 def _arimoto_h(beta: float, r: Array, s0: Array) -> Array:
     """h(β) e^{−s0} with h(β) = (1+u^β)^{1/β} − 2^{1/β} − 2^{1/β−1}(u − 1), u = e^r, s0 = max(r, 0)."""
     a = np.where(r > 0, softplus(-beta * r) / beta, softplus(beta * r) / beta)  # log(1+u^β)/β − s0
-    return np.exp(a) - np.exp(LOG2 / beta - s0) - np.expm1(r) * np.exp(-s0) * np.exp((1.0 / beta - 1.0) * LOG2)
+    return np.exp(a) - np.exp(LOG2 / beta - s0) - _u_minus_one_shifted(r) * np.exp((1.0 / beta - 1.0) * LOG2)
 
 
 def _arimoto_dh(beta: float, r: Array, s0: Array) -> Array:
@@ -290,7 +307,7 @@ def _arimoto_dh(beta: float, r: Array, s0: Array) -> Array:
     a = np.where(r > 0, softplus(-beta * r) / beta, sp / beta)
     da = r * sigmoid(beta * r) / beta - sp / beta**2
     db = -LOG2 / beta**2
-    return da * np.exp(a) - db * np.exp(LOG2 / beta - s0) - np.expm1(r) * np.exp(-s0) * db * np.exp((1.0 / beta - 1.0) * LOG2)
+    return da * np.exp(a) - db * np.exp(LOG2 / beta - s0) - _u_minus_one_shifted(r) * db * np.exp((1.0 / beta - 1.0) * LOG2)
 
 
 def _arimoto_phi_shifted(alpha: float, r: Array) -> Array:
@@ -298,7 +315,7 @@ def _arimoto_phi_shifted(alpha: float, r: Array) -> Array:
     r = np.clip(np.asarray(r, dtype=float), -745.0, 745.0)
     s0 = np.maximum(r, 0.0)
     if np.isinf(alpha):
-        return 0.5 * np.abs(np.expm1(r)) * np.exp(-s0)
+        return 0.5 * np.abs(_u_minus_one_shifted(r))
     eps = alpha - 1.0
     if abs(eps) < _ALPHA_NEAR_ONE:
         # f_α = α/(α−1) [h(α) − h(1)] = α ∫_0^1 h'(1 + s ε) ds, 8-point Gauss-Legendre in s.
@@ -312,7 +329,7 @@ def _arimoto_fprime_one(alpha: float) -> float:
     if np.isinf(alpha):
         return -0.5
     x = (1.0 / alpha - 1.0) * LOG2
-    return float(-LOG2 * _expm1_ratio(x))
+    return float(-LOG2 * expm1_ratio(x))
 
 
 def _arimoto_tstar_log(alpha: float, r: Array) -> Array:
@@ -320,15 +337,33 @@ def _arimoto_tstar_log(alpha: float, r: Array) -> Array:
     if np.isinf(alpha):
         return np.where(r > 0, 0.0, np.where(r < 0, -1.0, -0.5))
     ls = -softplus(-alpha * np.asarray(r, float))
-    return ls * _expm1_ratio((alpha - 1.0) / alpha * ls)
+    return ls * expm1_ratio((alpha - 1.0) / alpha * ls)
 
 
-def _arimoto_g(alpha: float, v: Array) -> Array:
-    """Activation v ↦ α/(α−1)[σ(v)^{(α−1)/α} − 1]: the α-loss reward of D = σ(v) (α = 1: log σ(v))."""
+def alpha_reward_log(alpha: float, log_t, ops=NUMPY_OPS):
+    """−ℓ_α for a label predicted with probability t, from log t: α/(α−1)(t^{(α−1)/α} − 1).
+
+    Written as log t · expm1(x)/x with x = ((α−1)/α) log t: no 1/(α−1) cancellation
+    (α = 1: log t, the log-loss reward; α = ∞: t − 1). Sypherd et al. (2019).
+    """
     if np.isinf(alpha):
-        return sigmoid(v) - 1.0
-    ls = -softplus(-np.asarray(v, float))
-    return ls * _expm1_ratio((alpha - 1.0) / alpha * ls)
+        return ops.expm1(log_t)
+    return log_t * expm1_ratio((alpha - 1.0) / alpha * log_t, ops)
+
+
+def _arimoto_g(alpha: float, v, ops=NUMPY_OPS):
+    """Activation v ↦ α/(α−1)[σ(v)^{(α−1)/α} − 1] = −ℓ_α(1, σ(v)), the α-loss reward of D = σ(v)."""
+    return alpha_reward_log(alpha, -ops.softplus(-v), ops)
+
+
+def _arimoto_c(alpha: float) -> float:
+    """c_α = α/(α−1)(2^{1/α} − 2) = −2 log 2 · expm1(x)/x, x = (1/α − 1) log 2 (−log 4 at α = 1, −1 at α = ∞).
+
+    With T = g_f(v) and D = σ(v): f_α*(T) = ℓ_α(0, D) + c_α, so V_f(T) = V_α(D) − c_α (Kurri et al. 2021).
+    """
+    if np.isinf(alpha):
+        return -1.0
+    return float(-2.0 * LOG2 * expm1_ratio((1.0 / alpha - 1.0) * LOG2))
 
 
 def _arimoto_conj(alpha: float, t: Array) -> Array:
@@ -382,7 +417,8 @@ def arimoto_f(alpha: float) -> FDivergence:
         f_prime=lambda u: _arimoto_tstar_log(a, np.log(np.asarray(u, float))),
         f_conj=_conj_on(lo_hi, lambda t: _arimoto_conj(a, t)),
         conj_domain=lo_hi,
-        g_f=lambda v: _arimoto_g(a, v),
+        activation=lambda v, ops: _arimoto_g(a, v, ops),
+        conj_activation=lambda v, ops: _arimoto_c(a) - _arimoto_g(a, -v, ops),
         t_star_log=lambda r: _arimoto_tstar_log(a, r),
         integrand=integrand,
         reference="Kurri, Sypherd & Sankar (2021), Realizing GANs via a tunable loss function; Arimoto (1971)",

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._numerics import Array, check_alpha, check_finite, sigmoid, softplus
-from .fdiv import F_DIVERGENCES, _arimoto_g, get_f
+from .fdiv import F_DIVERGENCES, _arimoto_g, alpha_reward_log, get_f
 from .mixture import GaussianMixture
 from .quadrature import integrate_pairs, pair_up
 
@@ -55,13 +55,9 @@ def alpha_loss(y: ArrayLike, yhat: ArrayLike, alpha: float) -> Array:
 
 
 def _alpha_reward(alpha: float, log_t: Array) -> Array:
-    """−ℓ_α for the probability t of the true label, from log t: α/(α−1)(t^{(α−1)/α} − 1)."""
-    from .fdiv import _expm1_ratio
-
-    if np.isinf(alpha):
-        return np.expm1(log_t)
+    """−ℓ_α for the probability t of the true label, from log t (t = 0 gives the limit: −α/(α−1) or −inf)."""
     with np.errstate(invalid="ignore"):
-        out = log_t * _expm1_ratio((alpha - 1.0) / alpha * log_t)
+        out = alpha_reward_log(alpha, log_t)
     return np.where(np.isneginf(log_t), -alpha / (alpha - 1.0) if alpha > 1 else -np.inf, out)
 
 
@@ -132,7 +128,7 @@ def _fgan(name: str, alpha: float | None = None) -> Objective:
 
     return Objective(
         rec.name, real=lambda t: t, fake=lambda t: -rec.f_conj(t), optimal_from_r=t_star,
-        logit_rewards=(lambda v: rec.g_f(v), lambda v: -rec.f_conj(rec.g_f(v))), output="critic",
+        logit_rewards=(lambda v: rec.g_f(v), lambda v: -rec.conj_g_f(v)), output="critic",
         params={"f": rec.name},
     )
 

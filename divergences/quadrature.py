@@ -193,21 +193,28 @@ class PairCubature:
         rtol = DEFAULT_RTOL[self.d] if rtol is None else rtol
         a, b, bid = self.initial_cells()
         acc_i, acc_e = np.zeros(self.B), np.zeros(self.B)
+        dead = np.zeros(self.B, dtype=bool)  # pairs whose integrand produced inf/NaN: final, not refined
         converged = False
         for _ in range(max_rounds):
             parts = [self.evaluate_cells(g, a[s:s + chunk], b[s:s + chunk], bid[s:s + chunk])
                      for s in range(0, len(bid), chunk)]
             ic = np.concatenate([p[0] for p in parts])
             ec = np.concatenate([p[1] for p in parts])
-            if not (np.all(np.isfinite(ic)) and np.all(np.isfinite(ec))):
-                bad = np.unique(bid[~(np.isfinite(ic) & np.isfinite(ec))])
-                total = acc_i + np.bincount(bid, ic, self.B)
-                total[bad] = np.where(np.isnan(total[bad]), np.nan, np.inf)
-                return total, np.where(np.isin(np.arange(self.B), bad), np.inf, acc_e + np.bincount(bid, ec, self.B))
+            bad = ~(np.isfinite(ic) & np.isfinite(ec))
+            if bad.any():
+                newly = np.zeros(self.B, dtype=bool)
+                newly[np.unique(bid[bad])] = True
+                for pair in np.flatnonzero(newly):
+                    vals = ic[bid == pair]
+                    acc_i[pair] = np.nan if np.any(np.isnan(vals)) else np.sum(vals)
+                    acc_e[pair] = np.inf
+                dead |= newly
+                live = ~dead[bid]
+                a, b, bid, ic, ec = a[live], b[live], bid[live], ic[live], ec[live]
             tot_i = acc_i + np.bincount(bid, ic, self.B)
             tot_e = acc_e + np.bincount(bid, ec, self.B)
             tol = np.maximum(atol, rtol * np.abs(tot_i))
-            open_pair = tot_e > tol
+            open_pair = (tot_e > tol) & ~dead
             if not open_pair.any():
                 converged = True
                 break
@@ -224,7 +231,7 @@ class PairCubature:
         if not converged:
             warnings.warn(
                 f"cubature stopped before its tolerance (rtol={rtol:g}, atol={atol:g}): max relative error "
-                f"estimate {np.max(tot_e / np.maximum(np.abs(tot_i), 1e-300)):.2e}", IntegrationWarning, stacklevel=3)
+                f"estimate {np.max((tot_e / np.maximum(np.abs(tot_i), 1e-300))[~dead], initial=0.0):.2e}", IntegrationWarning, stacklevel=3)
         return tot_i, tot_e
 
 

@@ -1,0 +1,400 @@
+"""Shared machinery of the studies: config -> CLI, atomic writers, ``run.json`` provenance, figure saving.
+
+Every study follows the same shape (see DESIGN.md, "Data flow of a study")::
+
+    @dataclass(frozen=True)
+    class MyConfig:
+        n_points: int = 2001                      # -> --n-points INT
+        alphas: tuple[float, ...] = (0.5, 1.0)    # -> --alphas FLOAT [FLOAT ...]
+        plot_only: bool = False                   # -> --plot-only / --no-plot-only
+
+    def main(argv=None):
+        cfg, out = parse_config(MyConfig, argv, study="my_study", description=DESCRIPTION)
+        timer = RunTimer()
+        ...                                       # compute a long-format DataFrame
+        write_csv_atomic(df, out / "table.csv")
+        savefig_atomic(fig, out / "figure.png")
+        write_run_json(out, cfg, seeds=[], wall_time=timer.stop(), timer=timer)
+
+Everything a study writes goes through :func:`write_atomic` (temporary file in the destination
+directory, fsync, ``os.replace``), so a reader never sees a half-written table, figure or
+``run.json``, and an interrupted run leaves the previous result intact (a stray ``.<name>.*.tmp``
+is removed on error; ``*.tmp`` is git-ignored).
+
+This module imports neither torch nor pyplot; :func:`pyplot` selects the Agg backend first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import json
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, Sequence, TypeVar, Union, get_args, get_origin, get_type_hints
+
+C = TypeVar("C")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = Path("results")  # relative to the working directory: run studies from the repository root
+
+# Packages whose versions every run.json records ("torch" only if installed; it is never imported here).
+VERSIONED_PACKAGES = ("numpy", "scipy", "matplotlib", "pandas", "seaborn", "torch", "distmatch")
+
+
+# ----------------------------------------------------------------------------- config -> CLI
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    """``X | None`` / ``Optional[X]`` -> (X, True); anything else -> (tp, False)."""
+    origin = get_origin(tp)
+    if origin is Union or (hasattr(types, "UnionType") and origin is types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(get_args(tp)) == 2:
+            return args[0], True
+    return tp, False
+
+
+def _scalar_parser(tp: Any, optional: bool, where: str):
+    if tp is bool:
+        raise TypeError(f"{where}: bool inside a tuple or Optional is not supported on the command line")
+    if get_origin(tp) is Literal:
+        choices = get_args(tp)
+        kinds = {type(c) for c in choices}
+        if len(kinds) != 1:
+            raise TypeError(f"{where}: Literal choices must share one type; got {choices}")
+        base = kinds.pop()
+    elif tp in (int, float, str, Path):
+        base = tp
+    else:
+        raise TypeError(f"{where}: field type {tp!r} has no command-line form (use int, float, str, Path, "
+                        "Literal[...], tuple[X, ...] or X | None)")
+
+    def convert(text: str):
+        if optional and text.lower() == "none":
+            return None
+        try:
+            return base(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {base.__name__} value: {text!r}") from None
+
+    convert.__name__ = base.__name__  # argparse uses it in error messages
+    return convert
+
+
+def build_parser(config_cls: type, study: str, description: str | None = None) -> argparse.ArgumentParser:
+    """An ``argparse`` parser with one option per field of the frozen dataclass ``config_cls``.
+
+    Field ``foo_bar`` becomes ``--foo-bar`` with the field's default; bools become
+    ``--foo-bar/--no-foo-bar`` flags; ``tuple[X, ...]`` takes one or more values; ``X | None`` also
+    accepts the word ``none``; ``Literal[...]`` restricts the choices. A field's ``metadata["help"]``
+    is its help text. ``--out DIR`` (default ``results/<study>``) is added; a field may not be named ``out``.
+    """
+    if not (dataclasses.is_dataclass(config_cls) and isinstance(config_cls, type)):
+        raise TypeError(f"config_cls must be a dataclass type; got {config_cls!r}")
+    hints = get_type_hints(config_cls)
+    parser = argparse.ArgumentParser(
+        prog=f"python -m studies.{study}", description=description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    for fld in dataclasses.fields(config_cls):
+        if not fld.init:
+            continue
+        if fld.name == "out":
+            raise TypeError(f"{config_cls.__name__}: a config field may not be named 'out' (reserved for --out)")
+        if fld.default is not dataclasses.MISSING:
+            default = fld.default
+        elif fld.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = fld.default_factory()  # type: ignore[misc]
+        else:
+            raise TypeError(f"{config_cls.__name__}.{fld.name} needs a default to be a command-line option")
+        tp = hints[fld.name]
+        where = f"{config_cls.__name__}.{fld.name}"
+        help_text = fld.metadata.get("help", " ")  # " " so that the default is still shown
+        opt = _option(fld.name)
+        if tp is bool:
+            parser.add_argument(opt, dest=fld.name, action=argparse.BooleanOptionalAction, default=default,
+                                help=help_text)
+            continue
+        inner, optional = _unwrap_optional(tp)
+        if get_origin(inner) is tuple:
+            args = get_args(inner)
+            if len(args) != 2 or args[1] is not Ellipsis:
+                raise TypeError(f"{where}: only variadic tuples tuple[X, ...] are supported; got {tp!r}")
+            conv = _scalar_parser(args[0], False, where)
+            parser.add_argument(opt, dest=fld.name, type=conv, nargs="+", default=default, help=help_text,
+                                metavar=conv.__name__.upper())
+            continue
+        conv = _scalar_parser(inner, optional, where)
+        choices = list(get_args(inner)) if get_origin(inner) is Literal else None
+        parser.add_argument(opt, dest=fld.name, type=conv, default=default, choices=choices, help=help_text,
+                            metavar=None if choices else conv.__name__.upper())
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / study,
+                        help="output directory (created if missing)")
+    return parser
+
+
+def parse_config(config_cls: type[C], argv: Sequence[str] | None = None, study: str | None = None,
+                 description: str | None = None) -> tuple[C, Path]:
+    """Parse ``argv`` (``sys.argv[1:]`` when None) into ``(config_cls(...), out_dir)``.
+
+    Tuple options are converted back to tuples (the config stays hashable and frozen). A
+    ``ValueError``/``TypeError`` raised by the config's own validation (``__post_init__``) becomes a
+    command-line error (exit status 2) naming the problem.
+    """
+    study = study or config_cls.__module__.rsplit(".", 1)[-1]
+    parser = build_parser(config_cls, study, description)
+    ns = vars(parser.parse_args(argv))
+    out = ns.pop("out")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in ns.items()}
+    try:
+        cfg = config_cls(**kwargs)
+    except (ValueError, TypeError) as exc:
+        parser.error(str(exc))
+    return cfg, Path(out)
+
+
+# ----------------------------------------------------------------------------- atomic writes
+def _file_mode() -> int:
+    """0o666 masked by the process umask (what ``open(path, 'w')`` would give); mkstemp uses 0o600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
+    """Write ``data`` (str is UTF-8 encoded) to ``path`` atomically; returns the path.
+
+    The bytes go to a temporary file ``.<name>.<random>.tmp`` in the destination directory
+    (created if missing), are flushed and fsync'ed, and the file is renamed over ``path`` with
+    ``os.replace`` (atomic on POSIX and Windows within one file system). An existing file is
+    replaced; on any error the temporary file is removed and the old file is left untouched.
+    """
+    path = Path(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    elif not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes or str; got {type(data).__name__}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Persist the rename itself (best effort: not every platform can open a directory)."""
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def write_csv_atomic(df, path: str | os.PathLike) -> Path:
+    """Write a pandas DataFrame as CSV (no index, ``\\n`` line ends, floats round-trip exactly) atomically."""
+    return write_atomic(path, df.to_csv(index=False, lineterminator="\n"))
+
+
+def json_safe(obj: Any) -> Any:
+    """Make ``obj`` strict-JSON serialisable: non-finite floats -> "inf"/"-inf"/"nan", tuples -> lists, Paths -> str."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        obj = dataclasses.asdict(obj)
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float) or (hasattr(obj, "dtype") and getattr(obj, "ndim", 1) == 0):
+        try:
+            val = float(obj)
+        except (TypeError, ValueError):
+            return str(obj)
+        if math.isfinite(val):
+            return int(obj) if hasattr(obj, "dtype") and obj.dtype.kind in "iu" else val
+        return "nan" if math.isnan(val) else ("inf" if val > 0 else "-inf")
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if hasattr(obj, "tolist"):
+        return json_safe(obj.tolist())
+    return str(obj)
+
+
+def write_json_atomic(obj: Any, path: str | os.PathLike) -> Path:
+    """Write ``json_safe(obj)`` as indented strict JSON (no NaN/Infinity tokens) atomically."""
+    text = json.dumps(json_safe(obj), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    return write_atomic(path, text)
+
+
+def savefig_atomic(fig, path: str | os.PathLike, **savefig_kwargs) -> Path:
+    """Render a matplotlib figure into memory (format from the suffix, e.g. .png) and write it atomically."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    buf = io.BytesIO()
+    savefig_kwargs.setdefault("bbox_inches", "tight")
+    fig.savefig(buf, format=fmt, **savefig_kwargs)
+    return write_atomic(path, buf.getvalue())
+
+
+def pyplot():
+    """``matplotlib.pyplot`` with the non-interactive Agg backend selected (studies never open windows)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# ----------------------------------------------------------------------------- provenance
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class RunTimer:
+    """Wall clock of a run: ``started_at``/``ended_at`` (UTC ISO 8601) and ``wall_time_s`` (perf_counter)."""
+
+    def __init__(self) -> None:
+        self.started_at = _now_iso()
+        self._t0 = time.perf_counter()
+        self.ended_at: str | None = None
+        self.wall_time_s: float | None = None
+
+    def stop(self) -> float:
+        """Stop the clock (idempotent) and return the wall time in seconds."""
+        if self.wall_time_s is None:
+            self.wall_time_s = time.perf_counter() - self._t0
+            self.ended_at = _now_iso()
+        return self.wall_time_s
+
+
+def package_versions(names: Sequence[str] = VERSIONED_PACKAGES) -> dict[str, str]:
+    """Installed versions (``importlib.metadata``; a module already imported reports its ``__version__``).
+
+    Packages that are not installed are left out, so torch appears only where it is importable;
+    nothing is imported here (importing torch would cost an analytic study a few seconds).
+    """
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in names:
+        mod = sys.modules.get(name)
+        version = getattr(mod, "__version__", None) if mod is not None else None
+        if version is None:
+            try:
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+        out[name] = str(version)
+    return out
+
+
+def git_revision(repo_dir: str | os.PathLike | None = None) -> tuple[str, bool | None]:
+    """``(commit, dirty)`` of the checkout holding the code; ``("unknown", None)`` outside a git checkout.
+
+    ``dirty`` is True when tracked files differ from HEAD or untracked, non-ignored files exist
+    (new code that produced the result is not in the commit), ignoring ``results/`` (a study's own output).
+    """
+    cwd = Path(repo_dir) if repo_dir is not None else REPO_ROOT
+
+    def git(*args: str) -> str | None:
+        try:
+            res = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return res.stdout if res.returncode == 0 else None
+
+    rev = git("rev-parse", "HEAD")
+    if rev is None or not rev.strip():
+        return "unknown", None
+    status = git("status", "--porcelain", "--", ".", ":(exclude)results")
+    return rev.strip(), (None if status is None else bool(status.strip()))
+
+
+def _module_name(config: Any, study: str | None) -> str:
+    mod = type(config).__module__
+    return f"studies.{study}" if mod == "__main__" and study else mod
+
+
+def run_metadata(config: Any, seeds: Sequence[int], wall_time: float, extra: dict | None = None, *,
+                 study: str | None = None, device: str = "cpu", timer: RunTimer | None = None) -> dict:
+    """The ``run.json`` record (see :func:`write_run_json`) as a dict."""
+    if not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
+        raise TypeError(f"config must be a dataclass instance; got {type(config).__name__}")
+    rev, dirty = git_revision()
+    if timer is not None:
+        started, ended = timer.started_at, timer.ended_at or _now_iso()
+    else:
+        now = datetime.now(timezone.utc)
+        started = datetime.fromtimestamp(now.timestamp() - float(wall_time), timezone.utc).isoformat(
+            timespec="milliseconds")
+        ended = now.isoformat(timespec="milliseconds")
+    return {
+        "study": study or _module_name(config, None).rsplit(".", 1)[-1],
+        "config_class": f"{_module_name(config, study)}.{type(config).__qualname__}",
+        "config": dataclasses.asdict(config),
+        "seeds": [int(s) for s in seeds],
+        "versions": package_versions(),
+        "git_revision": rev,
+        "git_dirty": dirty,
+        "device": device,
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "command": [sys.executable, *sys.argv],
+        "started_at": started,
+        "ended_at": ended,
+        "wall_time_s": float(wall_time),
+        "extra": dict(extra or {}),
+    }
+
+
+def write_run_json(out_dir: str | os.PathLike, config: Any, seeds: Sequence[int], wall_time: float,
+                   extra: dict | None = None, *, study: str | None = None, device: str = "cpu",
+                   timer: RunTimer | None = None) -> Path:
+    """Write ``out_dir/run.json``: full config (``dataclasses.asdict``), seeds, package versions,
+    git revision and dirty flag, device, hostname, start/end timestamps (UTC), wall time and ``extra``.
+
+    Non-finite floats are stored as the strings "inf"/"-inf"/"nan" (strict JSON). Pass the run's
+    :class:`RunTimer` for exact start/end stamps; without it the start is ``now − wall_time``.
+    """
+    meta = run_metadata(config, seeds, wall_time, extra, study=study, device=device, timer=timer)
+    return write_json_atomic(meta, Path(out_dir) / "run.json")
+
+
+__all__ = [
+    "RESULTS_DIR", "RunTimer", "build_parser", "git_revision", "json_safe", "package_versions", "parse_config",
+    "pyplot", "run_metadata", "savefig_atomic", "write_atomic", "write_csv_atomic", "write_json_atomic",
+    "write_run_json",
+]

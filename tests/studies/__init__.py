@@ -1,0 +1,1 @@
+"""Tests of studies/ (mirrors the package tree)."""

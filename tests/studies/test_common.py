@@ -1,0 +1,216 @@
+"""studies.common: config -> CLI, atomic writers, run.json provenance; ``python -m studies`` listing."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from studies import common
+from studies.common import (RunTimer, build_parser, git_revision, json_safe, parse_config, pyplot, savefig_atomic,
+                            write_atomic, write_csv_atomic, write_json_atomic, write_run_json)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    n_steps: int = 10
+    lr: float = 1e-3
+    name: str = "demo"
+    use_ema: bool = False
+    plot: bool = True
+    alphas: tuple[float, ...] = (0.5, math.inf)
+    seed: Optional[int] = None
+    loss: Literal["vanilla", "hinge"] = "vanilla"
+    tag: str = field(default="x", metadata={"help": "a tag"})
+
+    def __post_init__(self):
+        if self.n_steps < 1:
+            raise ValueError(f"n_steps must be >= 1; got {self.n_steps}")
+
+
+def _no_temp_files(directory: Path) -> bool:
+    return not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
+
+
+# ----------------------------------------------------------------------------- CLI
+def test_cli_defaults_and_out():
+    cfg, out = parse_config(DemoConfig, [], study="demo")
+    assert cfg == DemoConfig()
+    assert out == Path("results") / "demo"
+
+
+def test_cli_overrides_all_kinds():
+    argv = ["--n-steps", "7", "--lr", "0.5", "--name", "b", "--use-ema", "--no-plot", "--alphas", "1", "2", "inf",
+            "--seed", "3", "--loss", "hinge", "--tag", "y", "--out", "somewhere/else"]
+    cfg, out = parse_config(DemoConfig, argv, study="demo")
+    assert cfg == DemoConfig(n_steps=7, lr=0.5, name="b", use_ema=True, plot=False, alphas=(1.0, 2.0, math.inf),
+                             seed=3, loss="hinge", tag="y")
+    assert isinstance(cfg.alphas, tuple)  # lists from argparse are turned back into tuples (hashable config)
+    hash(cfg)
+    assert out == Path("somewhere/else")
+    cfg2, _ = parse_config(DemoConfig, ["--seed", "none"], study="demo")
+    assert cfg2.seed is None
+
+
+@pytest.mark.parametrize("argv", [["--n-steps", "x"], ["--loss", "wgan"], ["--n-steps", "0"], ["--bogus", "1"]])
+def test_cli_rejects_bad_values(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        parse_config(DemoConfig, argv, study="demo")
+    assert exc.value.code == 2
+    if argv[:2] == ["--n-steps", "0"]:  # the config's own validation message reaches the user
+        assert "n_steps must be >= 1" in capsys.readouterr().err
+
+
+def test_cli_help_mentions_every_field():
+    text = build_parser(DemoConfig, "demo").format_help()
+    for opt in ("--n-steps", "--lr", "--name", "--use-ema", "--no-use-ema", "--alphas", "--seed", "--loss", "--tag",
+                "--out"):
+        assert opt in text
+    assert "a tag" in text
+
+
+def test_cli_rejects_reserved_and_unsupported_fields():
+    @dataclass(frozen=True)
+    class HasOut:
+        out: str = "x"
+
+    @dataclass(frozen=True)
+    class HasDict:
+        table: dict = field(default_factory=dict)
+
+    with pytest.raises(TypeError, match="out"):
+        build_parser(HasOut, "x")
+    with pytest.raises(TypeError, match="command-line form"):
+        build_parser(HasDict, "x")
+
+
+# ----------------------------------------------------------------------------- atomic writes
+def test_write_atomic_creates_and_replaces(tmp_path):
+    target = tmp_path / "sub" / "a.txt"
+    write_atomic(target, "first")
+    assert target.read_text() == "first"
+    write_atomic(target, b"second \xe2\x9c\x93")
+    assert target.read_bytes() == b"second \xe2\x9c\x93"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["a.txt"]  # no temporary file left behind
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (target.stat().st_mode & 0o777) == (0o666 & ~mask)  # not mkstemp's 0600
+
+
+def test_write_atomic_failure_keeps_old_file_and_cleans_up(tmp_path, monkeypatch):
+    target = tmp_path / "a.txt"
+    write_atomic(target, "old")
+
+    def boom(src, dst):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(common.os, "replace", boom)
+    with pytest.raises(OSError, match="simulated"):
+        write_atomic(target, "new")
+    monkeypatch.undo()
+    assert target.read_text() == "old"
+    assert _no_temp_files(tmp_path)
+    with pytest.raises(TypeError):
+        write_atomic(target, 3.0)
+
+
+def test_write_csv_atomic_round_trips(tmp_path):
+    df = pd.DataFrame({"g": ["a", "b", "c"], "alpha": [np.nan, 0.1, math.inf], "v": [1 / 3, -2e-300, 1e308]})
+    path = write_csv_atomic(df, tmp_path / "t.csv")
+    back = pd.read_csv(path)
+    assert list(back.columns) == ["g", "alpha", "v"]
+    assert np.isnan(back["alpha"][0]) and back["alpha"][1] == 0.1 and np.isinf(back["alpha"][2])
+    assert back["v"].tolist() == df["v"].tolist()  # floats are written with round-trip precision
+    write_csv_atomic(df.iloc[:1], path)  # replaces
+    assert len(pd.read_csv(path)) == 1
+    assert _no_temp_files(tmp_path)
+
+
+def test_savefig_atomic_writes_png(tmp_path):
+    plt = pyplot()
+    import matplotlib
+
+    assert matplotlib.get_backend().lower() == "agg"
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    path = savefig_atomic(fig, tmp_path / "f.png", dpi=30)
+    plt.close(fig)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _no_temp_files(tmp_path)
+
+
+def test_json_safe_is_strict_json(tmp_path):
+    obj = {"a": math.inf, "b": -math.inf, "c": math.nan, "d": (1, 2.5), "e": np.float64(0.25), "f": np.int64(3),
+           "g": Path("x/y"), "h": np.array([1.0, np.inf]), "i": DemoConfig()}
+    safe = json_safe(obj)
+    text = json.dumps(safe, allow_nan=False)  # raises if any NaN/Infinity token remained
+    assert safe["a"] == "inf" and safe["b"] == "-inf" and safe["c"] == "nan"
+    assert safe["d"] == [1, 2.5] and safe["e"] == 0.25 and safe["f"] == 3 and isinstance(safe["f"], int)
+    assert safe["g"] == "x/y" and safe["h"] == [1.0, "inf"] and safe["i"]["alphas"] == [0.5, "inf"]
+    write_json_atomic(obj, tmp_path / "o.json")
+    assert json.loads((tmp_path / "o.json").read_text()) == json.loads(text)
+
+
+# ----------------------------------------------------------------------------- provenance
+RUN_KEYS = {"study", "config", "seeds", "versions", "git_revision", "git_dirty", "device", "hostname", "started_at",
+            "ended_at", "wall_time_s", "extra"}
+
+
+def test_write_run_json(tmp_path):
+    timer = RunTimer()
+    wall = timer.stop()
+    assert wall >= 0 and timer.stop() == wall  # idempotent
+    path = write_run_json(tmp_path, DemoConfig(), seeds=[0, 1], wall_time=wall, extra={"x": math.inf},
+                          study="demo", timer=timer)
+    meta = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-strict JSON token {c}"))
+    assert RUN_KEYS <= set(meta)
+    assert meta["config"]["alphas"] == [0.5, "inf"] and meta["config"]["n_steps"] == 10
+    assert meta["seeds"] == [0, 1] and meta["device"] == "cpu" and meta["extra"] == {"x": "inf"}
+    assert meta["started_at"] == timer.started_at and meta["ended_at"] == timer.ended_at
+    for pkg in ("python", "numpy", "scipy", "matplotlib", "distmatch"):
+        assert pkg in meta["versions"]
+    rev = meta["git_revision"]
+    assert rev == "unknown" or re.fullmatch(r"[0-9a-f]{40}", rev)
+    assert _no_temp_files(tmp_path)
+
+
+def test_run_json_without_timer_and_bad_config(tmp_path):
+    meta = json.loads(write_run_json(tmp_path, DemoConfig(), [], wall_time=2.0).read_text())
+    assert meta["wall_time_s"] == 2.0 and meta["started_at"] < meta["ended_at"]
+    with pytest.raises(TypeError):
+        write_run_json(tmp_path, {"not": "a dataclass"}, [], 0.0)
+
+
+def test_git_revision_outside_a_checkout(tmp_path):
+    assert git_revision(tmp_path) == ("unknown", None)
+
+
+def test_torch_is_not_imported_for_versions():
+    code = "import sys; from studies.common import package_versions; package_versions(); print('torch' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- python -m studies
+def test_python_m_studies_lists_both_studies():
+    res = subprocess.run([sys.executable, "-m", "studies"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    for name in ("toy_gradients", "alpha_sweep"):
+        line = next((ln for ln in lines if ln.split() and ln.split()[0] == name), None)
+        assert line is not None, res.stdout
+        assert len(line.split(maxsplit=1)) == 2  # a description follows the name
+    assert not any(ln.split() and ln.split()[0] == "common" for ln in lines)
