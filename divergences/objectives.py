@@ -172,7 +172,8 @@ class OptimalDiscriminator:
     def __call__(self, x: ArrayLike) -> Array:
         if self._fn is not None:
             return self._fn(self.P.as_points(x))
-        return self.objective.optimal_from_r(self.log_ratio(x))
+        with np.errstate(over="ignore", under="ignore"):  # T* = f'(p/q) saturates where p/q → 0 or ∞
+            return self.objective.optimal_from_r(self.log_ratio(x))
 
     def logit(self, x: ArrayLike) -> Array:
         """Logit of D*: r for vanilla, α r for α-GAN (α < ∞)."""

@@ -144,7 +144,7 @@ def kantorovich_potential(P: GaussianMixture, Q: GaussianMixture) -> Callable[[A
     current = sgn[nz[0]] if nz.size else 0.0
     for i, j in zip(nz[:-1], nz[1:]):
         if sgn[i] != sgn[j]:
-            knots.append(brentq(lambda t: gap(np.array([t])), grid[i], grid[j], xtol=1e-15, rtol=4e-16))
+            knots.append(brentq(lambda t: gap(np.array([t])), grid[i], grid[j], xtol=1e-15, rtol=4 * np.finfo(float).eps))
             slopes.append(current)
             current = sgn[j]
     slopes.append(current)

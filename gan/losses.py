@@ -31,6 +31,7 @@ composite f*(g_f(v)) are the analytic records' own expressions (``FDivergence.ac
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -42,6 +43,11 @@ from divergences._numerics import check_alpha
 from divergences.fdiv import alpha_reward_log
 
 Term = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _softplus(v: torch.Tensor) -> torch.Tensor:
+    """log(1 + e^v) = −log σ(−v), exact for every v (``F.softplus`` switches to the identity above 20)."""
+    return -F.logsigmoid(-v)
 
 
 class TorchOps:
@@ -56,7 +62,7 @@ class TorchOps:
     abs = staticmethod(torch.abs)
     where = staticmethod(torch.where)
     ones_like = staticmethod(torch.ones_like)
-    softplus = staticmethod(F.softplus)
+    softplus = staticmethod(_softplus)
     sigmoid = staticmethod(torch.sigmoid)
 
 
@@ -91,12 +97,12 @@ def _alpha_loss_term(alpha: float, label: int) -> Term:
 
 def minimax() -> AdversarialLoss:
     """Saturating GAN: G minimises E_Q log(1 − D(G(z))) (Goodfellow et al. 2014, eq. 1)."""
-    return AdversarialLoss("minimax", lambda v: F.softplus(-v), F.softplus, lambda v: -F.softplus(v))
+    return AdversarialLoss("minimax", lambda v: _softplus(-v), _softplus, lambda v: -_softplus(v))
 
 
 def ns() -> AdversarialLoss:
     """Non-saturating GAN: same D as minimax; G minimises −E_Q log D(G(z)) (Goodfellow et al. 2014, §3)."""
-    return AdversarialLoss("ns", lambda v: F.softplus(-v), F.softplus, lambda v: F.softplus(-v))
+    return AdversarialLoss("ns", lambda v: _softplus(-v), _softplus, lambda v: _softplus(-v))
 
 
 def wgan() -> AdversarialLoss:
@@ -107,6 +113,8 @@ def wgan() -> AdversarialLoss:
 def lsgan(a: float = 0.0, b: float = 1.0, c: float = 1.0) -> AdversarialLoss:
     """Least squares GAN (Mao et al. 2017): D: ½E_P(v − b)² + ½E_Q(v − a)²; G: ½E_Q(v − c)². Default 0-1-1 coding."""
     a, b, c = float(a), float(b), float(c)
+    if not all(map(math.isfinite, (a, b, c))):
+        raise ValueError(f"LSGAN targets must be finite; got a={a}, b={b}, c={c}")
     if a == b:
         raise ValueError(f"LSGAN needs distinct targets a (fake) and b (real); got a = b = {a}")
     return AdversarialLoss(
@@ -140,6 +148,8 @@ def fgan(f: str = "kl", g_form: str = "alternative", alpha: float | None = None)
     """f-GAN (Nowozin et al. 2016): T = g_f(v); D maximises E_P T − E_Q f*(T); G minimises −E_Q g_f(v)
     (``g_form="alternative"``, the paper's recommended heuristic) or −E_Q f*(g_f(v)) (``"saturating"``).
     """
+    if alpha is not None and f != "arimoto":
+        raise ValueError(f"alpha is a parameter of the 'arimoto' f-GAN only; got alpha={alpha!r} with f={f!r}")
     rec = get_f(f, alpha)
     act = lambda v: rec.activation(v, TORCH_OPS)
     conj = lambda v: rec.conj_activation(v, TORCH_OPS)

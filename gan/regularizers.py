@@ -1,0 +1,417 @@
+"""Discriminator regularizers and the training options object (torch).
+
+Every penalty works for two kinds of discriminators (critics):
+
+* an ordinary ``nn.Module`` on samples ``x`` of shape ``(B, *features)`` returning ``(B,)`` or
+  ``(B, 1)`` logits: ``sample_ndim=1`` (the default); the penalty is a scalar (shape ``()``);
+* a seed-parallel discriminator (S models evaluated at once, stacked parameters) on ``x`` of
+  shape ``(S, B, *features)`` returning ``(S, B)`` (or ``(S, B, 1)``): ``sample_ndim=2``; the
+  penalty has shape ``(S,)``, entry s being exactly the penalty of seed s alone.
+
+In general the first ``sample_ndim`` axes of ``x`` index samples, the rest are features;
+gradient norms are taken over the feature axes, expectations over the **last** sample axis (the
+batch), and every leading axis is kept. The critic's output must have shape
+``x.shape[:sample_ndim]`` (a trailing singleton axis, the usual ``nn.Linear(h, 1)`` head, is
+dropped); anything else raises ``ValueError`` (typically: a seed-parallel critic called without
+``sample_ndim=2``). Per-sample input gradients are formed as ∂(Σ outputs)/∂x, which is exact when
+samples do not interact inside the critic (no batch norm, no minibatch layers).
+
+Penalties are discriminator-side regularizers: their input points are detached from any
+generator graph and built with ``create_graph=True``, so ``penalty.backward()`` reaches the
+critic's parameters. Randomness (interpolation weights, DRAGAN perturbations, instance noise) is
+drawn from an explicit ``torch.Generator`` on the device of the data; nothing here touches
+global random state, except :func:`spectral_normalize`, whose torch implementation draws its
+initial singular vectors from torch's global generator (it consumes, never seeds, it).
+
+| function | formula | reference |
+|---|---|---|
+| :func:`clip_weights_` | θ ← clip(θ, −c, c) after each critic step | Arjovsky et al. 2017 |
+| :func:`gradient_penalty` | λ E_x̂ (‖∇D(x̂)‖₂ − 1)², x̂ = εx + (1−ε)x̃, ε ~ U[0, 1) | Gulrajani et al. 2017 |
+| :func:`r1_penalty` | γ/2 E_P ‖∇D(x)‖₂² | Mescheder et al. 2018 |
+| :func:`dragan_penalty` | λ E (‖∇D(x + δ)‖₂ − 1)², δ = 0.5 std(x) U[0, 1) | Kodali et al. 2017 |
+| :func:`spectral_normalize` | W ← W / σ_max(W) for every Linear / Conv layer | Miyato et al. 2018 |
+| :func:`one_sided_label_smoothing` | real target 0.9 in the cross-entropy D loss | Salimans et al. 2016 |
+| :class:`InstanceNoise` | D sees x + σ_t ξ, ξ ~ N(0, I), σ_t annealed | Sønderby et al. 2017; Arjovsky & Bottou 2017 |
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from .losses import AdversarialLoss
+
+Critic = Callable[[torch.Tensor], torch.Tensor]
+
+PENALTIES = ("gp", "r1", "dragan")
+SMOOTHABLE_LOSSES = ("minimax", "ns", "alpha", "alpha_d_alpha_g")
+
+
+# ----------------------------------------------------------------------------- validation helpers
+def _check_generator(generator: torch.Generator) -> None:
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator (explicit randomness); got {type(generator).__name__}")
+
+
+def _check_sample_ndim(x: torch.Tensor, sample_ndim: int, name: str = "x") -> None:
+    if isinstance(sample_ndim, bool) or not isinstance(sample_ndim, int) or sample_ndim < 1:
+        raise ValueError(f"sample_ndim must be an integer ≥ 1 (1: (B, ...), 2: seed-parallel (S, B, ...)); got {sample_ndim!r}")
+    if x.ndim <= sample_ndim:
+        raise ValueError(
+            f"{name} of shape {tuple(x.shape)} has no feature axis after its {sample_ndim} sample axes; "
+            f"reshape 1D samples to (..., B, 1)"
+        )
+
+
+def _check_positive(name: str, value: float, allow_zero: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number; got {value!r}") from None
+    ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
+    if not ok:
+        rng = "[0, inf)" if allow_zero else "(0, inf)"
+        raise ValueError(f"{name} must be finite and in {rng}; got {value!r}")
+    return v
+
+
+def critic_outputs(critic: Critic, x: torch.Tensor, sample_ndim: int = 1) -> torch.Tensor:
+    """``critic(x)`` as one value per sample, shape ``x.shape[:sample_ndim]``.
+
+    A trailing singleton output axis (``(B, 1)``, ``(S, B, 1)``) is dropped; any other shape
+    mismatch raises ``ValueError``.
+    """
+    out = critic(x)
+    want = tuple(x.shape[:sample_ndim])
+    if tuple(out.shape) == want:
+        return out
+    if tuple(out.shape) == want + (1,):
+        return out.squeeze(-1)
+    hint = " (a seed-parallel critic on (S, B, d) inputs needs sample_ndim=2)" if out.ndim == sample_ndim + 1 else ""
+    raise ValueError(
+        f"critic output has shape {tuple(out.shape)}; expected {want} or {want + (1,)} "
+        f"for input {tuple(x.shape)} with sample_ndim={sample_ndim}{hint}"
+    )
+
+
+def input_gradients(critic: Critic, x: torch.Tensor, sample_ndim: int = 1) -> torch.Tensor:
+    """∇_x D(x) per sample, same shape as ``x``, built with ``create_graph=True``.
+
+    ``x`` is detached first (penalties regularise the critic only). The gradient of the sum of
+    the outputs equals the per-sample gradients when samples do not interact in the critic.
+    """
+    _check_sample_ndim(x, sample_ndim)
+    x = x.detach().requires_grad_(True)
+    out = critic_outputs(critic, x, sample_ndim)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return grad
+
+
+def _feature_dims(x: torch.Tensor, sample_ndim: int) -> tuple[int, ...]:
+    return tuple(range(sample_ndim, x.ndim))
+
+
+def gradient_norm_penalty(critic: Critic, x: torch.Tensor, target: float = 1.0, sample_ndim: int = 1) -> torch.Tensor:
+    """E_x (‖∇_x D(x)‖₂ − target)² at the given points (the core of WGAN-GP and DRAGAN).
+
+    Shapes: ``x`` (*lead, B, *features) with ``len(lead) = sample_ndim − 1``; returns (*lead,):
+    the norm is over the feature axes, the mean over B. Unweighted (multiply by λ yourself or use
+    :func:`gradient_penalty` / :func:`dragan_penalty`).
+    """
+    grad = input_gradients(critic, x, sample_ndim)
+    norms = torch.linalg.vector_norm(grad, ord=2, dim=_feature_dims(x, sample_ndim))
+    return ((norms - target) ** 2).mean(-1)
+
+
+def random_interpolates(real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator,
+                        sample_ndim: int = 1) -> torch.Tensor:
+    """x̂ = ε x_real + (1 − ε) x_fake with one ε ~ U[0, 1) per sample (Gulrajani et al. 2017, Alg. 1).
+
+    Shapes: ``real`` and ``fake`` (*lead, B, *features); ε has shape (*lead, B) and is broadcast
+    over the features; the result is detached. ε is drawn from ``generator`` (on the data's device).
+    """
+    _check_generator(generator)
+    _check_sample_ndim(real, sample_ndim, "real")
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape; got {tuple(real.shape)} and {tuple(fake.shape)}")
+    eps_shape = tuple(real.shape[:sample_ndim]) + (1,) * (real.ndim - sample_ndim)
+    eps = torch.rand(eps_shape, generator=generator, dtype=real.dtype, device=real.device)
+    return (eps * real.detach() + (1.0 - eps) * fake.detach()).detach()
+
+
+def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator,
+                     weight: float = 10.0, sample_ndim: int = 1) -> torch.Tensor:
+    """WGAN-GP penalty λ E_x̂ (‖∇D(x̂)‖₂ − 1)² on random interpolates x̂ of real and fake samples.
+
+    Gulrajani, Ahmed, Arjovsky, Dumoulin & Courville (2017), "Improved training of Wasserstein
+    GANs", eq. (3), λ = 10. x̂ = εx + (1−ε)x̃, ε ~ U[0, 1) per sample, drawn from ``generator``
+    (see :func:`random_interpolates`). Shapes: (*lead, B, *features) → (*lead,): a scalar for
+    ``sample_ndim=1``, (S,) for a seed-parallel critic with ``sample_ndim=2``. Add it to the
+    critic's loss; it is differentiable in the critic's parameters.
+
+    >>> import torch
+    >>> w = torch.tensor([[0.6, 0.8]])  # D(x) = w·x, ‖w‖ = 1: no penalty
+    >>> g = torch.Generator().manual_seed(0)
+    >>> gp = gradient_penalty(lambda x: x @ w.T, torch.randn(4, 2, generator=g), torch.randn(4, 2, generator=g), g)
+    >>> round(float(gp.detach()), 12)
+    0.0
+    """
+    w = _check_positive("weight", weight, allow_zero=True)
+    x_hat = random_interpolates(real, fake, generator, sample_ndim)
+    return w * gradient_norm_penalty(critic, x_hat, 1.0, sample_ndim)
+
+
+def r1_penalty(critic: Critic, real: torch.Tensor, gamma: float = 10.0, sample_ndim: int = 1) -> torch.Tensor:
+    """R1 penalty γ/2 E_P ‖∇_x D(x)‖₂² on real samples, D the raw output (logit).
+
+    Mescheder, Geiger & Nowozin (2018), "Which training methods for GANs do actually converge?",
+    eq. (9). Shapes: (*lead, B, *features) → (*lead,) (scalar, or (S,) seed-parallel).
+
+    >>> import torch
+    >>> w = torch.tensor([[3.0, 4.0]])  # ‖w‖² = 25
+    >>> x = torch.randn(5, 2, generator=torch.Generator().manual_seed(0))
+    >>> float(r1_penalty(lambda x: x @ w.T, x, gamma=2.0).detach())
+    25.0
+    """
+    g = _check_positive("gamma", gamma, allow_zero=True)
+    grad = input_gradients(critic, real, sample_ndim)
+    sq = grad.pow(2).sum(dim=_feature_dims(real, sample_ndim))
+    return 0.5 * g * sq.mean(-1)
+
+
+def dragan_perturb(real: torch.Tensor, generator: torch.Generator, scale: float = 0.5,
+                   sample_ndim: int = 1) -> torch.Tensor:
+    """x + δ with δ = scale · std(x) · u, u ~ U[0, 1) element-wise (Kodali et al. 2017, reference code).
+
+    std(x) is the (population, ddof = 0) standard deviation of all entries of one batch (sample and feature axes), one
+    value per leading index: for a seed-parallel batch (S, B, *features) each seed uses its own
+    std. Shapes preserved; the result is detached.
+    """
+    _check_generator(generator)
+    _check_sample_ndim(real, sample_ndim, "real")
+    s = _check_positive("scale", scale, allow_zero=True)
+    x = real.detach()
+    lead = sample_ndim - 1
+    std = x.flatten(lead).std(dim=-1, correction=0)  # numpy's x.std() of the reference code (ddof = 0)
+    std = std.reshape(tuple(x.shape[:lead]) + (1,) * (x.ndim - lead))
+    u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    return (x + s * std * u).detach()
+
+
+def dragan_penalty(critic: Critic, real: torch.Tensor, generator: torch.Generator, weight: float = 10.0,
+                   scale: float = 0.5, sample_ndim: int = 1) -> torch.Tensor:
+    """DRAGAN penalty λ E (‖∇D(x + δ)‖₂ − 1)² around the data, δ = 0.5 std(x) U[0, 1).
+
+    Kodali, Abernethy, Hays & Kira (2017), "On convergence and stability of GANs", eq. (4) with
+    the perturbation of the authors' code (λ = 10). Shapes: (*lead, B, *features) → (*lead,).
+    The perturbation is drawn from ``generator`` (see :func:`dragan_perturb`).
+    """
+    w = _check_positive("weight", weight, allow_zero=True)
+    x = dragan_perturb(real, generator, scale, sample_ndim)
+    return w * gradient_norm_penalty(critic, x, 1.0, sample_ndim)
+
+
+# ----------------------------------------------------------------------------- constraints on the weights
+@torch.no_grad()
+def clip_weights_(module: nn.Module, c: float) -> None:
+    """WGAN weight clipping, in place: every parameter θ ← clamp(θ, −c, c).
+
+    Arjovsky, Chintala & Bottou (2017), "Wasserstein GAN", Algorithm 1 (c = 0.01), applied after
+    each critic step. Works for stacked seed-parallel parameters too (clipping is element-wise).
+    """
+    cc = _check_positive("c", c)
+    for p in module.parameters():
+        p.clamp_(-cc, cc)
+
+
+_SN_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+
+
+def _has_spectral_norm(layer: nn.Module) -> bool:
+    if not parametrize.is_parametrized(layer, "weight"):
+        return False
+    return any(type(p).__name__ == "_SpectralNorm" for p in layer.parametrizations["weight"])
+
+
+def spectral_normalize(module: nn.Module, n_power_iterations: int = 1, eps: float = 1e-12) -> nn.Module:
+    """Spectral normalization W ← W / σ_max(W) of every Linear and (transposed) Conv layer, in place.
+
+    Miyato, Kataoka, Koyama & Yoshida (2018), "Spectral normalization for GANs": σ_max is
+    estimated by ``n_power_iterations`` steps of the power method per forward pass in training
+    mode (``torch.nn.utils.parametrizations.spectral_norm``; conv kernels are reshaped to
+    (out, in·k...) matrices, transposed convs along dim 1). Layers that already carry spectral
+    normalization are left alone (idempotent). Returns ``module``.
+
+    Not for seed-parallel critics whose weights are stacked (S, ...) tensors rather than Linear
+    layers: torch's implementation would normalise the stacked tensor as one matrix.
+    """
+    if isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations, int) or n_power_iterations < 1:
+        raise ValueError(f"n_power_iterations must be an integer ≥ 1; got {n_power_iterations!r}")
+    e = _check_positive("eps", eps)
+    for layer in list(module.modules()):
+        if isinstance(layer, _SN_LAYERS) and not _has_spectral_norm(layer):
+            nn.utils.parametrizations.spectral_norm(layer, "weight", n_power_iterations=n_power_iterations, eps=e)
+    return module
+
+
+# ----------------------------------------------------------------------------- loss wrappers
+def one_sided_label_smoothing(loss: AdversarialLoss, real_target: float = 0.9) -> AdversarialLoss:
+    """The D loss with real targets ``real_target`` (0.9) instead of 1; fake targets stay 0.
+
+    Salimans, Goodfellow, Zaremba, Cheung, Radford & Chen (2016), "Improved techniques for
+    training GANs", §3.4. For the cross-entropy-type losses (``minimax``, ``ns``, ``alpha``,
+    ``alpha_d_alpha_g``) the per-sample loss is linear in the label, ℓ(y, D) = y ℓ(1, D) +
+    (1 − y) ℓ(0, D), so on logits
+
+        d_real'(v) = s · d_real(v) + (1 − s) · d_fake(v),   s = real_target
+
+    (for ``minimax``/``ns``: s·softplus(−v) + (1−s)·softplus(v), the cross-entropy with target s);
+    d_fake and the generator term are unchanged. The smoothed D* is no longer a registered
+    closed form (vanilla: s·p/(p+q)), so ``analytic`` names an objective the analytic layer
+    rejects. Other losses (WGAN, hinge, LSGAN, which has its own targets, f-GANs) raise ValueError.
+    """
+    if not isinstance(loss, AdversarialLoss):
+        raise TypeError(f"loss must be an AdversarialLoss; got {type(loss).__name__}")
+    if loss.name not in SMOOTHABLE_LOSSES:
+        raise ValueError(
+            f"one-sided label smoothing applies to the cross-entropy-type losses {SMOOTHABLE_LOSSES}; "
+            f"got {loss.name!r}"
+        )
+    try:
+        s = float(real_target)
+    except (TypeError, ValueError):
+        raise TypeError(f"real_target must be a real number; got {real_target!r}") from None
+    if not (0.0 < s <= 1.0):
+        raise ValueError(f"real_target must lie in (0, 1]; got {real_target!r}")
+    d_real, d_fake = loss.d_real, loss.d_fake
+    smoothed = lambda v: s * d_real(v) + (1.0 - s) * d_fake(v)
+    return replace(
+        loss, name=f"{loss.name}+smooth({s:g})", d_real=smoothed,
+        analytic=("one_sided_smoothing", {"base": loss.analytic, "real_target": s}),
+        params={**loss.params, "real_target": s},
+    )
+
+
+# ----------------------------------------------------------------------------- instance noise
+def add_instance_noise(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
+    """x + σ ξ with ξ ~ N(0, I) drawn from ``generator`` (same shape as x; σ = 0 returns x itself).
+
+    Instance noise (Sønderby et al. 2017, "Amortised MAP inference for image super-resolution",
+    §3.2; Arjovsky & Bottou 2017, §3.1): the discriminator sees real and fake samples convolved
+    with N(0, σ²I), so their laws overlap and D's gradients do not vanish. Apply it to both.
+    """
+    _check_generator(generator)
+    s = _check_positive("sigma", sigma, allow_zero=True)
+    if s == 0.0:
+        return x
+    return x + s * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+
+
+@dataclass(frozen=True)
+class InstanceNoise:
+    """Instance noise with σ annealed linearly to 0: σ_t = σ · max(0, 1 − t/T) (T = ``anneal_steps``).
+
+    ``anneal_steps=None`` keeps σ constant. Call ``noise(x, generator, step)`` on real and fake
+    inputs of D alike (see :func:`add_instance_noise`).
+    """
+
+    sigma: float
+    anneal_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_positive("sigma", self.sigma, allow_zero=True)
+        a = self.anneal_steps
+        if a is not None and (isinstance(a, bool) or not isinstance(a, int) or a < 1):
+            raise ValueError(f"anneal_steps must be None or an integer ≥ 1; got {a!r}")
+
+    def sigma_at(self, step: int) -> float:
+        """σ_t at generator step ``step`` ≥ 0."""
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"step must be a non-negative integer; got {step!r}")
+        if self.anneal_steps is None:
+            return float(self.sigma)
+        return float(self.sigma) * max(0.0, 1.0 - step / self.anneal_steps)
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator, step: int = 0) -> torch.Tensor:
+        return add_instance_noise(x, self.sigma_at(step), generator)
+
+
+# ----------------------------------------------------------------------------- options
+@dataclass(frozen=True)
+class TrainOptions:
+    """What the trainers take besides the loss: update schedule, Adam settings, regularizers.
+
+    Attributes
+    ----------
+    n_dis : discriminator steps per generator step (≥ 1; WGAN uses 5).
+    lr_d, lr_g : Adam learning rates of D and G (different values: TTUR, Heusel et al. 2017).
+    beta1, beta2 : Adam moment decays, each in [0, 1) (WGAN-GP: 0, 0.9; DCGAN: 0.5, 0.999).
+    penalty : None or one of ``PENALTIES`` ("gp", "r1", "dragan") added to the D loss.
+    penalty_weight : its weight, λ for gp / dragan, γ for r1 (> 0).
+    clip : None or the weight-clipping bound c > 0 applied after each D step.
+    spectral_norm : normalise D's Linear / Conv layers (:func:`spectral_normalize`).
+    real_target : None or the one-sided label-smoothing target in (0, 1] (0.9).
+    instance_noise : σ ≥ 0 of Gaussian instance noise on D's inputs (0: off).
+    instance_noise_anneal : None (constant σ) or the number of G steps over which σ decays to 0.
+    """
+
+    n_dis: int = 1
+    lr_d: float = 2e-4
+    lr_g: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    penalty: str | None = None
+    penalty_weight: float = 10.0
+    clip: float | None = None
+    spectral_norm: bool = False
+    real_target: float | None = None
+    instance_noise: float = 0.0
+    instance_noise_anneal: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n_dis, bool) or not isinstance(self.n_dis, int) or self.n_dis < 1:
+            raise ValueError(f"n_dis must be an integer ≥ 1; got {self.n_dis!r}")
+        for name in ("lr_d", "lr_g", "penalty_weight"):
+            _check_positive(name, getattr(self, name))
+        for name in ("beta1", "beta2"):
+            b = getattr(self, name)
+            if isinstance(b, bool) or not isinstance(b, (int, float)) or not (0.0 <= b < 1.0):
+                raise ValueError(f"{name} must lie in [0, 1); got {b!r}")
+        if self.penalty is not None and self.penalty not in PENALTIES:
+            raise ValueError(f"penalty must be None or one of {PENALTIES}; got {self.penalty!r}")
+        if self.clip is not None:
+            _check_positive("clip", self.clip)
+        if not isinstance(self.spectral_norm, bool):
+            raise ValueError(f"spectral_norm must be True or False; got {self.spectral_norm!r}")
+        if self.real_target is not None:
+            rt = self.real_target
+            if isinstance(rt, bool) or not isinstance(rt, (int, float)) or not (0.0 < rt <= 1.0):
+                raise ValueError(f"real_target must be None or lie in (0, 1]; got {rt!r}")
+        InstanceNoise(self.instance_noise, self.instance_noise_anneal)  # validates both
+        if self.instance_noise_anneal is not None and self.instance_noise == 0:
+            raise ValueError("instance_noise_anneal is set but instance_noise is 0; set a σ > 0 or drop the schedule")
+
+    def wrap_loss(self, loss: AdversarialLoss) -> AdversarialLoss:
+        """``loss`` with one-sided label smoothing if ``real_target`` is set (ValueError if it does not apply)."""
+        return loss if self.real_target is None else one_sided_label_smoothing(loss, self.real_target)
+
+    def noise(self) -> InstanceNoise | None:
+        """The instance-noise schedule, or None when σ = 0."""
+        return None if self.instance_noise == 0 else InstanceNoise(self.instance_noise, self.instance_noise_anneal)
+
+    def d_penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator,
+                  sample_ndim: int = 1) -> torch.Tensor:
+        """The weighted penalty term to add to the D loss, shape (*lead,); zeros when ``penalty`` is None."""
+        if self.penalty == "gp":
+            return gradient_penalty(critic, real, fake, generator, self.penalty_weight, sample_ndim)
+        if self.penalty == "r1":
+            return r1_penalty(critic, real, self.penalty_weight, sample_ndim)
+        if self.penalty == "dragan":
+            return dragan_penalty(critic, real, generator, self.penalty_weight, sample_ndim=sample_ndim)
+        _check_sample_ndim(real, sample_ndim, "real")
+        return real.new_zeros(real.shape[: sample_ndim - 1])
