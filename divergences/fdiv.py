@@ -190,7 +190,7 @@ def _pearson() -> FDivergence:
 
 
 def _neyman() -> FDivergence:
-    dom = Interval(-np.inf, 1.0)
+    dom = Interval(-np.inf, 1.0, hi_closed=True)  # f*(1) = sup_u [u − (1−u)²/u] = 2, attained as u → ∞
     return FDivergence(
         name="neyman",
         f=lambda u: (1.0 - np.asarray(u, float)) ** 2 / np.asarray(u, float),
@@ -348,7 +348,9 @@ def alpha_reward_log(alpha: float, log_t, ops=NUMPY_OPS):
     """
     if np.isinf(alpha):
         return ops.expm1(log_t)
-    return log_t * expm1_ratio((alpha - 1.0) / alpha * log_t, ops)
+    value = log_t * expm1_ratio((alpha - 1.0) / alpha * log_t, ops)
+    # t = 0 (log t = −inf): the limit −α/(α−1) for α > 1, −inf for α ≤ 1 (the log-loss side)
+    return ops.where(log_t == -np.inf, -alpha / (alpha - 1.0) if alpha > 1 else -np.inf, value)
 
 
 def _arimoto_g(alpha: float, v, ops=NUMPY_OPS):
@@ -367,16 +369,18 @@ def _arimoto_c(alpha: float) -> float:
 
 
 def _arimoto_conj(alpha: float, t: Array) -> Array:
-    """f_α*(t) = t u − f_α(u) at u = (f_α')^{-1}(t), i.e. σ(α log u) = (1 + (α−1)t/α)^{α/(α−1)}."""
+    """f_α*(t) = ℓ_α(0, D) + c_α where D = (1 + (α−1)t/α)^{α/(α−1)} solves t = −ℓ_α(1, D).
+
+    (Fenchel conjugate at u = (f_α')^{-1}(t), for which σ(α log u) = D; written through the
+    α-loss so that no t·u − f(u) cancellation occurs at the ends of the domain.)
+    """
     if np.isinf(alpha):
         return t
     x = (alpha - 1.0) / alpha * t
-    log_s = t * np.log1p(x) / np.where(x == 0, 1.0, x)
-    log_s = np.where(x == 0, t, log_s)  # log D, D = σ(α log u)
-    log_u = (log_s - np.log(-np.expm1(log_s))) / alpha
-    u = np.exp(log_u)
-    f_u = _arimoto_phi_shifted(alpha, log_u) * np.exp(np.maximum(log_u, 0.0)) + _arimoto_fprime_one(alpha) * (u - 1.0)
-    return t * u - f_u
+    with np.errstate(divide="ignore"):
+        log_d = np.where(x == 0, t, t * np.log1p(x) / np.where(x == 0, 1.0, x))
+        log_1md = np.log(-np.expm1(log_d))
+    return _arimoto_c(alpha) - alpha_reward_log(alpha, log_1md)
 
 
 def arimoto_f(alpha: float) -> FDivergence:
@@ -395,8 +399,8 @@ def arimoto_f(alpha: float) -> FDivergence:
         lo_hi = Interval(-np.inf, 0.0)
     elif np.isinf(a):
         lo_hi = Interval(-1.0, 0.0, True, True)
-    elif a > 1.0:
-        lo_hi = Interval(-a / (a - 1.0), 0.0)
+    elif a > 1.0:  # f_α* is finite at both ends: c_α at −α/(α−1) (u → 0) and α/(α−1)(2^{1/α} − 1) at 0 (u → ∞)
+        lo_hi = Interval(-a / (a - 1.0), 0.0, True, True)
     else:
         lo_hi = Interval(-np.inf, 0.0)
     fp1 = _arimoto_fprime_one(a)
@@ -405,7 +409,15 @@ def arimoto_f(alpha: float) -> FDivergence:
         u = np.asarray(u, dtype=float)
         with np.errstate(divide="ignore"):
             r = np.log(u)
-        return _arimoto_phi_shifted(a, r) * np.maximum(u, 1.0) + fp1 * (u - 1.0)
+        if np.isinf(a):
+            return np.maximum(1.0 - u, 0.0)
+        if abs(a - 1.0) < _ALPHA_NEAR_ONE:
+            return _arimoto_phi_shifted(a, r) * np.maximum(u, 1.0) + fp1 * (u - 1.0)
+        # (1+u^α)^{1/α} − (1+u) as u·expm1(softplus(−αr)/α) − 1 (r > 0) or expm1(softplus(αr)/α) − u:
+        # no cancellation of O(u) terms for large u.
+        head = np.where(r > 0, u * np.expm1(softplus(-a * np.abs(r)) / a) - 1.0,
+                        np.expm1(softplus(a * np.minimum(r, 0.0)) / a) - u)
+        return a / (a - 1.0) * (head + 2.0 - 2.0 ** (1.0 / a))
 
     def integrand(lp: Array, lq: Array) -> Array:
         r = lp - lq

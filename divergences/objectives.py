@@ -50,15 +50,16 @@ def alpha_loss(y: ArrayLike, yhat: ArrayLike, alpha: float) -> Array:
     p = np.asarray(yhat, dtype=float)
     if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)) or np.any((y < 0) | (y > 1)):
         raise ValueError("alpha_loss needs y and yhat in [0, 1] (no NaN)")
-    with np.errstate(divide="ignore"):
-        return -(y * _alpha_reward(a, np.log(p)) + (1.0 - y) * _alpha_reward(a, np.log1p(-p)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r1, r0 = _alpha_reward(a, np.log(p)), _alpha_reward(a, np.log1p(-p))
+        # a label with weight 0 contributes 0 even where its reward is −inf
+        return -(np.where(y > 0, y * r1, 0.0) + np.where(y < 1, (1.0 - y) * r0, 0.0))
 
 
 def _alpha_reward(alpha: float, log_t: Array) -> Array:
-    """−ℓ_α for the probability t of the true label, from log t (t = 0 gives the limit: −α/(α−1) or −inf)."""
+    """−ℓ_α for the probability t of the true label, from log t (t = 0 gives the limit −α/(α−1), −1 or −inf)."""
     with np.errstate(invalid="ignore"):
-        out = alpha_reward_log(alpha, log_t)
-    return np.where(np.isneginf(log_t), -alpha / (alpha - 1.0) if alpha > 1 else -np.inf, out)
+        return alpha_reward_log(alpha, log_t)
 
 
 # ----------------------------------------------------------------------------- registry

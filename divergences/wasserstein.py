@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 
 from ._numerics import Array
@@ -29,8 +28,9 @@ from .quadrature import PairCubature, pair_up
 SQRT_2PI = np.sqrt(2.0 * np.pi)
 
 
-def _cdf_gap(Ps: list[GaussianMixture], Qs: list[GaussianMixture]) -> Callable:
-    """Integrand |F_P − F_Q| for the cubature, using survival functions right of the pooled median."""
+def _cdf_gap(Ps: list[GaussianMixture], Qs: list[GaussianMixture], signed: bool) -> Callable:
+    """Integrand F_Q − F_P (``signed``) or |F_P − F_Q|, from CDFs left of the pooled median and survival
+    functions right of it (no cancellation in either tail)."""
 
     def g(x: Array, lp: Array, lq: Array, bid: Array) -> Array:
         out = np.empty(x.shape[0])
@@ -38,8 +38,8 @@ def _cdf_gap(Ps: list[GaussianMixture], Qs: list[GaussianMixture]) -> Callable:
             m = bid == b
             xb = x[m, 0]
             fp, fq = Ps[b].cdf(xb), Qs[b].cdf(xb)
-            sp, sq = Ps[b].sf(xb), Qs[b].sf(xb)
-            out[m] = np.where(fp + fq < 1.0, np.abs(fp - fq), np.abs(sp - sq))
+            gap = np.where(fp + fq < 1.0, fq - fp, Ps[b].sf(xb) - Qs[b].sf(xb))
+            out[m] = gap if signed else np.abs(gap)
         return out
 
     return g
@@ -105,7 +105,8 @@ def wasserstein1(P, Q, error: bool = False, m: int = 10, rtol: float | None = No
             todo.append(i)
     if todo and Ps[0].dim == 1:
         ps, qs = [Ps[i] for i in todo], [Qs[i] for i in todo]
-        v, e = PairCubature(ps, qs).integrate(_cdf_gap(ps, qs), rtol=rtol)
+        v, e = PairCubature(ps, qs).integrate(_cdf_gap(ps, qs, signed=False), rtol=rtol,
+                                              kink=lambda x, bid: _cdf_gap(ps, qs, signed=True)(x[:, None], None, None, bid))
         vals[todo], errs[todo] = v, e
     elif todo:
         import ot
@@ -127,29 +128,20 @@ def kantorovich_potential(P: GaussianMixture, Q: GaussianMixture) -> Callable[[A
     """The 1D optimal WGAN critic: f(x) = ∫_{x0}^x sign(F_Q(t) − F_P(t)) dt, 1-Lipschitz, with
     E_P f − E_Q f = ∫ |F_P − F_Q| = W1(P, Q) (Kantorovich-Rubinstein duality; Villani 2009, ch. 5).
 
-    Piecewise linear with slopes ±1, kinks at the crossings of F_P and F_Q (found by bisection on
-    the cubature mesh, then ``brentq`` to machine precision). Normalised by f(x0) = 0 at the
-    left end of the mesh; a critic is defined up to an additive constant.
+    Piecewise linear with slopes ±1, kinks at the crossings of F_P and F_Q (bracketed on the
+    cubature mesh and bisected to the last bit). Normalised by f(x0) = 0 at the left end of the
+    mesh; a critic is defined up to an additive constant.
     """
     if P.dim != 1 or Q.dim != 1:
         raise ValueError("the closed-form WGAN critic is implemented for 1D mixtures only")
-    a, b, _ = PairCubature([P], [Q]).initial_cells()
-    grid = np.unique(np.concatenate([np.linspace(lo, hi, 9) for lo, hi in zip(a[:, 0], b[:, 0])]))
-    gap = lambda x: float(np.where(P.cdf(x) + Q.cdf(x) < 1, Q.cdf(x) - P.cdf(x), P.sf(x) - Q.sf(x))[0])
-    vals = np.where(P.cdf(grid) + Q.cdf(grid) < 1, Q.cdf(grid) - P.cdf(grid), P.sf(grid) - Q.sf(grid))
-    sgn = np.sign(vals)
-    knots = [grid[0]]
-    slopes = []
-    nz = np.flatnonzero(sgn != 0)
-    current = sgn[nz[0]] if nz.size else 0.0
-    for i, j in zip(nz[:-1], nz[1:]):
-        if sgn[i] != sgn[j]:
-            knots.append(brentq(lambda t: gap(np.array([t])), grid[i], grid[j], xtol=1e-15, rtol=4 * np.finfo(float).eps))
-            slopes.append(current)
-            current = sgn[j]
-    slopes.append(current)
-    knots = np.asarray(knots)
-    slopes = np.asarray(slopes)
+    cub = PairCubature([P], [Q])
+    a, b, bid = cub.initial_cells()
+    gap = _cdf_gap([P], [Q], signed=True)
+    signed_gap = lambda x, ids: gap(x[:, None], None, None, ids)
+    roots = np.sort(cub.kink_roots(a, b, bid, signed_gap)[0])
+    knots = np.concatenate([[a[:, 0].min()], roots])
+    ends = np.concatenate([knots, [b[:, 0].max()]])
+    slopes = np.sign(signed_gap(0.5 * (ends[:-1] + ends[1:]), np.zeros(len(knots), dtype=int)))
     values = np.concatenate([[0.0], np.cumsum(slopes[:-1] * np.diff(knots))])
 
     def critic(x):
