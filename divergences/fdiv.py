@@ -86,6 +86,7 @@ class FDivergence:
     t_star_log : r ↦ f'(e^r), the optimal f-GAN critic as a function of r = log(p/q).
     integrand : (log p, log q) ↦ q φ(p/q) ≥ 0 with φ(u) = f(u) − f(1) − f'(1)(u − 1).
     f_one : f(1), the value of D_f(P||P).
+    smooth : whether φ is smooth at u = 1; if not (TV, Arimoto α = ∞) the 1D cubature cuts its mesh where p = q.
     reference : where the formula comes from.
     """
 
@@ -99,6 +100,7 @@ class FDivergence:
     t_star_log: ArrayFn
     integrand: Callable[[Array, Array], Array] = field(repr=False)
     f_one: float = 0.0
+    smooth: bool = True  # False when φ has a kink at u = 1 (TV-type): 1D meshes are then cut where p = q
     reference: str = "Nowozin, Cseke & Tomioka (2016), f-GAN, Table 1-2"
 
     def g_f(self, v: ArrayLike) -> Array:
@@ -238,6 +240,7 @@ def _tv() -> FDivergence:
         integrand=lambda lp, lq: _branches(
             lp, lq, lambda r: 0.5 * np.abs(np.expm1(r)), lambda r: 0.5 * np.abs(np.expm1(-r))
         ),
+        smooth=False,
     )
 
 
@@ -433,6 +436,7 @@ def arimoto_f(alpha: float) -> FDivergence:
         conj_activation=lambda v, ops: _arimoto_c(a) - _arimoto_g(a, -v, ops),
         t_star_log=lambda r: _arimoto_tstar_log(a, r),
         integrand=integrand,
+        smooth=not np.isinf(a),
         reference="Kurri, Sypherd & Sankar (2021), Realizing GANs via a tunable loss function; Arimoto (1971)",
     )
 
