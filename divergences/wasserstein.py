@@ -141,7 +141,11 @@ def kantorovich_potential(P: GaussianMixture, Q: GaussianMixture) -> Callable[[A
     roots = np.sort(cub.kink_roots(a, b, bid, signed_gap)[0])
     knots = np.concatenate([[a[:, 0].min()], roots])
     ends = np.concatenate([knots, [b[:, 0].max()]])
-    slopes = np.sign(signed_gap(0.5 * (ends[:-1] + ends[1:]), np.zeros(len(knots), dtype=int)))
+    # slope of each piece: the sign of the gap where it is largest on 33 probes (the midpoint alone
+    # can sit where F_P = F_Q to the last bit, e.g. between well-separated modes)
+    probes = ends[:-1, None] + (ends[1:] - ends[:-1])[:, None] * np.linspace(0.0, 1.0, 35)[None, 1:-1]
+    gaps = signed_gap(probes.ravel(), np.zeros(probes.size, dtype=int)).reshape(probes.shape)
+    slopes = np.sign(gaps[np.arange(len(knots)), np.argmax(np.abs(gaps), axis=1)])
     values = np.concatenate([[0.0], np.cumsum(slopes[:-1] * np.diff(knots))])
 
     def critic(x):

@@ -1,0 +1,344 @@
+"""Unit tests for divergences.measures: f-divergences against scipy quad and Gaussian closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from divergences import (F_DIVERGENCES, GaussianMixture, arimoto, chi2_is_finite, f_divergence, gan_divergence,
+                         gaussian_kl, get_f, jsd, kl, neyman_chi2, optimal_discriminator, pearson_chi2, reverse_kl,
+                         seed_toy, squared_hellinger, total_variation, value_function)
+from tests.helpers import assert_close
+from tests.reference import (ScalarLogpdf, breakpoints_1d, chi2_gauss, divergence_ref, gaussian_kl_ref,
+                             hellinger2_gauss, kl_to_midpoint_ref, pointwise, quad_1d, tv_gauss_1d)
+
+LOG2 = math.log(2.0)
+NAMES = sorted(F_DIVERGENCES)
+G = GaussianMixture.gaussian
+
+# 1D pairs: overlapping mixtures, a wider generator, a narrower one (finite χ² in both roles)
+PAIRS_1D = {
+    "mixture-vs-wide": (GaussianMixture([0.3, 0.7], [-1.0, 2.0], [0.5, 1.5]), G(0.5, 2.0)),
+    "mixtures": (GaussianMixture([0.5, 0.5], [0.0, 3.0], [1.0, 0.3]), GaussianMixture([0.2, 0.8], [1.0, -1.0], [0.8, 1.1])),
+    "narrower-q": (G(0.0, 1.0), G(0.3, 0.6)),
+}
+CASES = [(n, None) for n in NAMES] + [("arimoto", a) for a in (0.3, 0.5, 2.0, 5.0, math.inf)]
+CASE_IDS = NAMES + [f"arimoto({a})" for a in (0.3, 0.5, 2.0, 5.0, math.inf)]
+
+
+# ----------------------------------------------------------------------------- against scipy quad
+@pytest.mark.parametrize("pair", list(PAIRS_1D), ids=list(PAIRS_1D))
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_matches_quad_reference_within_error_estimate(pair, case):
+    P, Q = PAIRS_1D[pair]
+    name, alpha = case
+    value, err = f_divergence(P, Q, name, alpha=alpha, error=True)
+    assert isinstance(value, float) and isinstance(err, float)
+    assert err >= 0.0
+    ref, ref_err = divergence_ref(P, Q, name, alpha)
+    assert ref_err < 1e-11  # the reference itself is resolved far below the tolerance used
+    assert_close(value, ref, max(err, 1e-10), f"{name} on {pair}")
+
+
+def test_named_functions_are_the_registry_records():
+    P, Q = PAIRS_1D["mixtures"]
+    for fn, name in [(kl, "kl"), (reverse_kl, "reverse_kl"), (pearson_chi2, "pearson"), (neyman_chi2, "neyman"),
+                     (squared_hellinger, "squared_hellinger"), (jsd, "js"), (total_variation, "tv"),
+                     (gan_divergence, "gan")]:
+        assert fn(P, Q) == f_divergence(P, Q, name)
+    (r, er), (k, ek) = reverse_kl(P, Q, error=True), kl(Q, P, error=True)
+    assert_close(r, k, er + ek + 1e-15, "reverse_kl(P, Q) = KL(Q||P)")
+    assert f_divergence(P, Q, get_f("kl")) == kl(P, Q)
+
+
+def test_js_record_is_jsd_not_twice_it():
+    """The 'js' record follows JSD = ½KL(P||M) + ½KL(Q||M) (≤ log 2), not the f-GAN table's 2·JSD."""
+    for P, Q in PAIRS_1D.values():
+        v, err = f_divergence(P, Q, "js", error=True)
+        assert v == jsd(P, Q)
+        a, b = kl_to_midpoint_ref(P, Q)
+        assert_close(v, 0.5 * a + 0.5 * b, max(err, 1e-10), "JSD vs ½KL(P||M) + ½KL(Q||M)")
+        g, eg = gan_divergence(P, Q, error=True)
+        assert_close(g, 2 * v - 2 * LOG2, eg + 2 * err + 1e-15, "gan = 2 JSD − log 4")
+
+
+def test_docstring_example_js_value():
+    toy = seed_toy()
+    v = f_divergence(toy.real, toy.gen_right, "js")
+    ref, _ = divergence_ref(toy.real, toy.gen_right, "js")
+    assert_close(v, ref, 1e-10, "seed toy JSD")
+    assert round(ref, 6) == 0.607741
+
+
+# ----------------------------------------------------------------------------- Gaussian closed forms
+@pytest.mark.parametrize("mp,vp,mq,vq", [(0.0, 1.0, 1.0, 2.0), (-2.0, 0.3, 1.5, 0.7), (0.0, 4.0, 0.0, 0.25)])
+def test_single_gaussians_1d_closed_forms(mp, vp, mq, vq):
+    P, Q = G(mp, vp), G(mq, vq)
+    v, e = kl(P, Q, error=True)
+    assert_close(v, gaussian_kl_ref(mp, vp, mq, vq), e + 1e-13, "KL")
+    v, e = reverse_kl(P, Q, error=True)
+    assert_close(v, gaussian_kl_ref(mq, vq, mp, vp), e + 1e-13, "reverse KL")
+    v, e = squared_hellinger(P, Q, error=True)
+    assert_close(v, hellinger2_gauss(mp, vp, mq, vq), e + 1e-14, "H²")
+    v, e = total_variation(P, Q, error=True)
+    assert_close(v, tv_gauss_1d(mp, math.sqrt(vp), mq, math.sqrt(vq)), max(e, 1e-10), "TV")
+    v, e = pearson_chi2(P, Q, error=True)
+    assert_close(v, chi2_gauss(mp, vp, mq, vq), e + 1e-12 * (1 + abs(v)), "Pearson")
+    v, e = neyman_chi2(P, Q, error=True)
+    assert_close(v, chi2_gauss(mq, vq, mp, vp), e + 1e-12 * (1 + abs(v)), "Neyman")
+
+
+def test_gaussian_kl_known_values():
+    # KL(N(0,1) || N(1,2)) = ½(½ + ½ − 1 + log 2) = ½ log 2
+    assert_close(gaussian_kl(0.0, 1.0, 1.0, 2.0), 0.5 * LOG2, 1e-15, "1D")
+    # KL(N(0,I) || N(0,2I)) in 2D = ½(1 − 2 + log 4) = log 2 − ½
+    assert_close(gaussian_kl([0.0, 0.0], np.eye(2), [0.0, 0.0], 2 * np.eye(2)), LOG2 - 0.5, 1e-15, "2D")
+    S1, S2 = np.array([[1.0, 0.4], [0.4, 0.8]]), np.array([[1.5, -0.3], [-0.3, 0.6]])
+    assert_close(gaussian_kl([0.2, -0.1], S1, [1.0, 0.5], S2), gaussian_kl_ref([0.2, -0.1], S1, [1.0, 0.5], S2),
+                 1e-14, "2D correlated")
+
+
+S1 = np.array([[1.0, 0.4], [0.4, 0.8]])
+S2 = np.array([[1.5, -0.3], [-0.3, 0.9]])
+
+
+def test_single_gaussians_2d_closed_forms():
+    P, Q = G([0.2, -0.1], S1), G([1.0, 0.5], S2)
+    v, e = kl(P, Q, error=True)
+    assert_close(v, gaussian_kl_ref([0.2, -0.1], S1, [1.0, 0.5], S2), e + 1e-12, "KL 2D")
+    v, e = squared_hellinger(P, Q, error=True)
+    assert_close(v, hellinger2_gauss([0.2, -0.1], S1, [1.0, 0.5], S2), e + 1e-12, "H² 2D")
+    v, e = pearson_chi2(P, Q, error=True)
+    assert_close(v, chi2_gauss([0.2, -0.1], S1, [1.0, 0.5], S2), e + 1e-10 * (1 + v), "Pearson 2D")
+    v, e = neyman_chi2(P, Q, error=True)
+    assert_close(v, chi2_gauss([1.0, 0.5], S2, [0.2, -0.1], S1), e + 1e-10 * (1 + v), "Neyman 2D")
+    # the default 2D relative tolerance is 1e-8 on a conservative estimate
+    assert e <= 1e-8 * max(1.0, v) * 10
+
+
+# ----------------------------------------------------------------------------- χ² tails
+def test_pearson_infinite_when_q_tails_too_light():
+    # ∫ p²/q with p = N(0,1), q = N(0, 0.4): exponent −x² + x²/0.8 > 0, not integrable
+    assert pearson_chi2(G(0.0, 1.0), G(0.0, 0.4)) == math.inf
+    assert chi2_is_finite(G(0.0, 1.0), G(0.0, 0.4))[0] is False
+    # boundary σq² = σp²/2: p²/q tends to a constant, still infinite
+    assert pearson_chi2(G(0.0, 1.0), G(0.0, 0.5)) == math.inf
+    assert pearson_chi2(G(0.0, 1.0), G(3.0, 0.5)) == math.inf
+
+
+def test_pearson_finite_closed_form_when_q_tails_heavy_enough():
+    # χ² = σq²/(σp √(2σq² − σp²)) − 1 = 0.6/√0.2 − 1 for p = N(0,1), q = N(0, 0.6)
+    want = 0.6 / math.sqrt(0.2) - 1.0
+    assert_close(chi2_gauss(0.0, 1.0, 0.0, 0.6), want, 1e-15, "closed form self-check")
+    v, e = pearson_chi2(G(0.0, 1.0), G(0.0, 0.6), error=True)
+    assert_close(v, want, max(e, 1e-12), "Pearson N(0,1) vs N(0,0.6)")
+    ok, spread = chi2_is_finite(G(0.0, 1.0), G(0.0, 0.6))
+    assert ok is True and spread >= 1.0
+    # with shifted means: σq²/(σp √(2σq² − σp²)) exp(Δ²/(2σq² − σp²)) − 1
+    want = 0.6 / math.sqrt(0.2) * math.exp(0.25 / 0.2) - 1.0
+    v, e = pearson_chi2(G(0.5, 1.0), G(0.0, 0.6), error=True)
+    assert_close(v, want, max(e, 1e-12 * want), "Pearson shifted")
+
+
+def test_neyman_uses_the_other_tail():
+    # Neyman χ²(P||Q) = ∫ q²/p − 1: infinite iff p's tails are too light for q
+    assert neyman_chi2(G(0.0, 0.4), G(0.0, 1.0)) == math.inf
+    v, e = neyman_chi2(G(0.0, 0.6), G(0.0, 1.0), error=True)
+    assert_close(v, 0.6 / math.sqrt(0.2) - 1.0, max(e, 1e-12), "Neyman")
+    assert math.isfinite(pearson_chi2(G(0.0, 0.4), G(0.0, 1.0)))
+
+
+def test_chi2_mixture_tails_against_quad():
+    # the widest component of Q (var 0.6) decides: 2/1 − 1/0.6 > 0, finite
+    P = G(0.0, 1.0)
+    Q = GaussianMixture([0.5, 0.5], [-1.0, 2.0], [0.6, 0.3])
+    v, e = pearson_chi2(P, Q, error=True)
+    ref, _ = divergence_ref(P, Q, "pearson")
+    assert_close(v, ref, max(e, 1e-10), "Pearson mixture")
+    # … and a light-tailed Q (largest var 0.45 < 0.5) is infinite even though its components are spread
+    assert pearson_chi2(P, GaussianMixture([0.5, 0.5], [-3.0, 3.0], [0.45, 0.3])) == math.inf
+
+
+def test_chi2_2d_tails():
+    P = G([0.0, 0.0], np.eye(2))
+    assert pearson_chi2(P, G([0.0, 0.0], np.diag([0.6, 0.4]))) == math.inf  # too light along y
+    rot = np.array([[math.cos(0.7), -math.sin(0.7)], [math.sin(0.7), math.cos(0.7)]])
+    assert pearson_chi2(P, G([0.0, 0.0], rot @ np.diag([2.0, 0.45]) @ rot.T)) == math.inf  # along a rotated axis
+    Sq = rot @ np.diag([2.0, 0.7]) @ rot.T
+    v, e = pearson_chi2(P, G([0.3, -0.2], Sq), error=True)
+    want = chi2_gauss([0.0, 0.0], np.eye(2), [0.3, -0.2], Sq)
+    assert math.isfinite(want)
+    assert_close(v, want, e + 1e-9 * want, "Pearson 2D finite")
+
+
+def test_divergence_beyond_float64_range_warns_and_returns_inf():
+    # χ² of N(0, 1e-6) vs N(50, 1e-6) = exp(2500/1e-6) − 1: finite but not representable
+    with pytest.warns(RuntimeWarning, match="exceeds the float64 range"):
+        v = pearson_chi2(G(0.0, 1e-6), G(50.0, 1e-6))
+    assert v == math.inf
+
+
+# ----------------------------------------------------------------------------- batching and return types
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_batched_equals_one_by_one(case):
+    name, alpha = case
+    P = GaussianMixture([0.3, 0.7], [-1.0, 2.0], [0.5, 1.5])
+    Qs = [G(0.0, 1.0), G(1.0, 2.0), G(-2.0, 0.5), GaussianMixture([0.5, 0.5], [3.0, -1.0], [1.5, 1.0]), G(0.5, 0.7)]
+    values, errors = f_divergence(P, Qs, name, alpha=alpha, error=True)
+    assert values.shape == (5,) and errors.shape == (5,)
+    for i, Q in enumerate(Qs):
+        v, e = f_divergence(P, Q, name, alpha=alpha, error=True)
+        # same mesh and refinement per pair: equal up to summation-order rounding
+        assert_close(float(values[i]), v, 1e-14 * (1 + abs(v)), f"{name}: batch entry {i}")
+        assert errors[i] >= 0
+    # sequences on both sides and on the P side broadcast the same way
+    both = f_divergence([P] * 5, Qs, name, alpha=alpha)
+    np.testing.assert_array_equal(both, values)
+    rev = f_divergence(Qs, P, name, alpha=alpha)
+    for i, Q in enumerate(Qs):
+        assert_close(float(rev[i]), f_divergence(Q, P, name, alpha=alpha), 1e-14 * (1 + abs(rev[i])), "P-side batch")
+
+
+def test_batched_2d():
+    P = G([0.0, 0.0], S1)
+    Qs = [G([1.0, 0.0], S2), GaussianMixture([0.5, 0.5], [[0.0, 1.0], [1.0, -1.0]], [S1, S2])]
+    values = kl(P, Qs)
+    for i, Q in enumerate(Qs):
+        assert_close(float(values[i]), kl(P, Q), 1e-12 * (1 + abs(values[i])), f"2D batch entry {i}")
+
+
+def test_batch_length_mismatch_raises():
+    P = G(0.0, 1.0)
+    with pytest.raises(ValueError, match="differ in length"):
+        kl([P, P], [P, P, P])
+
+
+def test_rtol_controls_error_estimate():
+    P, Q = PAIRS_1D["mixtures"]
+    _, e_loose = kl(P, Q, error=True, rtol=1e-4)
+    v, e_tight = kl(P, Q, error=True, rtol=1e-12)
+    assert e_tight <= 1e-12 * v + 1e-14
+    assert e_loose <= 1e-4 * v
+
+
+# ----------------------------------------------------------------------------- extreme cases
+THIN_P = G(0.0, 1e-6)
+THIN_Q = G(50.0, 1e-6)
+
+
+def test_thin_far_apart_modes():
+    js, e = jsd(THIN_P, THIN_Q, error=True)
+    assert_close(js, LOG2, 1e-12, "JSD of disjoint-looking supports")
+    tv = total_variation(THIN_P, THIN_Q)
+    assert_close(tv, 1.0, 1e-12, "TV")
+    h2 = squared_hellinger(THIN_P, THIN_Q)
+    assert_close(h2, 2.0, 1e-12, "H²")
+    assert_close(gan_divergence(THIN_P, THIN_Q), 0.0, 1e-12, "GAN divergence")
+    v, e = kl(THIN_P, THIN_Q, error=True)
+    want = gaussian_kl_ref(0.0, 1e-6, 50.0, 1e-6)  # = 50²/(2·1e-6) = 1.25e9
+    assert_close(v, want, e + 1e-13 * want, "KL of thin far modes")
+
+
+def test_thin_modes_inside_a_mixture():
+    # two thin modes, one shifted by 1σ: KL = ½ · (1e-3)²/(2·1e-6) exactly (other mode identical)
+    P = GaussianMixture([0.5, 0.5], [0.0, 50.0], [1e-6, 1e-6])
+    Q = GaussianMixture([0.5, 0.5], [0.001, 50.0], [1e-6, 1e-6])
+    v, e = kl(P, Q, error=True)
+    assert_close(v, 0.5 * 0.5, e + 1e-12, "KL with one shifted thin mode")
+
+
+def test_arimoto_near_one_and_large_alpha_agree_with_limits():
+    P, Q = PAIRS_1D["mixtures"]
+    js, ejs = jsd(P, Q, error=True)
+    # |D_α − 2 JSD| ≈ |α − 1| · |∂_α D| and |∂_α D| < 1 for this pair (secant over [0.9, 1.1] below)
+    slope = abs(arimoto(P, Q, 1.1) - arimoto(P, Q, 0.9)) / 0.2
+    assert slope < 1.0
+    for a in (1 - 1e-9, 1 + 1e-9):
+        d, e = arimoto(P, Q, a, error=True)
+        assert_close(d, 2 * js, 2e-9 + e + 2 * ejs, f"α = {a!r}")
+    # α = 1e8: within the TV sandwich [α/(α−1)(1 + TV − 2^{1/α}), α/(α−1) 2^{1/α} TV], width ~1.4e-8
+    t, et = total_variation(P, Q, error=True)
+    d, e = arimoto(P, Q, 1e8, error=True)
+    assert_close(d, t, 2e-8 + e + et, "α = 1e8")
+    d, e = arimoto(P, Q, math.inf, error=True)
+    assert_close(d, t, e + et + 1e-15, "α = inf")
+
+
+# ----------------------------------------------------------------------------- regressions (found by this suite)
+# the Arimoto integrand used to form expm1(r)·e^{−r}, which overflows (→ NaN) for r > 709
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.01, 2.0, 1e8, math.inf])
+def test_arimoto_finite_when_log_ratio_is_large(alpha):
+    P, Q = G(0.0, 2.25), G(0.0, 1.0)  # log p/q = 0.28 x² + c exceeds 709 at |x| ≈ 50, inside the 40σ box
+    d, e = arimoto(P, Q, alpha, error=True)
+    if alpha in (0.5, math.inf):  # closed forms: H² (Bhattacharyya) and TV (density crossings)
+        want = hellinger2_gauss(0.0, 2.25, 0.0, 1.0) if alpha == 0.5 else tv_gauss_1d(0.0, 1.5, 0.0, 1.0)
+        ref_err = 1e-15
+    elif alpha == 1.0:  # D_{f_1} = 2 JSD
+        want, ref_err = 2 * divergence_ref(P, Q, "js")[0], 1e-13
+    else:  # quad of α/(α−1)[(p^α + q^α)^{1/α} − 2^{1/α−1}(p + q)]; the prefactor ≤ 101 keeps it at ~1e-14
+        want, ref_err = divergence_ref(P, Q, "arimoto", alpha)
+        ref_err += 1e-13
+    assert_close(d, want, max(e, 1e-10) + ref_err, f"arimoto({alpha})")
+
+
+def test_arimoto_thin_far_modes():
+    # disjoint supports: ∫(p^α + q^α)^{1/α} = 2, so D_α = α/(α−1)(2 − 2^{1/α}): 2 at α = 1/2,
+    # 2 log 2 at α = 1, 2(2 − √2) at α = 2, 1 at α = ∞
+    assert_close(arimoto(THIN_P, THIN_Q, 0.5), 2.0, 1e-12, "arimoto(1/2) = H² → 2")
+    assert_close(arimoto(THIN_P, THIN_Q, math.inf), 1.0, 1e-12, "arimoto(∞) = TV → 1")
+    assert_close(arimoto(THIN_P, THIN_Q, 1.0), 2 * LOG2, 1e-12, "arimoto(1) = 2 JSD → 2 log 2")
+    assert_close(arimoto(THIN_P, THIN_Q, 2.0), 2.0 * (2.0 - math.sqrt(2.0)), 1e-12, "arimoto(2) → 2(2 − √2)")
+
+
+# regression: the |I_20 − I_10| estimate missed the error of cells cut by the kink of |p − q|: this TV
+# was off by 3.1e-6 with an estimate of 1.5e-12; 1D meshes are now cut where p = q
+def test_tv_error_estimate_at_a_density_crossing():
+    v, e = total_variation(G(-4.4, 1.8**2), G(-3.4, 1.4**2), error=True)
+    assert_close(v, tv_gauss_1d(-4.4, 1.8, -3.4, 1.4), max(e, 1e-13), "TV vs closed form")
+
+
+def test_arimoto_infinity_error_estimate_at_a_density_crossing():
+    v, e = arimoto(G(-4.4, 1.8**2), G(-3.4, 1.4**2), math.inf, error=True)
+    assert_close(v, tv_gauss_1d(-4.4, 1.8, -3.4, 1.4), max(e, 1e-13), "D_∞ vs closed-form TV")
+
+
+def test_hinge_value_error_estimate_at_a_density_crossing():
+    A, B = G(-4.4, 1.8**2), G(-3.4, 1.4**2)
+    v, e = value_function(A, B, optimal_discriminator(A, B, "hinge"), "hinge", error=True)
+    assert_close(v, 2 * tv_gauss_1d(-4.4, 1.8, -3.4, 1.4) - 2, max(e, 1e-13), "hinge = 2 TV − 2")
+
+
+def _lift(M, s2):
+    """M ⊗ N(0, s2) in 2D (independent second axis)."""
+    covs = np.array([np.diag([c, s2]) for c in M.covs[:, 0, 0]])
+    return GaussianMixture(M.weights, np.c_[M.means[:, 0], np.zeros(M.n_components)], covs)
+
+
+# ----------------------------------------------------------------------------- open bugs (xfail)
+@pytest.mark.xfail(strict=True, reason="2D meshes are not cut along the curve p = q, so the |I_n − I_{n/2}| estimate "
+                   "still misses the kink of |p − q|: this 2D TV is off by 1.5e-6 with an estimate of 1.7e-9 "
+                   "(TV(A ⊗ C, B ⊗ C) = TV(A, B) exactly)")
+def test_tv_2d_error_estimate_at_a_density_crossing():
+    A, B = G(0.2, 0.4**2), G(-2.9, 0.8**2)
+    v, e = total_variation(_lift(A, 1.3**2), _lift(B, 1.3**2), error=True)
+    assert_close(v, tv_gauss_1d(0.2, 0.4, -2.9, 0.8), max(e, 1e-12), "2D TV vs 1D closed form")
+
+
+@pytest.mark.xfail(strict=True, reason="Arimoto at large finite α is numerically kinked where p = q (smooth only on a "
+                   "1/α scale in log p/q) but, unlike TV and α = inf, its 1D mesh is not cut at the crossings: "
+                   "D_{e^13}(N(0, 2.25) || N(0, 0.3488)) is off by 1.3e-11 (3e-11 relative, default rtol 1e-11) "
+                   "with an error estimate of 2e-13")
+def test_arimoto_large_alpha_error_estimate():
+    vq = 0.34876112
+    P, Q = G(0.0, 2.25), G(0.0, vq)
+    a = math.exp(13.0)
+    d, e = arimoto(P, Q, a, error=True)
+    x0 = math.sqrt(math.log(1.5 / math.sqrt(vq)) / (0.5 / vq - 0.5 / 2.25))  # the densities cross at ±x0
+    lp, lq = ScalarLogpdf(P), ScalarLogpdf(Q)
+    edges = np.unique(np.concatenate([breakpoints_1d([P, Q]), [-x0, x0]]))
+    h = pointwise("arimoto", a)
+    ref, ref_err = quad_1d(lambda x: h(lp(x), lq(x)), edges)
+    assert ref_err < 1e-12
+    assert_close(d, ref, max(e, 1e-11 * ref), "D_α vs quad split at the crossings")
