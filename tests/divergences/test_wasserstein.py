@@ -153,6 +153,8 @@ def test_w1_error_estimate_at_a_cdf_crossing():
 
 
 def test_critic_when_the_cdf_gap_vanishes_at_the_mesh_midpoint():
+    """Regression: each slope was sign(F_Q − F_P) at a single midpoint, here 1.25, between the modes,
+    where F_P = F_Q = 0.5 to the last bit: slope 0, critic ≡ 0 and V = 0 instead of W1 = 0.5."""
     P = GaussianMixture([0.5, 0.5], [4.0, -1.0], [0.0625, 0.0625])
     Q = P.translate(-0.5)  # F_Q ≥ F_P everywhere: slope +1 throughout, W1 = 0.5
     critic = optimal_discriminator(P, Q, "wgan")
@@ -160,3 +162,14 @@ def test_critic_when_the_cdf_gap_vanishes_at_the_mesh_midpoint():
     np.testing.assert_allclose(np.diff(critic(x)), np.diff(x), rtol=1e-12)
     v, ev = value_function(P, Q, critic, "wgan", error=True)
     assert_close(v, 0.5, max(ev, 1e-12), "E_P f − E_Q f = W1")
+
+
+# ----------------------------------------------------------------------------- open bugs (xfail)
+@pytest.mark.xfail(strict=True, reason="value_function's cubature is cut at density crossings only; the WGAN critic's "
+                   "kinks sit at the CDF crossings, and the |I_n − I_{n/2}| estimate misses them: for "
+                   "N(−0.8, 1.4²) vs N(−1.4, 0.5²), E_P f − E_Q f = 0.87201548 vs W1 = 0.87201536 (error 1.2e-7, "
+                   "estimate 1.1e-13)")
+def test_wgan_value_error_estimate_at_critic_kinks():
+    P, Q = G(-0.8, 1.4**2), G(-1.4, 0.5**2)
+    v, ev = value_function(P, Q, optimal_discriminator(P, Q, "wgan"), "wgan", error=True)
+    assert_close(v, w1_gauss_1d(-0.8, 1.4, -1.4, 0.5), max(ev, 1e-12), "E_P f − E_Q f = W1 (closed form)")

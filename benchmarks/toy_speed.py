@@ -1,0 +1,184 @@
+"""Seed-parallel toy training vs one seed after another: seed-steps per second.
+
+    python -m benchmarks.toy_speed [--device cpu|cuda] [--steps N] [--repeats R] [--seeds 1 8 40]
+
+Workload: the default 2D-ring networks of :class:`toy.train.ToyConfig` (G 2→400→400→400→400→2
+ReLU, D 2→200→200→200→200→1 LeakyReLU(0.2)), NS loss, batch 128, float32, Adam; one seed-step is
+one D step plus one G step of one seed (n_dis = 1).
+
+* batched: :class:`toy.train.ToyTrainer` with S seeds stacked (one ``baddbmm`` per layer for all
+  seeds, one Adam over the stacked tensors, divergence masking on);
+* sequential: the same S seeds, one after another, each an ordinary ``nn.Sequential`` pair with
+  its own ``torch.optim.Adam`` (:class:`toy.reference.PlainTrainer`; the same per-seed data
+  streams, the same step order, the same FLOPs: D's weight gradients are skipped in the G step in
+  both). Both use the Adam implementation given by ``--adam`` (default: the faster one measured on
+  this machine for each side, see the printed note).
+
+Protocol: the batched trainer and the S plain trainers are built first (not timed); each side
+runs one warm-up epoch; then ``--repeats`` rounds alternate one timed epoch of ``--steps``
+iterations batched with one timed epoch of every seed sequentially (an epoch includes drawing its
+minibatch order and latents). Rates are medians over rounds; the ratio is the median of the
+per-round ratios (paired rounds, robust to load changes on a shared machine). On CUDA the clock
+is read after ``torch.cuda.synchronize()``.
+
+FLOPs per seed-step (matmuls only, biases and element-wise work ignored), with F = Σ_layers
+fan_in·fan_out the multiply-accumulates of one forward pass per sample:
+
+    FLOPs = 2·B·(F_G + 3·2F_D + 3F_G + 2F_D) = 2·B·(4·F_G + 8·F_D)
+
+D step: G forward without grad (1×) + D forward and backward on the 2B real and fake samples
+(3×: backward ≈ 2× forward); G step: G forward and backward (3×) + D forward and input-gradient
+backward on B samples (2×; D's weight gradients are not computed). Default nets: F_G = 481 600,
+F_D = 120 600, B = 128: 0.740 GFLOP per seed-step.
+
+Threads: ``torch.set_num_threads`` is set to the number of CPU cores available to the process
+(``os.sched_getaffinity``) unless ``--threads`` says otherwise, and printed. The table goes to
+``benchmarks/results/toy_speed_<device>.md`` (temporary file, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from studies.common import write_atomic
+from toy.reference import PlainTrainer
+from toy.train import ToyConfig, ToyTrainer, TrainHooks
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SMALL_NETS = {"g_width": 64, "d_width": 64, "g_depth": 2, "d_depth": 2}
+SMALL_LABEL = "G and D width 64, 2 hidden layers"
+
+
+def device_name(device: torch.device) -> str:
+    """CPU model from /proc/cpuinfo (or platform), or the CUDA device name."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def flops_per_seed_step(cfg: ToyConfig) -> int:
+    """2·B·(4·F_G + 8·F_D) (module docstring)."""
+    return 2 * cfg.batch_size * (4 * cfg.g_spec().macs() + 8 * cfg.d_spec().macs())
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(S: int, steps: int, repeats: int, device: torch.device, adam_batched: str, adam_seq: str,
+            nets: dict | None = None) -> dict:
+    """Interleaved timing of S seeds batched vs sequential; returns rates (seed-steps/s) per round.
+
+    ``nets``: ToyConfig overrides of the network fields (default: the ring networks).
+    """
+    epochs = repeats + 1
+    nets = nets or {}
+    cfg_b = ToyConfig(n_train=128 * steps, epochs=epochs, adam=adam_batched, **nets)
+    cfg_s = ToyConfig(n_train=128 * steps, epochs=epochs, adam=adam_seq, **nets)
+    batched = ToyTrainer(cfg_b, list(range(S)), device, TrainHooks())
+    plain = [PlainTrainer(cfg_s, s, device) for s in range(S)]
+    batched.epoch(0)
+    for p in plain:
+        p.epoch()
+    _sync(device)
+    rb, rs = [], []
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        batched.epoch(r + 1)
+        _sync(device)
+        t1 = time.perf_counter()
+        for p in plain:
+            p.epoch()
+        _sync(device)
+        t2 = time.perf_counter()
+        rb.append(S * steps / (t1 - t0))
+        rs.append(S * steps / (t2 - t1))
+    return {"batched": rb, "sequential": rs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--steps", type=int, default=None, help="iterations per timed epoch (default 20 on CPU, 200 on CUDA)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed rounds (default 3)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 8, 40], help="numbers of seeds S")
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: available cores)")
+    ap.add_argument("--adam", default="auto", choices=["auto", "fused", "foreach", "for"],
+                    help="Adam implementation for both sides (auto: fused batched, for-loop sequential on CPU)")
+    ap.add_argument("--no-small", action="store_true", help="skip the small-network table")
+    ap.add_argument("--no-write", action="store_true", help="print only")
+    args = ap.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("CUDA is not available", file=sys.stderr)
+        return 2
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = args.threads or cores
+    torch.set_num_threads(threads)
+    steps = args.steps or (20 if device.type == "cpu" else 200)
+    if args.adam == "auto":
+        adam_b, adam_s = ("fused", "for") if device.type == "cpu" else ("fused", "fused")
+    else:
+        adam_b = adam_s = args.adam
+    fl = flops_per_seed_step(ToyConfig())
+    name = device_name(device)
+    head = (f"device: {args.device} ({name}); torch {torch.__version__}; threads {threads} of {cores} cores; "
+            f"batch 128; float32; {steps} iterations per timed epoch, {args.repeats} interleaved rounds after 1 warm-up epoch; "
+            f"Adam: batched {adam_b}, sequential {adam_s}; {fl / 1e9:.3f} GFLOP per seed-step = 2·B·(4·F_G + 8·F_D)")
+    print(head, flush=True)
+    header = ["| S | batched seed-steps/s | sequential seed-steps/s | ratio batched/sequential | batched GFLOP/s | sequential GFLOP/s |",
+              "|---:|---:|---:|---:|---:|---:|"]
+    t_start = time.perf_counter()
+    tables = {}
+    for title, nets in (("default ring networks", {}), (f"small networks ({SMALL_LABEL})", SMALL_NETS)):
+        if title.startswith("small") and args.no_small:
+            continue
+        fl = flops_per_seed_step(ToyConfig(**nets))
+        print(f"{title}: {fl / 1e9:.4f} GFLOP per seed-step", flush=True)
+        lines = list(header)
+        for S in args.seeds:
+            res = measure(S, steps, args.repeats, device, adam_b, adam_s, nets)
+            b, s = statistics.median(res["batched"]), statistics.median(res["sequential"])
+            ratio = statistics.median([x / y for x, y in zip(res["batched"], res["sequential"])])
+            row = f"| {S} | {b:.1f} | {s:.1f} | {ratio:.2f} | {b * fl / 1e9:.1f} | {s * fl / 1e9:.1f} |"
+            lines.append(row)
+            print(row, " rounds:", [f"{x:.1f}/{y:.1f}" for x, y in zip(res["batched"], res["sequential"])], flush=True)
+        tables[f"{title}, {fl / 1e9:.4f} GFLOP per seed-step"] = lines
+    wall = time.perf_counter() - t_start
+    try:
+        load = " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        load = "n/a"
+    text = "\n".join([
+        f"# toy_speed ({args.device})", "",
+        f"Seed-parallel toy training (`toy.train.ToyTrainer`, S seeds stacked) vs the same S seeds one after another "
+        f"with plain `nn.Sequential` + `torch.optim.Adam` (`toy.reference.PlainTrainer`), measured in the same run. "
+        f"Protocol and FLOP count: `benchmarks/toy_speed.py` docstring.", "",
+        head + f"; wall {wall:.0f} s; load average at the end {load}.", "",
+        *[line for title, lines in tables.items() for line in (f"**{title}**", "", *lines, "")],
+    ])
+    print(f"wall {wall:.0f} s")
+    if not args.no_write:
+        out = write_atomic(RESULTS / f"toy_speed_{args.device}.md", text)
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

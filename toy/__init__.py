@@ -1,0 +1,10 @@
+"""distmatch.toy: toy GANs on the analytic mixtures: data, seed-parallel MLPs and trainer, mode metrics.
+
+Uses ``gan.losses`` for the objectives and ``divergences`` for the mixtures and the optimal
+discriminators; knows nothing of ``studies``.
+"""
+from .data import STREAMS, TorchMixture, ToyData, seed_generators, stream_seed
+from .metrics import (MODE_RULES, DStarProbe, ModeReference, ModeRule, ModeStats, get_mode_rule, mode_metrics,
+                      mode_statistics)
+from .models import ACTIVATIONS, MLPSpec, StackedMLP, discriminator_spec, generator_spec, plain_mlp
+from .train import Divergence, ToyConfig, ToyResult, TrainHooks, train_toy

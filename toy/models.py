@@ -1,0 +1,212 @@
+"""Seed-parallel MLPs: S independent networks as one batched computation.
+
+A :class:`StackedMLP` holds the parameters of S networks of the same architecture stacked on
+a leading seed axis, weights ``(S, in, out)`` and biases ``(S, 1, out)``, and maps
+``(S, B, in) → (S, B, out)`` with one ``torch.baddbmm`` per layer:
+
+    h_{l+1}[s] = act(b_l[s] + h_l[s] @ W_l[s]),   s = 1..S   (no activation after the last layer).
+
+Slice s is initialised exactly as the plain ``nn.Sequential`` of :func:`plain_mlp` built from the
+same ``torch.Generator`` would be, which in turn draws exactly what ``nn.Linear``'s default
+initialisation draws from the global RNG (``W ~ U(±1/√fan_in)`` via ``kaiming_uniform_(a=√5)``,
+then ``b ~ U(±1/√fan_in)``, layer by layer; tested). Seeds share no parameter, so the gradient of
+Σ_s loss_s with respect to slice s is the gradient of loss_s alone, and Adam (element-wise) on the
+stacked tensors is Adam on every seed: training S seeds batched equals training each alone.
+
+Implementation choice (measured in ``benchmarks/toy_speed.py``'s development on the 2-core CPU,
+default ring networks, S = 40, B = 128): explicit ``baddbmm`` over stacked parameters ran a
+forward + backward at the same speed as ``torch.func.vmap(functional_call)`` over the same stacked
+parameters (vmap lowers ``F.linear`` to the same batched GEMM, plus a little dispatch), so the
+simpler explicit form is used.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Activation = Callable[[torch.Tensor], torch.Tensor]
+
+ACTIVATIONS: dict[str, tuple[Activation, Callable[[], nn.Module]]] = {
+    "relu": (F.relu, nn.ReLU),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda: nn.LeakyReLU(0.2)),
+    "tanh": (torch.tanh, nn.Tanh),
+}
+"""Name → (functional form, plain module factory). LeakyReLU has slope 0.2 (Radford et al. 2016)."""
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    """Architecture of one MLP: ``depth`` hidden layers ``Linear + act`` of ``width`` units, then a Linear.
+
+    Layers: ``in_dim → width``, (depth − 1) × ``width → width``, ``width → out_dim``
+    (``depth = 0`` is a single affine map ``in_dim → out_dim``).
+    """
+
+    in_dim: int
+    out_dim: int
+    width: int
+    depth: int
+    activation: str = "relu"
+
+    def __post_init__(self) -> None:
+        for name in ("in_dim", "out_dim", "width"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer; got {v!r}")
+        if not isinstance(self.depth, int) or self.depth < 0:
+            raise ValueError(f"depth must be a non-negative integer; got {self.depth!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {self.activation!r}")
+
+    def layer_dims(self) -> list[tuple[int, int]]:
+        """(fan_in, fan_out) of every Linear layer, input to output."""
+        if self.depth == 0:
+            return [(self.in_dim, self.out_dim)]
+        return [(self.in_dim, self.width)] + [(self.width, self.width)] * (self.depth - 1) + [(self.width, self.out_dim)]
+
+    def macs(self) -> int:
+        """Multiply-accumulates of one forward pass per sample, Σ_layers fan_in·fan_out (biases ignored)."""
+        return sum(i * o for i, o in self.layer_dims())
+
+    def n_params(self) -> int:
+        """Parameters of one network, Σ_layers (fan_in + 1)·fan_out."""
+        return sum((i + 1) * o for i, o in self.layer_dims())
+
+
+def generator_spec(latent_dim: int = 2, data_dim: int = 2, width: int = 400, depth: int = 4,
+                   activation: str = "relu") -> MLPSpec:
+    """Default 2D-ring generator: Linear(2→400)+ReLU, 3×[Linear(400→400)+ReLU], Linear(400→2)."""
+    return MLPSpec(latent_dim, data_dim, width, depth, activation)
+
+
+def discriminator_spec(data_dim: int = 2, width: int = 200, depth: int = 4, activation: str = "leaky_relu") -> MLPSpec:
+    """Default 2D-ring discriminator: as the generator with width 200 and LeakyReLU(0.2), one logit out."""
+    return MLPSpec(data_dim, 1, width, depth, activation)
+
+
+def init_linear_(weight: torch.Tensor, bias: torch.Tensor, generator: torch.Generator) -> None:
+    """PyTorch's default ``nn.Linear`` initialisation drawn from ``generator`` (weight (out, in), then bias).
+
+    ``kaiming_uniform_(a=√5)`` gives W ~ U(−1/√fan_in, 1/√fan_in); the bias is U(−1/√fan_in, 1/√fan_in).
+    Same draws, in the same order, as ``nn.Linear.reset_parameters`` with the global RNG.
+    """
+    nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+    fan_in = weight.shape[1]
+    bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+    nn.init.uniform_(bias, -bound, bound, generator=generator)
+
+
+def plain_mlp(spec: MLPSpec, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32) -> nn.Sequential:
+    """The ordinary single-seed ``nn.Sequential`` of ``spec`` (on the CPU; move it with ``.to``).
+
+    With ``generator`` its layers are re-initialised from it (:func:`init_linear_`); without, they
+    keep ``nn.Linear``'s own initialisation from the global RNG (identical draws, tested).
+    """
+    act = ACTIVATIONS[spec.activation][1]
+    layers: list[nn.Module] = []
+    dims = spec.layer_dims()
+    for k, (i, o) in enumerate(dims):
+        if generator is None:
+            lin = nn.Linear(i, o, dtype=dtype)
+        else:  # no draw from the global RNG: construct uninitialised, then draw from ``generator``
+            lin = torch.nn.utils.skip_init(nn.Linear, i, o, dtype=dtype)
+            with torch.no_grad():
+                init_linear_(lin.weight, lin.bias, generator)
+        layers.append(lin)
+        if k < len(dims) - 1:
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+class StackedMLP(nn.Module):
+    """S MLPs of one :class:`MLPSpec` with parameters stacked on a leading seed axis.
+
+    ``weights[l]``: (S, fan_in, fan_out) (the transpose of ``nn.Linear.weight``), ``biases[l]``:
+    (S, 1, fan_out). ``forward``: (S, B, in_dim) → (S, B, out_dim).
+    """
+
+    def __init__(self, spec: MLPSpec, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]):
+        super().__init__()
+        dims = spec.layer_dims()
+        if len(weights) != len(dims) or len(biases) != len(dims):
+            raise ValueError(f"spec has {len(dims)} layers; got {len(weights)} weights and {len(biases)} biases")
+        S = weights[0].shape[0]
+        for (i, o), w, b in zip(dims, weights, biases):
+            if tuple(w.shape) != (S, i, o) or tuple(b.shape) != (S, 1, o):
+                raise ValueError(f"layer ({i}→{o}) needs weight ({S}, {i}, {o}) and bias ({S}, 1, {o}); "
+                                 f"got {tuple(w.shape)} and {tuple(b.shape)}")
+        self.spec = spec
+        self.weights = nn.ParameterList([nn.Parameter(w) for w in weights])
+        self.biases = nn.ParameterList([nn.Parameter(b) for b in biases])
+        self._act = ACTIVATIONS[spec.activation][0]
+
+    @classmethod
+    def from_generators(cls, spec: MLPSpec, generators: Sequence[torch.Generator],
+                        device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> "StackedMLP":
+        """Slice s initialised as ``plain_mlp(spec, generators[s], dtype)`` (drawn on the CPU, then moved).
+
+        Drawing on the CPU makes the initialisation independent of the device. One Python loop
+        over seeds, at construction only.
+        """
+        if len(generators) == 0:
+            raise ValueError("need at least one generator (one per seed)")
+        dims = spec.layer_dims()
+        ws = [torch.empty(len(generators), i, o, dtype=dtype) for i, o in dims]
+        bs = [torch.empty(len(generators), 1, o, dtype=dtype) for _, o in dims]
+        with torch.no_grad():
+            for s, gen in enumerate(generators):
+                for (i, o), w, b in zip(dims, ws, bs):
+                    wt = torch.empty(o, i, dtype=dtype)
+                    bt = torch.empty(o, dtype=dtype)
+                    init_linear_(wt, bt, gen)
+                    w[s].copy_(wt.T)
+                    b[s, 0].copy_(bt)
+        return cls(spec, [w.to(device) for w in ws], [b.to(device) for b in bs])
+
+    @classmethod
+    def from_modules(cls, spec: MLPSpec, modules: Sequence[nn.Sequential]) -> "StackedMLP":
+        """Stack plain ``nn.Sequential`` networks of ``spec`` (one per seed), copying their parameters."""
+        lins = [[m for m in mod if isinstance(m, nn.Linear)] for mod in modules]
+        with torch.no_grad():
+            ws = [torch.stack([ls[k].weight.T for ls in lins]).clone() for k in range(len(spec.layer_dims()))]
+            bs = [torch.stack([ls[k].bias[None] for ls in lins]).clone() for k in range(len(spec.layer_dims()))]
+        return cls(spec, ws, bs)
+
+    @property
+    def n_seeds(self) -> int:
+        """Number S of stacked networks."""
+        return int(self.weights[0].shape[0])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(S, B, in_dim) → (S, B, out_dim): ``h ← act(baddbmm(b, h, W))`` layer by layer."""
+        h = x
+        last = len(self.weights) - 1
+        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b, h, w)
+            if k < last:
+                h = self._act(h)
+        return h
+
+    def to_plain(self, seed_index: int) -> nn.Sequential:
+        """Slice ``seed_index`` as an independent plain ``nn.Sequential`` (parameters copied)."""
+        dtype = self.weights[0].dtype
+        mod = plain_mlp(self.spec, torch.Generator().manual_seed(0), dtype).to(self.weights[0].device)
+        lins = [m for m in mod if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            for lin, w, b in zip(lins, self.weights, self.biases):
+                lin.weight.copy_(w[seed_index].T)
+                lin.bias.copy_(b[seed_index, 0])
+        return mod
+
+    def finite_mask(self) -> torch.Tensor:
+        """(S,) bool: True where every parameter of the seed is finite (a device tensor, no host sync)."""
+        ok = torch.ones(self.n_seeds, dtype=torch.bool, device=self.weights[0].device)
+        for p in self.parameters():
+            ok &= torch.isfinite(p.detach()).flatten(1).all(1)
+        return ok

@@ -1,0 +1,413 @@
+"""Seed-parallel toy GAN training: S seeds of one configuration as one batched computation.
+
+Algorithm (per iteration ``it``; ``n_dis`` D steps, then one G step; Goodfellow et al. 2014, Alg. 1):
+
+    D step (×n_dis): x ~ minibatch of P (per-seed order), z ~ N(0, I_k), x̃ = G(z) (no grad)
+        L_D[s] = mean_b d_real(D_s(x)) + mean_b d_fake(D_s(x̃)) (+ penalty[s])    # gan.losses
+        backward of Σ_s L_D[s]; Adam step on D's stacked parameters
+    G step: z ~ N(0, I_k), L_G[s] = mean_b g_fake(D_s(G_s(z))); backward of Σ_s L_G[s]; Adam on G
+
+Seeds share no parameter, so ∂(Σ_s L[s])/∂θ_s = ∂L[s]/∂θ_s, and Adam is element-wise: the batched
+run is S independent runs (tested against one-at-a-time runs to 1e-5). With ``fixed_generator``
+(a GaussianMixture Q) there is no G network: fakes are samples of Q and only D is trained, the
+setting in which D* is known in closed form (:class:`toy.metrics.DStarProbe`).
+
+Divergence (NaN/inf): after every loss evaluation the per-seed losses are checked (a device-side
+``isfinite``, no host sync). A seed whose D or G loss is non-finite is marked diverged at that
+iteration and frozen: its gradients are zeroed and its Adam moments set to 0, which makes Adam's
+update exactly 0 (m = 0 ⇒ Δθ = −lr·0/(0 + ε) = 0), so its G and D keep the parameters that
+produced the first non-finite loss while the other seeds go on. Non-finite parameters always
+reach the loss (NaN·0 = NaN in a matmul), so they are caught at the next loss; parameters are also
+re-checked at every evaluation. On the CPU the masking is skipped while no seed has diverged
+(a free host check); on accelerators it always runs (no sync); the numbers are the same.
+
+Regularizer hooks (:class:`TrainHooks`): the trainer knows nothing about specific regularizers;
+``gan.regularizers`` plugs in through callables that act on whole seed batches:
+``d_penalty(D_forward, real, fake) -> (S,)`` (added to L_D, e.g. gradient penalty, R1, DRAGAN),
+``d_inputs(real, fake, it) -> (real, fake)`` (instance noise), ``after_d_step(D)`` (weight clipping),
+``wrap_loss(loss) -> loss`` (label smoothing) and ``after_iteration(it, G, D)`` (inspection; tests
+use it to inject a NaN). Hooks that draw random numbers should draw them per seed from
+``toy.data.seed_generators(seeds, "hook", device)`` to keep batched ≡ one-at-a-time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
+
+import torch
+
+from divergences import GaussianMixture, ring
+from gan.losses import AdversarialLoss, get_loss
+
+from .data import ToyData, TorchMixture, check_seeds, per_seed, seed_generators
+from .metrics import PACGAN_N_SAMPLES, DStarProbe, ModeReference, get_mode_rule, mode_statistics
+from .models import MLPSpec, StackedMLP
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    """One toy GAN configuration (every seed of a run shares it).
+
+    Defaults are the 2D-ring networks of Welfert et al. (2024) / the ISIT 2025 tutorial
+    (G 2→400→400→400→400→2 ReLU, D 2→200→200→200→200→1 LeakyReLU(0.2), logit out); the
+    optimiser and schedule defaults are generic (studies pin their paper's values).
+
+    mixture : data distribution P. n_train, fresh, data_seed : see :class:`toy.data.ToyData`.
+    latent_dim : k. g_*/d_* : width, number of hidden layers, activation of G and D.
+    loss, loss_params : ``gan.losses.get_loss(loss, **loss_params)``.
+    lr_*/betas_* : Adam of G and D. adam : ``"fused"``, ``"foreach"`` or ``"for"`` (torch.optim.Adam impl).
+    batch_size : B (real, fake and G-step batches). n_dis : D steps per G step.
+    epochs : passes over the N // B real minibatches (n_dis of them per iteration).
+    eval_every : evaluate after every this many epochs (and at epoch 0 and at the end).
+    n_eval : generated samples per seed for the mode metrics (2500 as VEEGAN/PacGAN).
+    mode_rule, mode_rule_params, kl_eps : :func:`toy.metrics.get_mode_rule`, histogram pseudo-count.
+    fixed_generator : if set, no G network; fakes are samples of this Q (D-only training).
+    n_probe : Monte Carlo points of the D* probe (only with ``fixed_generator``).
+    dtype : ``"float32"`` or ``"float64"``.
+    """
+
+    mixture: GaussianMixture = field(default_factory=ring)
+    n_train: int = 50_000
+    fresh: bool = False
+    data_seed: int = 0
+    latent_dim: int = 2
+    g_width: int = 400
+    g_depth: int = 4
+    g_activation: str = "relu"
+    d_width: int = 200
+    d_depth: int = 4
+    d_activation: str = "leaky_relu"
+    loss: str = "ns"
+    loss_params: Mapping[str, Any] = field(default_factory=dict)
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4
+    betas_g: tuple[float, float] = (0.5, 0.999)
+    betas_d: tuple[float, float] = (0.5, 0.999)
+    adam: str = "fused"
+    batch_size: int = 128
+    n_dis: int = 1
+    epochs: int = 1
+    eval_every: int = 1
+    n_eval: int = PACGAN_N_SAMPLES
+    mode_rule: str = "welfert"
+    mode_rule_params: Mapping[str, Any] = field(default_factory=dict)
+    kl_eps: float = 0.0
+    fixed_generator: GaussianMixture | None = None
+    n_probe: int = 20_000
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "n_dis", "epochs", "eval_every", "n_eval", "n_probe"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer; got {v!r}")
+        if self.n_train // self.batch_size < self.n_dis:
+            raise ValueError(f"an epoch of n_train // batch_size = {self.n_train // self.batch_size} minibatches "
+                             f"must hold at least n_dis = {self.n_dis}")
+        for name in ("lr_g", "lr_d"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and v >= 0 and math.isfinite(v)):
+                raise ValueError(f"{name} must be a finite non-negative number; got {v!r}")
+        if self.adam not in ("fused", "foreach", "for"):
+            raise ValueError(f"adam must be 'fused', 'foreach' or 'for'; got {self.adam!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(DTYPES)}; got {self.dtype!r}")
+        if self.fixed_generator is not None and self.fixed_generator.dim != self.mixture.dim:
+            raise ValueError(f"fixed_generator has dimension {self.fixed_generator.dim}, the data {self.mixture.dim}")
+
+    def g_spec(self) -> MLPSpec:
+        """Architecture of G: latent_dim → data dim."""
+        return MLPSpec(self.latent_dim, self.mixture.dim, self.g_width, self.g_depth, self.g_activation)
+
+    def d_spec(self) -> MLPSpec:
+        """Architecture of D: data dim → 1 logit."""
+        return MLPSpec(self.mixture.dim, 1, self.d_width, self.d_depth, self.d_activation)
+
+    def build_loss(self) -> AdversarialLoss:
+        """The registered loss with its parameters."""
+        return get_loss(self.loss, **dict(self.loss_params))
+
+
+Penalty = Callable[[Callable[[torch.Tensor], torch.Tensor], torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainHooks:
+    """Plug-in points for regularizers (see the module docstring). All tensors carry the seed axis first.
+
+    d_penalty(D_forward, real, fake) -> (S,): added to the D loss; D_forward maps (S, B, d) to logits (S, B)
+        and is differentiable in its input and in D's parameters (real, fake: (S, B, d), fake detached).
+    d_inputs(real, fake, it) -> (real, fake): transforms D's inputs in the D step (e.g. instance noise).
+    after_d_step(D): called under ``torch.no_grad`` after every D update (e.g. weight clipping).
+    wrap_loss(loss) -> loss: replaces the loss once, before training (e.g. one-sided label smoothing).
+    after_iteration(it, G, D): called under ``torch.no_grad`` after every iteration (G is None with a fixed Q).
+    """
+
+    d_penalty: Penalty | None = None
+    d_inputs: Callable[[torch.Tensor, torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]] | None = None
+    after_d_step: Callable[[StackedMLP], None] | None = None
+    wrap_loss: Callable[[AdversarialLoss], AdversarialLoss] | None = None
+    after_iteration: Callable[[int, StackedMLP | None, StackedMLP], None] | None = None
+
+
+class Divergence(NamedTuple):
+    """Where a seed diverged: the iteration and what was non-finite (``d_loss``, ``g_loss`` or ``params``)."""
+
+    iteration: int
+    where: str
+
+
+@dataclass
+class ToyResult:
+    """Output of :func:`train_toy`.
+
+    rows : long-format metric rows ``{"seed", "epoch", "metric", "value"}``.
+    diverged : seed → :class:`Divergence` or None.
+    loss_d, loss_g : (iterations, S) per-seed loss of the last D step / the G step of every iteration
+        (NaN where not computed; float64 copies on the CPU).
+    G, D : the trained stacked networks (G is None with a fixed generator).
+    """
+
+    config: ToyConfig
+    seeds: list[int]
+    rows: list[dict]
+    diverged: dict[int, Divergence | None]
+    loss_d: torch.Tensor
+    loss_g: torch.Tensor
+    G: StackedMLP | None
+    D: StackedMLP
+    iterations: int
+    wall_time: float
+
+    def table(self):
+        """The rows as a pandas DataFrame (columns seed, epoch, metric, value)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=["seed", "epoch", "metric", "value"])
+
+
+_WHERE = ("", "d_loss", "g_loss", "params")
+
+
+def make_adam(params, lr: float, betas: tuple[float, float], impl: str, device: torch.device) -> torch.optim.Adam:
+    """``torch.optim.Adam`` with the ``fused``/``foreach``/``for`` implementation (fused falls back to foreach)."""
+    kw = {"fused": {"fused": True}, "foreach": {"foreach": True}, "for": {"foreach": False}}[impl]
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, **kw)
+    except (RuntimeError, ValueError):  # fused unsupported on this device/dtype
+        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+
+
+class ToyTrainer:
+    """State of one batched run of ``seeds``: data, stacked G and D, optimisers, divergence masks.
+
+    :func:`train_toy` is the entry point; the trainer is public for benchmarks and step-level use:
+    ``epoch(e)`` runs the iterations of epoch e (``config.epochs`` bounds e: the loss history is
+    preallocated), ``evaluate(epoch, iterations_done)`` appends metric rows to ``rows``.
+    """
+
+    def __init__(self, config: ToyConfig, seeds: list[int], device: torch.device, hooks: TrainHooks):
+        self.cfg, self.seeds, self.device, self.hooks = config, seeds, device, hooks
+        self.S = S = len(seeds)
+        self.dtype = DTYPES[config.dtype]
+        self.data = ToyData(config.mixture, config.n_train, config.fresh, config.data_seed, config.latent_dim,
+                            device, self.dtype)
+        self.loss = config.build_loss()
+        if hooks.wrap_loss is not None:
+            self.loss = hooks.wrap_loss(self.loss)
+        self.D = StackedMLP.from_generators(config.d_spec(), seed_generators(seeds, "d_init"), device, self.dtype)
+        self.opt_d = make_adam(self.D.parameters(), config.lr_d, config.betas_d, config.adam, device)
+        self.data_gens = seed_generators(seeds, "data", device)
+        self.latent_gens = seed_generators(seeds, "latent", device)
+        if config.fixed_generator is None:
+            self.G: StackedMLP | None = StackedMLP.from_generators(config.g_spec(), seed_generators(seeds, "g_init"),
+                                                                   device, self.dtype)
+            self.opt_g = make_adam(self.G.parameters(), config.lr_g, config.betas_g, config.adam, device)
+            self.Q = None
+            self.z_eval = self.data.latents(seed_generators(seeds, "eval", device), 1, config.n_eval)[0]
+            self.probe = None
+        else:
+            self.G, self.opt_g = None, None
+            self.Q = TorchMixture.from_mixture(config.fixed_generator, device, self.dtype)
+            self.fake_gens = seed_generators(seeds, "fake", device)
+            try:
+                self.probe = DStarProbe(config.mixture, config.fixed_generator, self.loss.analytic, config.n_probe,
+                                        seed=config.data_seed, device=device, dtype=self.dtype)
+            except ValueError:
+                self.probe = None  # no pointwise D* to compare with for this objective
+        self.modes = ModeReference.from_mixture(config.mixture, device)
+        self.rule = get_mode_rule(config.mode_rule, **dict(config.mode_rule_params))
+        self.alive = torch.ones(S, dtype=torch.bool, device=device)
+        self.div_iter = torch.full((S,), -1, dtype=torch.long, device=device)
+        self.div_where = torch.zeros(S, dtype=torch.long, device=device)
+        self.mask_always = device.type != "cpu"
+        self.steps = self.data.steps_per_epoch(config.batch_size)
+        self.iters_per_epoch = self.steps // config.n_dis
+        total = self.iters_per_epoch * config.epochs
+        self.hist_d = torch.full((total, S), math.nan, dtype=self.dtype, device=device)
+        self.hist_g = torch.full((total, S), math.nan, dtype=self.dtype, device=device)
+        self.rows: list[dict] = []
+
+    # ------------------------------------------------------------------ divergence bookkeeping
+    def _check(self, loss: torch.Tensor, it: int, where: int) -> None:
+        bad = ~torch.isfinite(loss.detach())
+        new = bad & self.alive
+        self.div_iter = torch.where(new, it, self.div_iter)
+        self.div_where = torch.where(new, where, self.div_where)
+        self.alive = self.alive & ~bad
+
+    def _freeze_dead(self, params: list[torch.Tensor], opt: torch.optim.Optimizer) -> None:
+        if not self.mask_always and bool(self.alive.all()):
+            return
+        dead = (~self.alive).view(-1, 1, 1)
+        for p in params:
+            if p.grad is not None:
+                p.grad.masked_fill_(dead, 0.0)
+            state = opt.state.get(p)
+            if state:
+                state["exp_avg"].masked_fill_(dead, 0.0)
+                state["exp_avg_sq"].masked_fill_(dead, 0.0)
+
+    # ------------------------------------------------------------------ steps
+    def _d_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.D(x).squeeze(-1)
+
+    def d_step(self, real: torch.Tensor, fake: torch.Tensor, it: int) -> None:
+        if self.hooks.d_inputs is not None:
+            real, fake = self.hooks.d_inputs(real, fake, it)
+        B = real.shape[1]
+        v = self._d_logits(torch.cat([real, fake], dim=1))
+        loss = self.loss.d_loss(v[:, :B], v[:, B:])
+        if self.hooks.d_penalty is not None:
+            loss = loss + self.hooks.d_penalty(self._d_logits, real, fake)
+        self._check(loss, it, 1)
+        loss.sum().backward()
+        params = list(self.D.parameters())
+        self._freeze_dead(params, self.opt_d)
+        self.opt_d.step()
+        self.opt_d.zero_grad(set_to_none=True)
+        if self.hooks.after_d_step is not None:
+            with torch.no_grad():
+                self.hooks.after_d_step(self.D)
+        self.hist_d[it] = loss.detach()
+
+    def g_step(self, z: torch.Tensor, it: int) -> None:
+        for p in self.D.parameters():
+            p.requires_grad_(False)
+        try:
+            loss = self.loss.g_loss(self._d_logits(self.G(z)))
+        finally:
+            for p in self.D.parameters():
+                p.requires_grad_(True)
+        self._check(loss, it, 2)
+        loss.sum().backward()
+        params = list(self.G.parameters())
+        self._freeze_dead(params, self.opt_g)
+        self.opt_g.step()
+        self.opt_g.zero_grad(set_to_none=True)
+        self.hist_g[it] = loss.detach()
+
+    def epoch(self, epoch: int, bar=None) -> None:
+        cfg, n_dis, B = self.cfg, self.cfg.n_dis, self.cfg.batch_size
+        real = self.data.real_epoch(self.data_gens, B)  # (steps, S, B, d)
+        n_it = self.iters_per_epoch
+        if self.G is None:
+            fakes = per_seed(lambda g: self.Q.sample((n_it * n_dis, B), g), self.fake_gens)
+        else:
+            z_all = self.data.latents(self.latent_gens, n_it * (n_dis + 1), B)  # D latents, then G latents
+            z_d, z_g = z_all[: n_it * n_dis], z_all[n_it * n_dis:]
+        base = epoch * n_it
+        for i in range(n_it):
+            it = base + i
+            for j in range(n_dis):
+                k = i * n_dis + j
+                if self.G is None:
+                    fake = fakes[k]
+                else:
+                    with torch.no_grad():
+                        fake = self.G(z_d[k])
+                self.d_step(real[k], fake, it)
+            if self.G is not None:
+                self.g_step(z_g[i], it)
+            if self.hooks.after_iteration is not None:
+                with torch.no_grad():
+                    self.hooks.after_iteration(it, self.G, self.D)
+            if bar is not None:
+                bar.update(1)
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, epoch: int, it_done: int) -> None:
+        """Metrics of every seed after ``epoch`` epochs; the one host sync of the run happens here."""
+        names: list[str] = []
+        vals: list[torch.Tensor] = []
+        with torch.no_grad():
+            ok = self.D.finite_mask()
+            if self.G is not None:
+                ok &= self.G.finite_mask()
+            new = ~ok & self.alive
+            self.div_iter = torch.where(new, max(it_done - 1, 0), self.div_iter)
+            self.div_where = torch.where(new, 3, self.div_where)
+            self.alive &= ok
+            if self.G is not None:
+                st = mode_statistics(self.G(self.z_eval), self.modes, self.rule, self.cfg.kl_eps)
+                names += ["modes_captured", "hq_fraction", "mode_reverse_kl"]
+                vals += [st.modes_captured, st.hq_fraction, st.reverse_kl]
+            if self.probe is not None:
+                l2, se = self.probe(self.D)
+                names += ["d_star_l2", "d_star_l2_se"]
+                vals += [l2, se]
+            last = it_done - 1
+            nan = torch.full((self.S,), math.nan, dtype=self.dtype, device=self.device)
+            names += ["loss_d", "loss_g", "diverged"]
+            vals += [self.hist_d[last] if last >= 0 else nan,
+                     self.hist_g[last] if last >= 0 and self.G is not None else nan, (~self.alive)]
+            table = torch.stack([v.to(torch.float64) for v in vals]).cpu().tolist()
+        for name, row in zip(names, table):
+            for seed, value in zip(self.seeds, row):
+                self.rows.append({"seed": seed, "epoch": epoch, "metric": name, "value": float(value)})
+
+
+def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | str = "cpu",
+              hooks: TrainHooks | None = None, progress: bool = False) -> ToyResult:
+    """Train the seeds ``seeds`` of ``config`` as one batched computation and evaluate them.
+
+    Evaluates at epoch 0 (the initialisation), after every ``eval_every`` epochs and after the last.
+    Metrics per seed: ``modes_captured``, ``hq_fraction``, ``mode_reverse_kl`` (trained G; see
+    :mod:`toy.metrics`), ``d_star_l2`` and ``d_star_l2_se`` (fixed generator with a pointwise D*),
+    ``loss_d``/``loss_g`` (last iteration) and ``diverged`` (0/1). Never raises on NaN/inf in training:
+    diverged seeds are frozen and reported (module docstring).
+
+    >>> from divergences import ring
+    >>> cfg = ToyConfig(mixture=ring(4), n_train=256, batch_size=64, g_width=16, d_width=16, g_depth=1, d_depth=1)
+    >>> res = train_toy(cfg, seeds=[0, 1])
+    >>> sorted({r["metric"] for r in res.rows})[:3], res.iterations
+    (['diverged', 'hq_fraction', 'loss_d'], 4)
+    """
+    seeds = check_seeds(seeds)
+    device = torch.device(device)
+    hooks = hooks or TrainHooks()
+    t0 = time.perf_counter()
+    tr = ToyTrainer(config, seeds, device, hooks)
+    tr.evaluate(0, 0)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=tr.iters_per_epoch * config.epochs, desc=f"toy {config.loss} S={len(seeds)}", unit="it")
+    try:
+        for e in range(config.epochs):
+            tr.epoch(e, bar)
+            if (e + 1) % config.eval_every == 0 or e + 1 == config.epochs:
+                tr.evaluate(e + 1, (e + 1) * tr.iters_per_epoch)
+    finally:
+        if bar is not None:
+            bar.close()
+    div_iter, div_where = tr.div_iter.cpu().tolist(), tr.div_where.cpu().tolist()
+    diverged = {s: (Divergence(i, _WHERE[w]) if i >= 0 else None) for s, i, w in zip(seeds, div_iter, div_where)}
+    return ToyResult(config, seeds, tr.rows, diverged, tr.hist_d.double().cpu(), tr.hist_g.double().cpu(), tr.G, tr.D,
+                     tr.iters_per_epoch * config.epochs, time.perf_counter() - t0)
