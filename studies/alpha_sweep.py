@@ -32,7 +32,7 @@ import pandas as pd
 
 import divergences
 from divergences import GaussianMixture, arimoto_f, seed_toy
-from studies.common import RunTimer, parse_config, pyplot, savefig_atomic, write_csv_atomic, write_run_json
+from studies.common import RunTimer, parse_config, pyplot, saved_table, savefig_atomic, write_csv_atomic, write_run_json
 
 DESCRIPTION = "Arimoto divergence D_{f_alpha} vs alpha for the seed toy pairs, with its 2JSD / Hellinger^2 / TV limits"
 STUDY = "alpha_sweep"
@@ -239,10 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     table = out / TABLE
     extra: dict = {"table": TABLE}
     if cfg.plot_only:
-        if not table.exists():
-            print(f"--plot-only: no table at {table}; run without --plot-only first", file=sys.stderr)
+        df = saved_table(table)
+        if df is None:
             return 2
-        df = pd.read_csv(table)
     else:
         df = compute_table(cfg)
         write_csv_atomic(df, table)

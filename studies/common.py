@@ -398,3 +398,13 @@ __all__ = [
     "pyplot", "run_metadata", "savefig_atomic", "write_atomic", "write_csv_atomic", "write_json_atomic",
     "write_run_json",
 ]
+
+
+def saved_table(table: Path) -> "pd.DataFrame | None":
+    """The long-format table a previous run saved, for ``--plot-only``; None (after saying why) if absent."""
+    import pandas as pd
+
+    if not table.exists():
+        print(f"--plot-only: no table at {table}; run without --plot-only first", file=sys.stderr)
+        return None
+    return pd.read_csv(table)

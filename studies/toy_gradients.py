@@ -34,7 +34,7 @@ import pandas as pd
 from scipy.special import expit
 
 from divergences import GaussianMixture, optimal_discriminator, seed_toy
-from studies.common import RunTimer, parse_config, pyplot, savefig_atomic, write_csv_atomic, write_run_json
+from studies.common import RunTimer, parse_config, pyplot, saved_table, savefig_atomic, write_csv_atomic, write_run_json
 
 DESCRIPTION = ("Seed 1D toy: D*, saturating vs non-saturating generator losses and their x-gradients, "
                "alpha-GAN D*_alpha (analytic, CPU)")
@@ -361,10 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     table = out / TABLE
     extra: dict = {"generators": {}, "table": TABLE}
     if cfg.plot_only:
-        if not table.exists():
-            print(f"--plot-only: no table at {table}; run without --plot-only first", file=sys.stderr)
+        df = saved_table(table)
+        if df is None:
             return 2
-        df = pd.read_csv(table)
     else:
         df, fd_check = compute_table(cfg)
         write_csv_atomic(df, table)
