@@ -427,7 +427,7 @@ def arimoto_f(alpha: float) -> FDivergence:
         return np.maximum(np.exp(np.maximum(lp, lq)) * _arimoto_phi_shifted(a, r), 0.0)
 
     return FDivergence(
-        name=f"arimoto({a:g})",
+        name=f"arimoto({a:.17g})",
         f=f,
         f_prime=lambda u: _arimoto_tstar_log(a, np.log(np.asarray(u, float))),
         f_conj=_conj_on(lo_hi, lambda t: _arimoto_conj(a, t)),

@@ -77,7 +77,8 @@ class GaussianMixture:
         if c.shape != (k, d, d):
             raise ValueError(f"covs must have shape (k, d, d) = ({k}, {d}, {d}); got shape {np.shape(covs)}")
         if not np.allclose(c, np.swapaxes(c, 1, 2), rtol=1e-12, atol=0.0):
-            raise ValueError("covariance matrices must be symmetric")
+            bad = int(np.argmax(np.max(np.abs(c - np.swapaxes(c, 1, 2)), axis=(1, 2))))
+            raise ValueError(f"covariance matrices must be symmetric; component {bad} is {c[bad].tolist()}")
         eig = np.linalg.eigvalsh(c)
         if np.any(eig <= 0):
             bad = int(np.argmin(eig.min(axis=1)))
