@@ -7,4 +7,5 @@ from .data import STREAMS, TorchMixture, ToyData, seed_generators, stream_seed
 from .metrics import (MODE_RULES, DStarProbe, ModeReference, ModeRule, ModeStats, get_mode_rule, mode_metrics,
                       mode_statistics)
 from .models import ACTIVATIONS, MLPSpec, StackedMLP, discriminator_spec, generator_spec, plain_mlp
-from .train import Divergence, ToyConfig, ToyResult, TrainHooks, train_toy
+from .train import Divergence, ToyConfig, ToyResult, ToyTrainer, TrainHooks, train_toy
+from .reference import PlainTrainer

@@ -13,11 +13,13 @@ then ``b ~ U(±1/√fan_in)``, layer by layer; tested). Seeds share no parameter
 Σ_s loss_s with respect to slice s is the gradient of loss_s alone, and Adam (element-wise) on the
 stacked tensors is Adam on every seed: training S seeds batched equals training each alone.
 
-Implementation choice (measured in ``benchmarks/toy_speed.py``'s development on the 2-core CPU,
-default ring networks, S = 40, B = 128): explicit ``baddbmm`` over stacked parameters ran a
-forward + backward at the same speed as ``torch.func.vmap(functional_call)`` over the same stacked
-parameters (vmap lowers ``F.linear`` to the same batched GEMM, plus a little dispatch), so the
-simpler explicit form is used.
+Implementation choice (measured on the 2-core CPU of development, default ring networks, S = 40,
+B = 128, 2 threads, interleaved rounds in one process, median seed-steps/s): explicit ``baddbmm``
+140 vs ``torch.func.vmap(functional_call)`` over the same stacked parameters 137 (vmap lowers
+``F.linear`` to the same batched GEMMs), fused Adam 140 vs foreach Adam 106, and
+``torch.compile`` of the forward passes 129 vs 145 eager (in a second session): the simplest
+form, eager ``baddbmm`` with fused Adam, is used. About 85% of a batched step is GEMM time at
+~140 GFLOP/s, close to this CPU's measured ``bmm`` peak (~150-160 GFLOP/s).
 """
 
 from __future__ import annotations
