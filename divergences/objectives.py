@@ -77,9 +77,8 @@ class Objective:
 
 
 def _vanilla() -> Objective:
-    with_log = lambda t: np.log(t)
     return Objective(
-        "vanilla", real=with_log, fake=lambda t: np.log1p(-t), optimal_from_r=sigmoid,
+        "vanilla", real=np.log, fake=lambda t: np.log1p(-t), optimal_from_r=sigmoid,
         logit_rewards=(lambda v: -softplus(-v), lambda v: -softplus(v)),
     )
 
@@ -176,13 +175,17 @@ class OptimalDiscriminator:
         with np.errstate(over="ignore", under="ignore"):  # T* = f'(p/q) saturates where p/q → 0 or ∞
             return self.objective.optimal_from_r(self.log_ratio(x))
 
+    @property
+    def has_logit(self) -> bool:
+        """Whether D* is a probability with a finite logit (vanilla, α-GAN with α < ∞)."""
+        name = self.objective.name
+        return name == "vanilla" or (name == "alpha" and bool(np.isfinite(self.objective.params["alpha"])))
+
     def logit(self, x: ArrayLike) -> Array:
         """Logit of D*: r for vanilla, α r for α-GAN (α < ∞)."""
-        if self.objective.name == "vanilla":
-            return self.log_ratio(x)
-        if self.objective.name == "alpha" and np.isfinite(self.objective.params["alpha"]):
-            return self.objective.params["alpha"] * self.log_ratio(x)
-        raise ValueError(f"D* of loss {self.objective.name!r} has no finite logit")
+        if not self.has_logit:
+            raise ValueError(f"D* of loss {self.objective.name!r} has no finite logit")
+        return self.objective.params.get("alpha", 1.0) * self.log_ratio(x)
 
     def __repr__(self) -> str:
         return f"OptimalDiscriminator({self.objective.name}, params={self.objective.params})"
@@ -202,7 +205,7 @@ def optimal_discriminator(P: GaussianMixture, Q: GaussianMixture, loss: str = "v
     >>> float(D([5.0])[0]) > 0.5
     True
     """
-    _, _, _ = pair_up(P, Q)
+    pair_up(P, Q)  # validates types and dimensions
     obj = get_objective(loss, **params)
     if obj.name == "wgan":
         from .wasserstein import kantorovich_potential
@@ -217,7 +220,8 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
     """V(D) = E_P[real(D(X))] + E_Q[fake(D(X))] for a given discriminator callable D (see the module table).
 
     D receives points of shape (n,) for 1D mixtures and (n, d) otherwise. If D has a ``logit``
-    method (as optimal discriminators of probability-valued losses do) and the loss has a logit
+    method (as optimal discriminators of probability-valued losses do; ``has_logit`` may say it is
+    unavailable) and the loss has a logit
     form, rewards are evaluated from logits (softplus, no log of a rounded probability).
     Integrated by the same adaptive cubature as the divergences (rtol as there).
     Terms with zero density contribute 0 (0·(−∞) = 0).
@@ -228,12 +232,7 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
     if batched:
         raise TypeError("value_function takes a single pair (P, Q)")
     obj = get_objective(loss, **params)
-    use_logit = obj.logit_rewards is not None and hasattr(D, "logit")
-    if use_logit:
-        try:
-            D.logit(P.means[:1] if P.dim > 1 else P.means[:1, 0])
-        except ValueError:
-            use_logit = False
+    use_logit = obj.logit_rewards is not None and getattr(D, "has_logit", hasattr(D, "logit"))
     real, fake = obj.logit_rewards if use_logit else (obj.real, obj.fake)
     call = D.logit if use_logit else D
 

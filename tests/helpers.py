@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 
 def assert_close(got: float, want: float, tol: float, what: str = "") -> None:
     """Two-sided check ``abs(got - want) <= tol`` (equal infinities pass) with a readable message.
@@ -22,3 +24,18 @@ def assert_le(lhs: float, rhs: float, tol: float, what: str = "") -> None:
     """One-sided inequality ``lhs <= rhs + tol`` (the property itself is an inequality); ``tol`` must be finite."""
     assert math.isfinite(tol), f"{what}: tolerance {tol!r} is not finite (an error estimate came back inf/NaN)"
     assert lhs <= rhs + tol, f"{what}: {lhs!r} > {rhs!r} + tol {tol:.3e} (excess {lhs - rhs:.3e})"
+
+
+class LogitDiscriminator:
+    """A probability-valued discriminator given by its logit (so value_function integrates in log space)."""
+
+    def __init__(self, logit_fn):
+        self._logit = logit_fn
+
+    def logit(self, x):
+        return self._logit(np.asarray(x, float))
+
+    def __call__(self, x):
+        from scipy.special import expit
+
+        return expit(self.logit(x))

@@ -277,6 +277,13 @@ class ToyTrainer:
     def _d_logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.D(x).squeeze(-1)
 
+    def _update(self, loss: torch.Tensor, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+        """Backward of the summed per-seed losses, diverged seeds frozen, one optimizer step."""
+        loss.sum().backward()
+        self._freeze_dead(list(net.parameters()), opt)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
     def d_step(self, real: torch.Tensor, fake: torch.Tensor, it: int) -> None:
         if self.hooks.d_inputs is not None:
             real, fake = self.hooks.d_inputs(real, fake, it)
@@ -286,11 +293,7 @@ class ToyTrainer:
         if self.hooks.d_penalty is not None:
             loss = loss + self.hooks.d_penalty(self._d_logits, real, fake)
         self._check(loss, it, 1)
-        loss.sum().backward()
-        params = list(self.D.parameters())
-        self._freeze_dead(params, self.opt_d)
-        self.opt_d.step()
-        self.opt_d.zero_grad(set_to_none=True)
+        self._update(loss, self.D, self.opt_d)
         if self.hooks.after_d_step is not None:
             with torch.no_grad():
                 self.hooks.after_d_step(self.D)
@@ -305,11 +308,7 @@ class ToyTrainer:
             for p in self.D.parameters():
                 p.requires_grad_(True)
         self._check(loss, it, 2)
-        loss.sum().backward()
-        params = list(self.G.parameters())
-        self._freeze_dead(params, self.opt_g)
-        self.opt_g.step()
-        self.opt_g.zero_grad(set_to_none=True)
+        self._update(loss, self.G, self.opt_g)
         self.hist_g[it] = loss.detach()
 
     def epoch(self, epoch: int, bar=None) -> None:

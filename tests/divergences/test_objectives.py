@@ -10,7 +10,7 @@ from scipy.special import expit
 
 from divergences import (F_DIVERGENCES, OBJECTIVES, GaussianMixture, Objective, OptimalDiscriminator, alpha_loss,
                          arimoto, f_divergence, get_f, get_objective, optimal_discriminator, value_function)
-from tests.helpers import assert_close
+from tests.helpers import LogitDiscriminator, assert_close
 from tests.reference import divergence_ref, harmonic_overlap_ref, pdf_ref, tv_gauss_1d
 
 LOG2 = math.log(2.0)
@@ -22,17 +22,6 @@ Q2 = G([0.5, 0.5], 2.0 * np.eye(2))
 X = np.linspace(-4.0, 6.0, 41)
 
 
-class LogitD:
-    """A discriminator given by its logit v(x) (value_function then integrates rewards of v)."""
-
-    def __init__(self, v):
-        self.v = v
-
-    def logit(self, x):
-        return self.v(np.asarray(x, float))
-
-    def __call__(self, x):
-        return expit(self.logit(x))
 
 
 # ----------------------------------------------------------------------------- α-loss
@@ -225,7 +214,7 @@ def test_logit_path_equals_plain_path(name):
     params = {"alpha": 2.0} if name == "arimoto" else {}
     rec = get_f(name, params.get("alpha"))
     v = lambda x: 0.3 + 0.8 * np.sin(np.asarray(x, float))
-    a, ea = value_function(P, Q, LogitD(v), name, error=True, **params)
+    a, ea = value_function(P, Q, LogitDiscriminator(v), name, error=True, **params)
     b, eb = value_function(P, Q, lambda x: rec.g_f(v(x)), name, error=True, **params)
     assert_close(a, b, ea + eb + 1e-13, name)
     # and for probability-valued losses, the logit path equals the probability path where nothing rounds

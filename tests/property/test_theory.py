@@ -22,7 +22,7 @@ import ot  # noqa: F401  (imported here so its 3-5 s first import never counts a
 from divergences import (F_DIVERGENCES, GaussianMixture, alpha_loss, arimoto, f_divergence, gaussian_kl, get_f, jsd, kl,
                          optimal_discriminator, pearson_chi2, squared_hellinger, total_variation, value_function,
                          wasserstein1)
-from tests.helpers import assert_close, assert_le
+from tests.helpers import LogitDiscriminator, assert_close, assert_le
 from tests.property.strategies import (alphas, gaussians_1d, gaussians_2d, lambdas, mixtures_1d, mixtures_2d,
                                        overlapping_pairs_1d, permuted)
 from tests.reference import REF_F, arimoto_f_ref, harmonic_overlap_ref, integrate_pair, w1_component_bound
@@ -82,17 +82,6 @@ def fd(P, Q, f, alpha=None):
     return f_divergence(P, Q, f, alpha=alpha, error=True, rtol=rtol_for(P, is_kinked(f, alpha)))
 
 
-class LogitDiscriminator:
-    """A probability-valued discriminator given by its logit (so value_function integrates in log space)."""
-
-    def __init__(self, logit_fn):
-        self._logit = logit_fn
-
-    def logit(self, x):
-        return self._logit(np.asarray(x, float))
-
-    def __call__(self, x):
-        return expit(self.logit(x))
 
 
 # ----------------------------------------------------------------------------- D_f(P||P) = f(1) ≥ ...
