@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from scipy.special import expit
 
 from divergences import (F_DIVERGENCES, OBJECTIVES, GaussianMixture, Objective, OptimalDiscriminator, alpha_loss,
                          arimoto, f_divergence, get_f, get_objective, optimal_discriminator, value_function)

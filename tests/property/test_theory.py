@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
-from scipy.special import expit, ndtr
+from scipy.special import ndtr
 
 import ot  # noqa: F401  (imported here so its 3-5 s first import never counts against a hypothesis deadline)
 
