@@ -19,7 +19,8 @@ samples do not interact inside the critic (no batch norm, no minibatch layers).
 Penalties are discriminator-side regularizers: their input points are detached from any
 generator graph and built with ``create_graph=True``, so ``penalty.backward()`` reaches the
 critic's parameters. Randomness (interpolation weights, DRAGAN perturbations, instance noise) is
-drawn from an explicit ``torch.Generator`` on the device of the data; nothing here touches
+drawn from an explicit ``torch.Generator`` on the device of the data, or, for a seed-parallel
+batch, from a sequence of S generators, one per seed (:func:`draw`); nothing here touches
 global random state, except :func:`spectral_normalize`, whose torch implementation draws its
 initial singular vectors from torch's global generator (it consumes, never seeds, it).
 
@@ -38,7 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Sequence, Union
 
 import torch
 from torch import nn
@@ -47,15 +48,37 @@ from torch.nn.utils import parametrize
 from .losses import AdversarialLoss
 
 Critic = Callable[[torch.Tensor], torch.Tensor]
+Generators = Union[torch.Generator, Sequence[torch.Generator]]
+"""Explicit randomness: one ``torch.Generator``, or one per seed (leading axis) for seed-parallel batches."""
 
 PENALTIES = ("gp", "r1", "dragan")
 SMOOTHABLE_LOSSES = ("minimax", "ns", "alpha", "alpha_d_alpha_g")
 
 
 # ----------------------------------------------------------------------------- validation helpers
-def _check_generator(generator: torch.Generator) -> None:
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator (explicit randomness); got {type(generator).__name__}")
+def _check_generator(generator: Generators) -> None:
+    if isinstance(generator, torch.Generator):
+        return
+    if isinstance(generator, Sequence) and len(generator) > 0 and all(isinstance(g, torch.Generator) for g in generator):
+        return
+    raise TypeError("generator must be a torch.Generator or a non-empty sequence of them, one per seed "
+                    f"(explicit randomness); got {type(generator).__name__}")
+
+
+def draw(kind: str, shape: Sequence[int], generator: Generators, dtype: torch.dtype,
+         device: torch.device) -> torch.Tensor:
+    """``torch.rand``/``torch.randn`` (``kind`` = "rand"/"randn") of ``shape`` from explicit generators.
+
+    One generator draws the whole tensor. A sequence of S generators (seed-parallel use) draws
+    slice s of the leading axis (``shape[0]`` must equal S) from generator s alone, so a seed's
+    numbers do not depend on which other seeds share its batch (S calls, one per seed).
+    """
+    fn = {"rand": torch.rand, "randn": torch.randn}[kind]
+    if isinstance(generator, torch.Generator):
+        return fn(tuple(shape), generator=generator, dtype=dtype, device=device)
+    if len(shape) == 0 or shape[0] != len(generator):
+        raise ValueError(f"{len(generator)} per-seed generators need a leading axis of that length; got shape {tuple(shape)}")
+    return torch.stack([fn(tuple(shape[1:]), generator=g, dtype=dtype, device=device) for g in generator])
 
 
 def _check_sample_ndim(x: torch.Tensor, sample_ndim: int, name: str = "x") -> None:
@@ -128,7 +151,7 @@ def gradient_norm_penalty(critic: Critic, x: torch.Tensor, target: float = 1.0, 
     return ((norms - target) ** 2).mean(-1)
 
 
-def random_interpolates(real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator,
+def random_interpolates(real: torch.Tensor, fake: torch.Tensor, generator: Generators,
                         sample_ndim: int = 1) -> torch.Tensor:
     """x̂ = ε x_real + (1 − ε) x_fake with one ε ~ U[0, 1) per sample (Gulrajani et al. 2017, Alg. 1).
 
@@ -140,11 +163,11 @@ def random_interpolates(real: torch.Tensor, fake: torch.Tensor, generator: torch
     if real.shape != fake.shape:
         raise ValueError(f"real and fake must have the same shape; got {tuple(real.shape)} and {tuple(fake.shape)}")
     eps_shape = tuple(real.shape[:sample_ndim]) + (1,) * (real.ndim - sample_ndim)
-    eps = torch.rand(eps_shape, generator=generator, dtype=real.dtype, device=real.device)
+    eps = draw("rand", eps_shape, generator, real.dtype, real.device)
     return (eps * real.detach() + (1.0 - eps) * fake.detach()).detach()
 
 
-def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator,
+def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, generator: Generators,
                      weight: float = 10.0, sample_ndim: int = 1) -> torch.Tensor:
     """WGAN-GP penalty λ E_x̂ (‖∇D(x̂)‖₂ − 1)² on random interpolates x̂ of real and fake samples.
 
@@ -184,7 +207,7 @@ def r1_penalty(critic: Critic, real: torch.Tensor, gamma: float = 10.0, sample_n
     return 0.5 * g * sq.mean(-1)
 
 
-def dragan_perturb(real: torch.Tensor, generator: torch.Generator, scale: float = 0.5,
+def dragan_perturb(real: torch.Tensor, generator: Generators, scale: float = 0.5,
                    sample_ndim: int = 1) -> torch.Tensor:
     """x + δ with δ = scale · std(x) · u, u ~ U[0, 1) element-wise (Kodali et al. 2017, reference code).
 
@@ -199,11 +222,11 @@ def dragan_perturb(real: torch.Tensor, generator: torch.Generator, scale: float 
     lead = sample_ndim - 1
     std = x.flatten(lead).std(dim=-1, correction=0)  # numpy's x.std() of the reference code (ddof = 0)
     std = std.reshape(tuple(x.shape[:lead]) + (1,) * (x.ndim - lead))
-    u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    u = draw("rand", x.shape, generator, x.dtype, x.device)
     return (x + s * std * u).detach()
 
 
-def dragan_penalty(critic: Critic, real: torch.Tensor, generator: torch.Generator, weight: float = 10.0,
+def dragan_penalty(critic: Critic, real: torch.Tensor, generator: Generators, weight: float = 10.0,
                    scale: float = 0.5, sample_ndim: int = 1) -> torch.Tensor:
     """DRAGAN penalty λ E (‖∇D(x + δ)‖₂ − 1)² around the data, δ = 0.5 std(x) U[0, 1).
 
@@ -298,7 +321,7 @@ def one_sided_label_smoothing(loss: AdversarialLoss, real_target: float = 0.9) -
 
 
 # ----------------------------------------------------------------------------- instance noise
-def add_instance_noise(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
+def add_instance_noise(x: torch.Tensor, sigma: float, generator: Generators) -> torch.Tensor:
     """x + σ ξ with ξ ~ N(0, I) drawn from ``generator`` (same shape as x; σ = 0 returns x itself).
 
     Instance noise (Sønderby et al. 2017, "Amortised MAP inference for image super-resolution",
@@ -309,7 +332,7 @@ def add_instance_noise(x: torch.Tensor, sigma: float, generator: torch.Generator
     s = _check_positive("sigma", sigma, allow_zero=True)
     if s == 0.0:
         return x
-    return x + s * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    return x + s * draw("randn", x.shape, generator, x.dtype, x.device)
 
 
 @dataclass(frozen=True)
@@ -337,7 +360,7 @@ class InstanceNoise:
             return float(self.sigma)
         return float(self.sigma) * max(0.0, 1.0 - step / self.anneal_steps)
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator, step: int = 0) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, generator: Generators, step: int = 0) -> torch.Tensor:
         return add_instance_noise(x, self.sigma_at(step), generator)
 
 
@@ -404,7 +427,7 @@ class TrainOptions:
         """The instance-noise schedule, or None when σ = 0."""
         return None if self.instance_noise == 0 else InstanceNoise(self.instance_noise, self.instance_noise_anneal)
 
-    def d_penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator,
+    def d_penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor, generator: Generators,
                   sample_ndim: int = 1) -> torch.Tensor:
         """The weighted penalty term to add to the D loss, shape (*lead,); zeros when ``penalty`` is None."""
         if self.penalty == "gp":

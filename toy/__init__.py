@@ -7,5 +7,6 @@ from .data import STREAMS, TorchMixture, ToyData, seed_generators, stream_seed
 from .metrics import (MODE_RULES, DStarProbe, ModeReference, ModeRule, ModeStats, get_mode_rule, mode_metrics,
                       mode_statistics)
 from .models import ACTIVATIONS, MLPSpec, StackedMLP, discriminator_spec, generator_spec, plain_mlp
-from .train import Divergence, ToyConfig, ToyResult, ToyTrainer, TrainHooks, train_toy
+from .hooks import TrainHooks, regularization_hooks
+from .train import Divergence, ToyConfig, ToyResult, ToyTrainer, train_toy
 from .reference import PlainTrainer

@@ -4,7 +4,7 @@ Randomness (DESIGN.md: passed explicitly, never global). Every seed s owns indep
 ``torch.Generator`` streams, one per purpose, seeded from ``numpy.random.SeedSequence([s, id])``
 (:data:`STREAMS`): the initialisation of G and of D, the minibatch order (or the fresh real
 samples), the latents, the samples of a fixed generator distribution, the evaluation latents,
-and a stream for regulariser hooks. A seed's numbers therefore never depend on which other
+a stream for regulariser hooks, and one for the initial spectral-norm vectors. A seed's numbers therefore never depend on which other
 seeds share its batch, which is what makes "S seeds batched" equal "each seed alone".
 
 Two data regimes (``fresh``):
@@ -28,7 +28,8 @@ import torch
 
 from divergences import GaussianMixture
 
-STREAMS: dict[str, int] = {"g_init": 0, "d_init": 1, "data": 2, "latent": 3, "fake": 4, "eval": 5, "hook": 6}
+STREAMS: dict[str, int] = {"g_init": 0, "d_init": 1, "data": 2, "latent": 3, "fake": 4, "eval": 5, "hook": 6,
+                           "spectral_norm": 7}
 """Named random streams of a seed; the id is the second word of its ``SeedSequence`` entropy."""
 
 

@@ -147,6 +147,8 @@ class StackedMLP(nn.Module):
         self.weights = nn.ParameterList([nn.Parameter(w) for w in weights])
         self.biases = nn.ParameterList([nn.Parameter(b) for b in biases])
         self._act = ACTIVATIONS[spec.activation][0]
+        self.sn_iterations = 0  # spectral normalization off (see enable_spectral_norm)
+        self.sn_eps = 1e-12
 
     @classmethod
     def from_generators(cls, spec: MLPSpec, generators: Sequence[torch.Generator],
@@ -185,23 +187,79 @@ class StackedMLP(nn.Module):
         """Number S of stacked networks."""
         return int(self.weights[0].shape[0])
 
+    # ------------------------------------------------------------------ spectral normalization
+    def enable_spectral_norm(self, generators: Sequence[torch.Generator], n_power_iterations: int = 1,
+                             eps: float = 1e-12) -> "StackedMLP":
+        """Spectral normalization of every layer of every seed: W_s ← W_s / σ_max(W_s) (Miyato et al. 2018).
+
+        The per-seed version of ``torch.nn.utils.parametrizations.spectral_norm`` on the layers of
+        :func:`plain_mlp` (whose weight is M = W_sᵀ, (out, in)): per layer and seed, vectors
+        u ∈ R^out and v ∈ R^in (buffers ``sn_u{l}``/``sn_v{l}``, drawn u then v ~ N(0, I) from
+        ``generators[s]`` and normalised, then 15 power iterations, as torch does at registration);
+        in every forward pass in training mode with gradients enabled, ``n_power_iterations`` steps
+
+            u ← normalize(M_s v),  v ← normalize(M_sᵀ u),   σ_s = uᵀ M_s v  (u, v constants for autograd),
+
+        and the layer uses W_s / σ_s. In eval mode or under ``torch.no_grad`` the stored u, v are used
+        without update (as torch). Seed s's numbers depend only on generator s. Returns ``self``.
+        """
+        if isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations, int) or n_power_iterations < 1:
+            raise ValueError(f"n_power_iterations must be an integer >= 1; got {n_power_iterations!r}")
+        if not (isinstance(eps, (int, float)) and eps > 0):
+            raise ValueError(f"eps must be a positive number; got {eps!r}")
+        if len(generators) != self.n_seeds:
+            raise ValueError(f"need one generator per seed ({self.n_seeds}); got {len(generators)}")
+        if self.sn_iterations:
+            raise ValueError("spectral normalization is already enabled")
+        self.sn_iterations, self.sn_eps = n_power_iterations, float(eps)
+        for k, w in enumerate(self.weights):
+            _, i, o = w.shape
+            u = torch.stack([torch.randn(o, generator=g, dtype=w.dtype) for g in generators])
+            v = torch.stack([torch.randn(i, generator=g, dtype=w.dtype) for g in generators])
+            self.register_buffer(f"sn_u{k}", F.normalize(u, dim=-1, eps=self.sn_eps).to(w.device))
+            self.register_buffer(f"sn_v{k}", F.normalize(v, dim=-1, eps=self.sn_eps).to(w.device))
+            self._power_iterations(k, 15)
+        return self
+
+    @torch.no_grad()
+    def _power_iterations(self, k: int, n: int) -> None:
+        w, u, v = self.weights[k], getattr(self, f"sn_u{k}"), getattr(self, f"sn_v{k}")
+        for _ in range(n):
+            u.copy_(F.normalize(torch.bmm(v[:, None, :], w)[:, 0], dim=-1, eps=self.sn_eps))  # M v = Wᵀ v
+            v.copy_(F.normalize(torch.bmm(w, u[..., None])[..., 0], dim=-1, eps=self.sn_eps))  # Mᵀ u = W u
+
+    def layer_weights(self) -> list[torch.Tensor]:
+        """The weights the forward pass uses: the parameters, or W_s / σ_s with spectral normalization."""
+        if not self.sn_iterations:
+            return list(self.weights)
+        update = self.training and torch.is_grad_enabled()
+        out = []
+        for k, w in enumerate(self.weights):
+            if update:
+                self._power_iterations(k, self.sn_iterations)
+            u, v = getattr(self, f"sn_u{k}").clone(), getattr(self, f"sn_v{k}").clone()
+            sigma = torch.einsum("si,sio,so->s", v, w, u)
+            out.append(w / sigma[:, None, None])
+        return out
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(S, B, in_dim) → (S, B, out_dim): ``h ← act(baddbmm(b, h, W))`` layer by layer."""
         h = x
         last = len(self.weights) - 1
-        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for k, (w, b) in enumerate(zip(self.layer_weights(), self.biases)):
             h = torch.baddbmm(b, h, w)
             if k < last:
                 h = self._act(h)
         return h
 
     def to_plain(self, seed_index: int) -> nn.Sequential:
-        """Slice ``seed_index`` as an independent plain ``nn.Sequential`` (parameters copied)."""
+        """Slice ``seed_index`` as an independent plain ``nn.Sequential`` (parameters copied; with spectral
+        normalization, the normalised weights at the stored u, v)."""
         dtype = self.weights[0].dtype
         mod = plain_mlp(self.spec, torch.Generator().manual_seed(0), dtype).to(self.weights[0].device)
         lins = [m for m in mod if isinstance(m, nn.Linear)]
         with torch.no_grad():
-            for lin, w, b in zip(lins, self.weights, self.biases):
+            for lin, w, b in zip(lins, self.layer_weights(), self.biases):
                 lin.weight.copy_(w[seed_index].T)
                 lin.bias.copy_(b[seed_index, 0])
         return mod

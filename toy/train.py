@@ -21,13 +21,20 @@ reach the loss (NaN·0 = NaN in a matmul), so they are caught at the next loss; 
 re-checked at every evaluation. On the CPU the masking is skipped while no seed has diverged
 (a free host check); on accelerators it always runs (no sync); the numbers are the same.
 
-Regularizer hooks (:class:`TrainHooks`): the trainer knows nothing about specific regularizers;
-``gan.regularizers`` plugs in through callables that act on whole seed batches:
+Regularizers: the config's regularizer fields (``penalty``, ``clip``, ``spectral_norm``, ``real_target``,
+``instance_noise``) become hooks (:func:`toy.hooks.regularization_hooks`, spectral normalization of the
+stacked D) with per-seed random streams; further hooks can be passed in. Hooks (:class:`TrainHooks`):
+the trainer knows nothing about specific regularizers; ``gan.regularizers`` plugs in through callables
+that act on whole seed batches:
 ``d_penalty(D_forward, real, fake) -> (S,)`` (added to L_D, e.g. gradient penalty, R1, DRAGAN),
 ``d_inputs(real, fake, it) -> (real, fake)`` (instance noise), ``after_d_step(D)`` (weight clipping),
 ``wrap_loss(loss) -> loss`` (label smoothing) and ``after_iteration(it, G, D)`` (inspection; tests
-use it to inject a NaN). Hooks that draw random numbers should draw them per seed from
-``toy.data.seed_generators(seeds, "hook", device)`` to keep batched ≡ one-at-a-time.
+use it to inject a NaN). Hooks that draw random numbers should draw them per seed
+(``trainer.hook_gens``, the seeds' ``hook`` streams) to keep batched ≡ one-at-a-time.
+
+Checkpoints (:meth:`ToyTrainer.state_dict`, ``train_toy(checkpoint=...)``): networks, Adam states,
+every per-seed random stream, masks, loss history and metric rows, saved at epoch boundaries; a
+resumed run reproduces an uninterrupted one exactly (same device and versions).
 """
 
 from __future__ import annotations
@@ -36,13 +43,17 @@ import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from pathlib import Path
 
 import torch
 
 from divergences import GaussianMixture, ring
+from gan.checkpoint import load_checkpoint, save_checkpoint
 from gan.losses import AdversarialLoss, get_loss
+from gan.regularizers import TrainOptions
 
 from .data import ToyData, TorchMixture, check_seeds, per_seed, seed_generators
+from .hooks import TrainHooks, regularization_hooks
 from .metrics import PACGAN_N_SAMPLES, DStarProbe, ModeReference, get_mode_rule, mode_statistics
 from .models import MLPSpec, StackedMLP
 
@@ -69,6 +80,10 @@ class ToyConfig:
     fixed_generator : if set, no G network; fakes are samples of this Q (D-only training).
     n_probe : Monte Carlo points of the D* probe (only with ``fixed_generator``).
     dtype : ``"float32"`` or ``"float64"``.
+    penalty, penalty_weight, clip, spectral_norm, real_target, instance_noise, instance_noise_anneal :
+        D regularizers, as the fields of :class:`gan.regularizers.TrainOptions` (validated there) and
+        applied through :func:`toy.hooks.regularization_hooks` and
+        :meth:`toy.models.StackedMLP.enable_spectral_norm` (on D; random draws per seed).
     """
 
     mixture: GaussianMixture = field(default_factory=ring)
@@ -100,6 +115,13 @@ class ToyConfig:
     fixed_generator: GaussianMixture | None = None
     n_probe: int = 20_000
     dtype: str = "float32"
+    penalty: str | None = None
+    penalty_weight: float = 10.0
+    clip: float | None = None
+    spectral_norm: bool = False
+    real_target: float | None = None
+    instance_noise: float = 0.0
+    instance_noise_anneal: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "n_dis", "epochs", "eval_every", "n_eval", "n_probe"):
@@ -119,6 +141,7 @@ class ToyConfig:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}; got {self.dtype!r}")
         if self.fixed_generator is not None and self.fixed_generator.dim != self.mixture.dim:
             raise ValueError(f"fixed_generator has dimension {self.fixed_generator.dim}, the data {self.mixture.dim}")
+        self.train_options().wrap_loss(self.build_loss())  # validates the regularizers and their fit to the loss
 
     def g_spec(self) -> MLPSpec:
         """Architecture of G: latent_dim → data dim."""
@@ -132,27 +155,11 @@ class ToyConfig:
         """The registered loss with its parameters."""
         return get_loss(self.loss, **dict(self.loss_params))
 
-
-Penalty = Callable[[Callable[[torch.Tensor], torch.Tensor], torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-@dataclass(frozen=True)
-class TrainHooks:
-    """Plug-in points for regularizers (see the module docstring). All tensors carry the seed axis first.
-
-    d_penalty(D_forward, real, fake) -> (S,): added to the D loss; D_forward maps (S, B, d) to logits (S, B)
-        and is differentiable in its input and in D's parameters (real, fake: (S, B, d), fake detached).
-    d_inputs(real, fake, it) -> (real, fake): transforms D's inputs in the D step (e.g. instance noise).
-    after_d_step(D): called under ``torch.no_grad`` after every D update (e.g. weight clipping).
-    wrap_loss(loss) -> loss: replaces the loss once, before training (e.g. one-sided label smoothing).
-    after_iteration(it, G, D): called under ``torch.no_grad`` after every iteration (G is None with a fixed Q).
-    """
-
-    d_penalty: Penalty | None = None
-    d_inputs: Callable[[torch.Tensor, torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]] | None = None
-    after_d_step: Callable[[StackedMLP], None] | None = None
-    wrap_loss: Callable[[AdversarialLoss], AdversarialLoss] | None = None
-    after_iteration: Callable[[int, StackedMLP | None, StackedMLP], None] | None = None
+    def train_options(self) -> TrainOptions:
+        """The regularizer fields as :class:`gan.regularizers.TrainOptions` (with this config's n_dis)."""
+        return TrainOptions(n_dis=self.n_dis, penalty=self.penalty, penalty_weight=self.penalty_weight,
+                            clip=self.clip, spectral_norm=self.spectral_norm, real_target=self.real_target,
+                            instance_noise=self.instance_noise, instance_noise_anneal=self.instance_noise_anneal)
 
 
 class Divergence(NamedTuple):
@@ -212,15 +219,19 @@ class ToyTrainer:
     """
 
     def __init__(self, config: ToyConfig, seeds: list[int], device: torch.device, hooks: TrainHooks):
-        self.cfg, self.seeds, self.device, self.hooks = config, seeds, device, hooks
+        self.cfg, self.seeds, self.device = config, seeds, device
         self.S = S = len(seeds)
         self.dtype = DTYPES[config.dtype]
         self.data = ToyData(config.mixture, config.n_train, config.fresh, config.data_seed, config.latent_dim,
                             device, self.dtype)
+        self.hook_gens = seed_generators(seeds, "hook", device)
+        self.hooks = hooks = regularization_hooks(config.train_options(), self.hook_gens).combine(hooks)
         self.loss = config.build_loss()
         if hooks.wrap_loss is not None:
             self.loss = hooks.wrap_loss(self.loss)
         self.D = StackedMLP.from_generators(config.d_spec(), seed_generators(seeds, "d_init"), device, self.dtype)
+        if config.spectral_norm:
+            self.D.enable_spectral_norm(seed_generators(seeds, "spectral_norm"))
         self.opt_d = make_adam(self.D.parameters(), config.lr_d, config.betas_d, config.adam, device)
         self.data_gens = seed_generators(seeds, "data", device)
         self.latent_gens = seed_generators(seeds, "latent", device)
@@ -252,6 +263,49 @@ class ToyTrainer:
         self.hist_d = torch.full((total, S), math.nan, dtype=self.dtype, device=device)
         self.hist_g = torch.full((total, S), math.nan, dtype=self.dtype, device=device)
         self.rows: list[dict] = []
+        self.epochs_done = 0
+
+    # ------------------------------------------------------------------ checkpoints
+    def _generator_lists(self) -> dict[str, list[torch.Generator]]:
+        gens = {"data": self.data_gens, "hook": self.hook_gens}
+        if self.G is None:
+            gens["fake"] = self.fake_gens
+        else:
+            gens["latent"] = self.latent_gens
+        return gens
+
+    def state_dict(self) -> dict:
+        """Everything a resumed run needs to continue exactly: networks, Adam states, every random stream,
+        divergence masks, loss history, metric rows and the number of finished epochs."""
+        nets = {"D": self.D.state_dict(), "opt_d": self.opt_d.state_dict()}
+        if self.G is not None:
+            nets.update(G=self.G.state_dict(), opt_g=self.opt_g.state_dict())
+        return {
+            "seeds": list(self.seeds), "epochs_done": self.epochs_done, **nets,
+            "generators": {k: [g.get_state() for g in v] for k, v in self._generator_lists().items()},
+            "alive": self.alive, "div_iter": self.div_iter, "div_where": self.div_where,
+            "hist_d": self.hist_d, "hist_g": self.hist_g, "rows": list(self.rows),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a :meth:`state_dict` of a trainer of the same config and seeds (ValueError otherwise)."""
+        if list(state["seeds"]) != self.seeds:
+            raise ValueError(f"checkpoint is for seeds {state['seeds']}, this trainer has {self.seeds}")
+        if tuple(state["hist_d"].shape) != tuple(self.hist_d.shape):
+            raise ValueError(f"checkpoint loss history has shape {tuple(state['hist_d'].shape)}, "
+                             f"this config {tuple(self.hist_d.shape)} (different epochs or batch size?)")
+        self.D.load_state_dict(state["D"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.G is not None:
+            self.G.load_state_dict(state["G"])
+            self.opt_g.load_state_dict(state["opt_g"])
+        for k, gens in self._generator_lists().items():
+            for g, st in zip(gens, state["generators"][k]):
+                g.set_state(st)
+        for name in ("alive", "div_iter", "div_where", "hist_d", "hist_g"):
+            getattr(self, name).copy_(state[name])
+        self.rows = list(state["rows"])
+        self.epochs_done = int(state["epochs_done"])
 
     # ------------------------------------------------------------------ divergence bookkeeping
     def _check(self, loss: torch.Tensor, it: int, where: int) -> None:
@@ -372,7 +426,8 @@ class ToyTrainer:
 
 
 def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | str = "cpu",
-              hooks: TrainHooks | None = None, progress: bool = False) -> ToyResult:
+              hooks: TrainHooks | None = None, progress: bool = False, checkpoint: str | Path | None = None,
+              checkpoint_every: int = 1, on_epoch: Callable[[ToyTrainer], None] | None = None) -> ToyResult:
     """Train the seeds ``seeds`` of ``config`` as one batched computation and evaluate them.
 
     Evaluates at epoch 0 (the initialisation), after every ``eval_every`` epochs and after the last.
@@ -381,6 +436,14 @@ def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | st
     ``loss_d``/``loss_g`` (last iteration) and ``diverged`` (0/1). Never raises on NaN/inf in training:
     diverged seeds are frozen and reported (module docstring).
 
+    checkpoint : path of a checkpoint file. If it exists, training resumes from it (same config and
+        seeds; every random stream restored, so the result equals an uninterrupted run bit for bit);
+        otherwise it is written (atomically, :func:`gan.checkpoint.save_checkpoint`) after every
+        ``checkpoint_every`` epochs. It is left in place at the end (the caller removes it once the
+        results are stored).
+    on_epoch(trainer) : called after every epoch (and its evaluation); ``trainer.epochs_done`` and
+        ``trainer.rows`` tell the progress (studies drive their progress bars with it).
+
     >>> from divergences import ring
     >>> cfg = ToyConfig(mixture=ring(4), n_train=256, batch_size=64, g_width=16, d_width=16, g_depth=1, d_depth=1)
     >>> res = train_toy(cfg, seeds=[0, 1])
@@ -388,21 +451,32 @@ def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | st
     (['diverged', 'hq_fraction', 'loss_d'], 4)
     """
     seeds = check_seeds(seeds)
+    if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be a positive integer; got {checkpoint_every!r}")
     device = torch.device(device)
     hooks = hooks or TrainHooks()
     t0 = time.perf_counter()
     tr = ToyTrainer(config, seeds, device, hooks)
-    tr.evaluate(0, 0)
+    if checkpoint is not None and Path(checkpoint).is_file():
+        tr.load_state_dict(load_checkpoint(checkpoint, map_location=device))
+    else:
+        tr.evaluate(0, 0)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=tr.iters_per_epoch * config.epochs, desc=f"toy {config.loss} S={len(seeds)}", unit="it")
+        bar = tqdm(total=tr.iters_per_epoch * config.epochs, initial=tr.iters_per_epoch * tr.epochs_done,
+                   desc=f"toy {config.loss} S={len(seeds)}", unit="it")
     try:
-        for e in range(config.epochs):
+        for e in range(tr.epochs_done, config.epochs):
             tr.epoch(e, bar)
             if (e + 1) % config.eval_every == 0 or e + 1 == config.epochs:
                 tr.evaluate(e + 1, (e + 1) * tr.iters_per_epoch)
+            tr.epochs_done = e + 1
+            if checkpoint is not None and (e + 1) % checkpoint_every == 0 and e + 1 < config.epochs:
+                save_checkpoint(tr.state_dict(), checkpoint)
+            if on_epoch is not None:
+                on_epoch(tr)
     finally:
         if bar is not None:
             bar.close()
