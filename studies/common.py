@@ -94,13 +94,15 @@ def _scalar_parser(tp: Any, optional: bool, where: str):
     return convert
 
 
-def build_parser(config_cls: type, study: str, description: str | None = None) -> argparse.ArgumentParser:
+def build_parser(config_cls: type, study: str, description: str | None = None,
+                 suppress_defaults: bool = False) -> argparse.ArgumentParser:
     """An ``argparse`` parser with one option per field of the frozen dataclass ``config_cls``.
 
     Field ``foo_bar`` becomes ``--foo-bar`` with the field's default; bools become
     ``--foo-bar/--no-foo-bar`` flags; ``tuple[X, ...]`` takes one or more values; ``X | None`` also
     accepts the word ``none``; ``Literal[...]`` restricts the choices. A field's ``metadata["help"]``
     is its help text. ``--out DIR`` (default ``results/<study>``) is added; a field may not be named ``out``.
+    With ``suppress_defaults`` the parsed namespace holds only the options given explicitly.
     """
     if not (dataclasses.is_dataclass(config_cls) and isinstance(config_cls, type)):
         raise TypeError(f"config_cls must be a dataclass type; got {config_cls!r}")
@@ -120,6 +122,8 @@ def build_parser(config_cls: type, study: str, description: str | None = None) -
             default = fld.default_factory()  # type: ignore[misc]
         else:
             raise TypeError(f"{config_cls.__name__}.{fld.name} needs a default to be a command-line option")
+        if suppress_defaults:
+            default = argparse.SUPPRESS
         tp = hints[fld.name]
         where = f"{config_cls.__name__}.{fld.name}"
         help_text = fld.metadata.get("help", " ")  # " " so that the default is still shown
@@ -141,23 +145,38 @@ def build_parser(config_cls: type, study: str, description: str | None = None) -
         choices = list(get_args(inner)) if get_origin(inner) is Literal else None
         parser.add_argument(opt, dest=fld.name, type=conv, default=default, choices=choices, help=help_text,
                             metavar=None if choices else conv.__name__.upper())
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / study,
+    parser.add_argument("--out", type=Path, default=argparse.SUPPRESS if suppress_defaults else RESULTS_DIR / study,
                         help="output directory (created if missing)")
     return parser
 
 
 def parse_config(config_cls: type[C], argv: Sequence[str] | None = None, study: str | None = None,
-                 description: str | None = None) -> tuple[C, Path]:
+                 description: str | None = None,
+                 presets: dict[str, dict[str, Any]] | None = None) -> tuple[C, Path]:
     """Parse ``argv`` (``sys.argv[1:]`` when None) into ``(config_cls(...), out_dir)``.
 
     Tuple options are converted back to tuples (the config stays hashable and frozen). A
     ``ValueError``/``TypeError`` raised by the config's own validation (``__post_init__``) becomes a
     command-line error (exit status 2) naming the problem.
+
+    ``presets`` maps the name of a bool field (e.g. ``quick``) to field values: when that flag is
+    given, those values replace the defaults of the fields not given explicitly on the command line
+    (``--quick --seeds 3``: the quick preset with 3 seeds). The flag itself stays in the config, and
+    without an explicit ``--out`` the output goes to ``results/<study>/<flag>/`` (a quick run never
+    overwrites the full one).
     """
     study = study or config_cls.__module__.rsplit(".", 1)[-1]
     parser = build_parser(config_cls, study, description)
+    argv = sys.argv[1:] if argv is None else list(argv)
     ns = vars(parser.parse_args(argv))
     out = ns.pop("out")
+    if presets:
+        given = vars(build_parser(config_cls, study, description, suppress_defaults=True).parse_args(argv))
+        for flag, values in presets.items():
+            if ns.get(flag) is True:
+                ns.update({k: v for k, v in values.items() if k not in given})
+                if "out" not in given:
+                    out = Path(out) / flag
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in ns.items()}
     try:
         cfg = config_cls(**kwargs)

@@ -205,11 +205,11 @@ def test_torch_is_not_imported_for_versions():
 
 
 # ----------------------------------------------------------------------------- python -m studies
-def test_python_m_studies_lists_both_studies():
+def test_python_m_studies_lists_the_studies():
     res = subprocess.run([sys.executable, "-m", "studies"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
-    for name in ("toy_gradients", "alpha_sweep"):
+    for name in ("toy_gradients", "alpha_sweep", "mode_coverage", "loss_comparison"):
         line = next((ln for ln in lines if ln.split() and ln.split()[0] == name), None)
         assert line is not None, res.stdout
         assert len(line.split(maxsplit=1)) == 2  # a description follows the name

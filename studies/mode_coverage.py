@@ -1,0 +1,271 @@
+"""Mode coverage across seeds on the 8-mode 2D ring: NS, saturating and (α_D, α_G) GANs, Adam β2 = 0.99 vs 0.999.
+
+The experiment of the seeds' ISIT 2025 tutorial after Welfert, Otstot, Kurri & Sankar (2023, "(α_D, α_G)-GANs:
+addressing GAN training instabilities via dual objectives"; 2024, "Addressing GAN training instabilities via
+tunable classification losses"), run with the seed-parallel trainer (``toy.train``):
+
+* data P: 8 equal-weight Gaussians on the unit circle, variance 1e-4 (``divergences.ring()``); 50,000
+  training samples drawn once (``data_seed``); the run seed only changes initialisation, minibatch
+  order and latents;
+* G: Linear(2→400)+ReLU, 3×[Linear(400→400)+ReLU], Linear(400→2), z ~ N(0, I₂); D: the same with width
+  200 and LeakyReLU(0.2), sigmoid output (a logit into the loss); batch 128; Adam lr 1e-4, β1 = 0.9,
+  β2 ∈ {0.99, 0.999}; 400 epochs; one D step then one G step per minibatch;
+* metric (Welfert et al.; ``toy.metrics``, rule ``welfert``): 25,000 generated samples per seed (fixed
+  evaluation latents), each assigned to its nearest mean; a mode is captured if at least one sample
+  assigned to it lies within 3σ of it; high-quality fraction = share of samples within 3σ of their
+  nearest mean; success = 8/8 modes captured, failure = 0/8.
+
+Losses (``--losses``): ``ns`` (non-saturating), ``saturating`` (minimax), ``a0.3-1``, ``a0.5-1.2``,
+``a1-1`` ((α_D, α_G) with the non-saturating α_G form, ``gan.losses.alpha_d_alpha_g``; (1, 1) is NS).
+
+Outputs in ``results/mode_coverage/`` (or ``--out``): ``mode_coverage.csv`` (long: loss, beta2,
+config_key, seed, epoch, metric, value), ``summary.csv``/``summary.md`` (success and failure rates with
+Clopper–Pearson 95% intervals, mean modes and HQ fraction at the last epoch), ``modes_histogram.png``
+(modes captured at the last epoch across seeds, per loss and β2), ``modes_vs_epoch.png`` (mean modes
+captured with a 95% t-band versus epochs), ``run.json``. ``--quick`` is a CPU-sized version (smaller
+networks, fewer seeds and epochs); ``--seeds 200`` is the paper's sample size. Re-running resumes
+(:mod:`studies.runs`); ``--fresh`` starts over; ``--plot-only`` redraws from the CSV.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from divergences import ring
+from studies.common import (RunTimer, parse_config, pyplot, saved_table, savefig_atomic, write_atomic,
+                            write_csv_atomic, write_run_json)
+from studies.runs import Variant, run_variants
+from studies.stats import binomial_ci, mean_ci
+
+DESCRIPTION = "Modes captured across seeds on the 8-mode ring: NS / saturating / (alpha_D, alpha_G) GANs, Adam beta2"
+STUDY = "mode_coverage"
+TABLE = "mode_coverage.csv"
+
+LOSS_VARIANTS: dict[str, tuple[str, dict, str]] = {
+    "ns": ("ns", {}, "NS-GAN"),
+    "saturating": ("minimax", {}, "saturating GAN"),
+    "a0.3-1": ("alpha_d_alpha_g", {"alpha_d": 0.3, "alpha_g": 1.0}, "(α_D, α_G) = (0.3, 1)"),
+    "a0.5-1.2": ("alpha_d_alpha_g", {"alpha_d": 0.5, "alpha_g": 1.2}, "(α_D, α_G) = (0.5, 1.2)"),
+    "a1-1": ("alpha_d_alpha_g", {"alpha_d": 1.0, "alpha_g": 1.0}, "(α_D, α_G) = (1, 1)"),
+}
+"""CLI name → (``gan.losses`` name, its parameters, figure label)."""
+
+QUICK = dict(seeds=6, epochs=10, eval_every=1, n_train=25_000, g_width=64, d_width=64, depth=3, n_eval=5000, lr=1e-3)
+"""``--quick``: CPU-sized (about 2 minutes on 2 cores; narrower networks, a 10× larger learning rate, 10 epochs
+of 25,000 samples); explicit options override these values; output in ``results/mode_coverage/quick/``."""
+
+
+@dataclass(frozen=True)
+class ModeCoverageConfig:
+    """Settings of the study (each field is a ``--field-name`` option; defaults are the paper's)."""
+
+    losses: tuple[str, ...] = field(default=tuple(LOSS_VARIANTS), metadata={"help": f"of {list(LOSS_VARIANTS)}"})
+    beta2s: tuple[float, ...] = field(default=(0.99, 0.999), metadata={"help": "Adam beta2 values compared"})
+    beta1: float = field(default=0.9, metadata={"help": "Adam beta1 (G and D)"})
+    lr: float = field(default=1e-4, metadata={"help": "Adam learning rate (G and D)"})
+    seeds: int = field(default=40, metadata={"help": "number of run seeds (200: the paper's sample size)"})
+    first_seed: int = field(default=0, metadata={"help": "seeds are first_seed, first_seed + 1, ..."})
+    epochs: int = field(default=400, metadata={"help": "passes over the training set"})
+    eval_every: int = field(default=10, metadata={"help": "epochs between evaluations"})
+    n_modes: int = field(default=8, metadata={"help": "modes on the unit circle"})
+    variance: float = field(default=1e-4, metadata={"help": "variance of every mode"})
+    n_train: int = field(default=50_000, metadata={"help": "training samples (drawn once)"})
+    data_seed: int = field(default=0, metadata={"help": "seed of the training set"})
+    n_eval: int = field(default=25_000, metadata={"help": "generated samples per seed and evaluation"})
+    batch_size: int = field(default=128, metadata={"help": "minibatch size"})
+    g_width: int = field(default=400, metadata={"help": "generator hidden width"})
+    d_width: int = field(default=200, metadata={"help": "discriminator hidden width"})
+    depth: int = field(default=4, metadata={"help": "hidden layers of G and D"})
+    device: Literal["cpu", "cuda"] = field(default="cpu", metadata={"help": "torch device"})
+    seed_batch: int = field(default=40, metadata={"help": "seeds trained together as one batched computation"})
+    checkpoint_every: int = field(default=0, metadata={"help": "epochs between checkpoints (0: epochs // 10)"})
+    dtype: Literal["float32", "float64"] = field(default="float32", metadata={"help": "training precision"})
+    quick: bool = field(default=False, metadata={"help": f"CPU-sized preset {QUICK}"})
+    fresh: bool = field(default=False, metadata={"help": "discard finished runs and start over"})
+    plot_only: bool = field(default=False, metadata={"help": "redraw figures and summary from the saved CSV"})
+    progress: bool = field(default=True, metadata={"help": "progress bar"})
+    dpi: int = field(default=130, metadata={"help": "PNG resolution"})
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.losses if name not in LOSS_VARIANTS]
+        if unknown or not self.losses:
+            raise ValueError(f"losses must be a non-empty subset of {list(LOSS_VARIANTS)}; got {list(self.losses)}")
+        if not self.beta2s or any(not 0 <= b < 1 for b in self.beta2s):
+            raise ValueError(f"beta2s must be non-empty values in [0, 1); got {self.beta2s}")
+        if not 0 <= self.beta1 < 1:
+            raise ValueError(f"beta1 must lie in [0, 1); got {self.beta1}")
+        for name in ("seeds", "epochs", "eval_every", "n_modes", "n_train", "n_eval", "batch_size", "g_width",
+                     "d_width", "depth", "seed_batch", "dpi"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)}")
+        if self.first_seed < 0 or self.checkpoint_every < 0:
+            raise ValueError("first_seed and checkpoint_every must be non-negative")
+        if not (self.variance > 0 and self.lr > 0):
+            raise ValueError(f"variance and lr must be positive; got {self.variance}, {self.lr}")
+
+    def seed_list(self) -> list[int]:
+        """The run seeds."""
+        return list(range(self.first_seed, self.first_seed + self.seeds))
+
+    def variants(self) -> list[Variant]:
+        """One toy configuration per (loss, β2)."""
+        from toy.train import ToyConfig
+
+        P = ring(self.n_modes, radius=1.0, var=self.variance)
+        out = []
+        for name in self.losses:
+            loss, params, label = LOSS_VARIANTS[name]
+            for b2 in self.beta2s:
+                betas = (self.beta1, b2)
+                cfg = ToyConfig(mixture=P, n_train=self.n_train, data_seed=self.data_seed, latent_dim=2,
+                                g_width=self.g_width, g_depth=self.depth, d_width=self.d_width, d_depth=self.depth,
+                                loss=loss, loss_params=params, lr_g=self.lr, lr_d=self.lr, betas_g=betas,
+                                betas_d=betas, batch_size=self.batch_size, epochs=self.epochs,
+                                eval_every=self.eval_every, n_eval=self.n_eval, mode_rule="welfert",
+                                dtype=self.dtype)
+                out.append(Variant({"loss": name, "beta2": b2}, cfg, f"{label}, β2={b2:g}"))
+        return out
+
+
+# ----------------------------------------------------------------------------- summaries
+def final_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Metrics at the last evaluated epoch, one row per (loss, beta2, seed), metrics as columns."""
+    last = table.groupby(["loss", "beta2"]).epoch.transform("max")
+    t = table[table.epoch == last]
+    return t.pivot_table(index=["loss", "beta2", "seed"], columns="metric", values="value").reset_index()
+
+
+def summarize(table: pd.DataFrame, n_modes: int) -> pd.DataFrame:
+    """Per (loss, β2): seeds, success (all modes) and failure (no mode) counts and rates with Clopper–Pearson
+    95% intervals, mean modes captured (95% t-interval), mean HQ fraction, diverged seeds."""
+    fin = final_rows(table)
+    rows = []
+    for (loss, b2), g in fin.groupby(["loss", "beta2"], sort=False):
+        n = len(g)
+        succ, fail = int((g.modes_captured == n_modes).sum()), int((g.modes_captured == 0).sum())
+        m, lo, hi = mean_ci(g.modes_captured)
+        s_lo, s_hi = binomial_ci(succ, n)
+        f_lo, f_hi = binomial_ci(fail, n)
+        rows.append({"loss": loss, "beta2": b2, "epoch": int(table[(table.loss == loss) & (table.beta2 == b2)].epoch.max()),
+                     "seeds": n, "success": succ, "success_rate": succ / n, "success_ci_low": s_lo,
+                     "success_ci_high": s_hi, "failure": fail, "failure_rate": fail / n, "failure_ci_low": f_lo,
+                     "failure_ci_high": f_hi, "modes_mean": m, "modes_ci_low": lo, "modes_ci_high": hi,
+                     "hq_fraction_mean": float(g.hq_fraction.mean()), "diverged": int(g.diverged.sum())})
+    return pd.DataFrame(rows)
+
+
+def summary_markdown(summary: pd.DataFrame, n_modes: int) -> str:
+    """The summary as a markdown table (rates in %, 95% Clopper–Pearson intervals in brackets)."""
+    pct = lambda v: f"{100 * v:.0f}"
+    lines = [f"| loss | β2 | epoch | seeds | success ({n_modes}/{n_modes}) | failure (0/{n_modes}) | mean modes | "
+             "mean HQ fraction | diverged |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in summary.itertuples():
+        lines.append(
+            f"| {LOSS_VARIANTS[r.loss][2]} | {r.beta2:g} | {r.epoch} | {r.seeds} | {pct(r.success_rate)}% "
+            f"[{pct(r.success_ci_low)}, {pct(r.success_ci_high)}] | {pct(r.failure_rate)}% "
+            f"[{pct(r.failure_ci_low)}, {pct(r.failure_ci_high)}] | {r.modes_mean:.2f} "
+            f"[{r.modes_ci_low:.2f}, {r.modes_ci_high:.2f}] | {r.hq_fraction_mean:.3f} | {r.diverged} |")
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- figures
+def _panels(n: int):
+    plt = pyplot()
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return plt, fig, axes.flat
+
+
+def plot_histogram(table: pd.DataFrame, n_modes: int, dpi: int):
+    """Histogram of modes captured at the last epoch across seeds: one panel per loss, bars per β2."""
+    import seaborn as sns
+
+    fin = final_rows(table)
+    losses = list(dict.fromkeys(fin.loss))
+    plt, fig, axes = _panels(len(losses))
+    for ax, loss in zip(axes, losses):
+        g = fin[fin.loss == loss].copy()
+        g["modes"] = g.modes_captured.round().astype(int)
+        g["β2"] = g.beta2.map(lambda b: f"{b:g}")
+        counts = (g.groupby(["β2", "modes"]).size().unstack(fill_value=0)
+                  .reindex(columns=range(n_modes + 1), fill_value=0).stack().rename("seeds").reset_index())
+        sns.barplot(data=counts, x="modes", y="seeds", hue="β2", ax=ax)
+        ax.set_xlabel("modes captured")
+        ax.set_ylabel("number of seeds")
+        ax.set_title(f"{LOSS_VARIANTS[loss][2]} ({g.seed.nunique()} seeds, epoch {int(table.epoch.max())})")
+    fig.suptitle(f"Modes captured on the {n_modes}-mode ring across seeds (Adam β1 = 0.9)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_modes_vs_epoch(table: pd.DataFrame, n_modes: int, dpi: int):
+    """Mean modes captured versus epochs with a 95% t-band over seeds: one panel per loss, a line per β2."""
+    t = table[table.metric == "modes_captured"]
+    losses = list(dict.fromkeys(t.loss))
+    plt, fig, axes = _panels(len(losses))
+    for ax, loss in zip(axes, losses):
+        for b2, g in t[t.loss == loss].groupby("beta2"):
+            stats = g.groupby("epoch").value.apply(lambda v: pd.Series(mean_ci(v), index=["m", "lo", "hi"])).unstack()
+            line, = ax.plot(stats.index, stats.m, label=f"β2 = {b2:g}")
+            ax.fill_between(stats.index, stats.lo, stats.hi, color=line.get_color(), alpha=0.2)
+        ax.set_ylim(-0.2, n_modes + 0.2)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("mean modes captured")
+        ax.set_title(LOSS_VARIANTS[loss][2])
+        ax.legend(loc="lower right")
+    fig.suptitle(f"Average modes captured (95% band over seeds), {n_modes}-mode ring")
+    fig.tight_layout()
+    return fig
+
+
+def write_outputs(table: pd.DataFrame, cfg: ModeCoverageConfig, out) -> pd.DataFrame:
+    """Summary tables and figures from the long table (also the ``--plot-only`` path)."""
+    summary = summarize(table, cfg.n_modes)
+    write_csv_atomic(summary, out / "summary.csv")
+    write_atomic(out / "summary.md", summary_markdown(summary, cfg.n_modes))
+    plt = pyplot()
+    for name, fn in (("modes_histogram.png", plot_histogram), ("modes_vs_epoch.png", plot_modes_vs_epoch)):
+        fig = fn(table, cfg.n_modes, cfg.dpi)
+        savefig_atomic(fig, out / name, dpi=cfg.dpi)
+        plt.close(fig)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg, out = parse_config(ModeCoverageConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK})
+    if cfg.plot_only:
+        table = saved_table(out / TABLE)
+        if table is None:
+            return 1
+        print(summary_markdown(write_outputs(table, cfg, out), cfg.n_modes))
+        return 0
+    timer = RunTimer()
+    variants = cfg.variants()
+    table = run_variants(variants, cfg.seed_list(), out, device=cfg.device, seed_batch=cfg.seed_batch,
+                         fresh=cfg.fresh, checkpoint_every=cfg.checkpoint_every, progress=cfg.progress)
+    write_csv_atomic(table, out / TABLE)
+    summary = write_outputs(table, cfg, out)
+    wall = timer.stop()
+    device = cfg.device
+    if device == "cuda":
+        import torch
+
+        device = f"cuda ({torch.cuda.get_device_name()})"
+    write_run_json(out, cfg, cfg.seed_list(), wall, study=STUDY, device=device, timer=timer,
+                   extra={"config_keys": {v.title(): v.key for v in variants},
+                          "summary": summary.to_dict(orient="records")})
+    print(summary_markdown(summary, cfg.n_modes))
+    print(f"wrote {out}/ ({wall:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,191 @@
+"""Resumable seed-parallel toy runs for the studies: variants × seeds → one long table, skipping finished work.
+
+A study names its *variants* (a :class:`toy.train.ToyConfig` plus the labels that become table
+columns, e.g. ``loss``, ``beta2``) and a list of seeds. :func:`run_variants` trains, for every
+variant, the seeds not yet finished, ``seed_batch`` of them at a time as one batched computation
+(``toy.train.train_toy``), and stores each finished batch as a part table on disk:
+
+    <out>/runs/<config key>/config.json             the variant's full ToyConfig
+    <out>/runs/<config key>/part-<seeds hash>.csv   long rows of those seeds (written atomically)
+    <out>/runs/<config key>/ckpt-<seeds hash>.pt    checkpoint of the batch in progress
+
+The config key is a hash of the whole ToyConfig (every field, the mixture's parameters included),
+so a changed setting never reuses old results, while re-running the same command skips every
+(seed, config) pair already in a part table and resumes an interrupted batch from its last
+checkpoint (epoch boundary, every random stream restored: the finished table equals an
+uninterrupted run's). ``fresh=True`` deletes ``<out>/runs`` first. The table handed back holds
+exactly the requested variants and seeds: columns ``[*labels, config_key, seed, epoch, metric, value]``.
+
+Progress: one tqdm bar over seed-epochs of all the work still to do, with the variant in training
+and its current mean number of modes captured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import pandas as pd
+
+from studies.common import json_safe, write_csv_atomic, write_json_atomic
+
+RUNS_DIR = "runs"
+METRIC_COLUMNS = ["config_key", "seed", "epoch", "metric", "value"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One configuration of a study: its labels (table columns, e.g. ``{"loss": "ns", "beta2": 0.99}``) and config."""
+
+    labels: Mapping[str, Any]
+    config: Any  # toy.train.ToyConfig (not imported here: studies.common and this module stay torch-free)
+    name: str = field(default="")
+
+    def __post_init__(self) -> None:
+        bad = set(self.labels) & set(METRIC_COLUMNS)
+        if bad:
+            raise ValueError(f"labels may not be named {sorted(bad)} (reserved table columns)")
+
+    @property
+    def key(self) -> str:
+        """16 hex digits of SHA-256 of the config as canonical JSON (every field, sorted keys)."""
+        return config_key(self.config)
+
+    def title(self) -> str:
+        """The name, or ``label=value`` pairs."""
+        return self.name or ", ".join(f"{k}={v}" for k, v in self.labels.items())
+
+
+def config_key(config: Any) -> str:
+    """Hash identifying a configuration: ``sha256(json(config, sort_keys))[:16]``."""
+    text = json.dumps(json_safe(config), sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _seeds_hash(seeds: Sequence[int]) -> str:
+    return hashlib.sha256(",".join(str(s) for s in seeds).encode()).hexdigest()[:12]
+
+
+class RunStore:
+    """The finished part tables and checkpoints of a study under ``<out>/runs`` (see the module docstring)."""
+
+    def __init__(self, out_dir: str | Path, fresh: bool = False):
+        self.root = Path(out_dir) / RUNS_DIR
+        if fresh and self.root.exists():
+            shutil.rmtree(self.root)
+
+    def _dir(self, key: str) -> Path:
+        return self.root / key
+
+    def parts(self, key: str) -> list[Path]:
+        """Part tables of a config key."""
+        d = self._dir(key)
+        return sorted(d.glob("part-*.csv")) if d.is_dir() else []
+
+    def done_seeds(self, key: str) -> set[int]:
+        """Seeds with a finished part table for ``key``."""
+        return {int(s) for p in self.parts(key) for s in pd.read_csv(p, usecols=["seed"])["seed"].unique()}
+
+    def checkpoint(self, key: str, seeds: Sequence[int]) -> Path:
+        """Checkpoint path of the batch ``seeds`` of ``key``."""
+        return self._dir(key) / f"ckpt-{_seeds_hash(seeds)}.pt"
+
+    def save(self, variant: Variant, seeds: Sequence[int], rows: list[dict]) -> Path:
+        """Store a finished batch (rows ``{seed, epoch, metric, value}``) and drop its checkpoint."""
+        key = variant.key
+        d = self._dir(key)
+        write_json_atomic({"labels": dict(variant.labels), "config": variant.config}, d / "config.json")
+        df = pd.DataFrame(rows, columns=["seed", "epoch", "metric", "value"])
+        df.insert(0, "config_key", key)
+        path = write_csv_atomic(df, d / f"part-{_seeds_hash(seeds)}.csv")
+        self.checkpoint(key, seeds).unlink(missing_ok=True)
+        return path
+
+    def table(self, variants: Sequence[Variant], seeds: Sequence[int]) -> pd.DataFrame:
+        """Rows of the requested variants and seeds, labels first, sorted by (variant order, seed, epoch, metric)."""
+        frames = []
+        wanted = set(int(s) for s in seeds)
+        for order, v in enumerate(variants):
+            for p in self.parts(v.key):
+                df = pd.read_csv(p)
+                df = df[df.seed.isin(wanted)]
+                for i, (k, val) in enumerate(v.labels.items()):
+                    df.insert(i, k, val)
+                df["_order"] = order
+                frames.append(df)
+        label_cols = list(dict.fromkeys(k for v in variants for k in v.labels))
+        if not frames:
+            return pd.DataFrame(columns=label_cols + METRIC_COLUMNS)
+        out = pd.concat(frames, ignore_index=True).drop_duplicates(["config_key", "seed", "epoch", "metric"])
+        out = out.sort_values(["_order", "seed", "epoch", "metric"], kind="stable").drop(columns="_order")
+        return out[label_cols + METRIC_COLUMNS].reset_index(drop=True)
+
+
+def pending(store: RunStore, variants: Sequence[Variant], seeds: Sequence[int],
+            seed_batch: int) -> list[tuple[Variant, list[int]]]:
+    """(variant, seed batch) pairs still to train: unfinished seeds in order, cut into batches of ``seed_batch``."""
+    if not isinstance(seed_batch, int) or seed_batch < 1:
+        raise ValueError(f"seed_batch must be a positive integer; got {seed_batch!r}")
+    todo = []
+    for v in variants:
+        done = store.done_seeds(v.key)
+        rest = [int(s) for s in seeds if int(s) not in done]
+        todo += [(v, rest[i:i + seed_batch]) for i in range(0, len(rest), seed_batch)]
+    return todo
+
+
+def latest(rows: Sequence[dict], metric: str, n: int) -> list[float]:
+    """The last ``n`` values of ``metric`` in long rows (one per seed of the latest evaluation)."""
+    vals: list[float] = []
+    for r in reversed(rows):
+        if r["metric"] == metric:
+            vals.append(r["value"])
+            if len(vals) == n:
+                break
+    return vals
+
+
+def run_variants(variants: Sequence[Variant], seeds: Sequence[int], out_dir: str | Path, *, device: str = "cpu",
+                 seed_batch: int = 40, fresh: bool = False, checkpoint_every: int = 0, progress: bool = True,
+                 post: Callable[[Variant, Any], list[dict]] | None = None) -> pd.DataFrame:
+    """Train what is missing of ``variants`` × ``seeds`` (module docstring) and return the whole table.
+
+    checkpoint_every : epochs between checkpoints of a batch in progress; 0 picks max(1, epochs // 10).
+    post(variant, result) : extra rows ``{seed, epoch, metric, value}`` computed from a finished batch's
+        :class:`toy.train.ToyResult` (its trained G and D), stored with the batch.
+    """
+    from toy.train import train_toy  # torch is imported only when there is training to do
+
+    store = RunStore(out_dir, fresh)
+    todo = pending(store, variants, seeds, seed_batch)
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+
+        total = sum(len(batch) * v.config.epochs for v, batch in todo)
+        bar = tqdm(total=total, unit="seed-epoch", desc="training", dynamic_ncols=True)
+    try:
+        for v, batch in todo:
+            seen = [0]
+
+            def on_epoch(trainer, v=v, batch=batch, seen=seen):
+                if bar is None:
+                    return
+                bar.update(len(batch) * (trainer.epochs_done - seen[0]))
+                seen[0] = trainer.epochs_done
+                last = latest(trainer.rows, "modes_captured", len(batch))
+                bar.set_postfix_str(f"{v.title()} | modes {sum(last) / max(len(last), 1):.2f}/"
+                                    f"{v.config.mixture.n_components}")
+
+            every = checkpoint_every or max(1, v.config.epochs // 10)
+            res = train_toy(v.config, batch, device, checkpoint=store.checkpoint(v.key, batch),
+                            checkpoint_every=every, on_epoch=on_epoch)
+            store.save(v, batch, res.rows + (post(v, res) if post is not None else []))
+    finally:
+        if bar is not None:
+            bar.close()
+    return store.table(variants, seeds)

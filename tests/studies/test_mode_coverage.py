@@ -1,0 +1,121 @@
+"""studies.mode_coverage and the resumable run store: outputs, schema, ranges, skipping finished seeds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from studies import mode_coverage as mc
+from studies.common import parse_config
+from studies.runs import RunStore, pending
+
+TINY = ["--seeds", "2", "--epochs", "2", "--eval-every", "1", "--losses", "ns", "a0.3-1", "--n-train", "1280",
+        "--g-width", "16", "--d-width", "16", "--depth", "2", "--n-eval", "500", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mode_coverage")
+    assert mc.main(TINY + ["--out", str(out)]) == 0
+    return out
+
+
+def _cfg(extra=()):
+    return parse_config(mc.ModeCoverageConfig, TINY + list(extra), study=mc.STUDY)[0]
+
+
+def test_outputs_exist_without_temp_files(run):
+    for name in (mc.TABLE, "summary.csv", "summary.md", "modes_histogram.png", "modes_vs_epoch.png", "run.json"):
+        assert (run / name).stat().st_size > 0, name
+    assert not list(run.rglob("*.tmp")) and not list(run.rglob("ckpt-*.pt"))
+
+
+def test_table_schema_and_ranges(run):
+    t = pd.read_csv(run / mc.TABLE)
+    assert list(t.columns) == ["loss", "beta2", "config_key", "seed", "epoch", "metric", "value"]
+    assert set(t.loss) == {"ns", "a0.3-1"} and set(t.beta2) == {0.99, 0.999} and set(t.seed) == {0, 1}
+    assert set(t.epoch) == {0, 1, 2}
+    assert t.config_key.nunique() == 4  # one per (loss, β2)
+    # one row per seed × config × epoch × metric
+    assert not t.duplicated(["config_key", "seed", "epoch", "metric"]).any()
+    modes = t[t.metric == "modes_captured"].value
+    assert modes.between(0, 8).all() and (modes == modes.round()).all()
+    assert t[t.metric == "hq_fraction"].value.between(0, 1).all()
+    rkl = t[t.metric == "mode_reverse_kl"].value.dropna()
+    assert (rkl >= -1e-12).all() and (rkl <= np.log(8) + 1e-12).all()  # KL(Q̂‖uniform on 8) ≤ log 8
+    assert set(t[t.metric == "diverged"].value) <= {0.0, 1.0}
+
+
+def test_summary_agrees_with_the_table(run):
+    t = pd.read_csv(run / mc.TABLE)
+    s = pd.read_csv(run / "summary.csv")
+    assert len(s) == 4
+    for r in s.itertuples():
+        last = t[(t.loss == r.loss) & (t.beta2 == r.beta2) & (t.epoch == 2) & (t.metric == "modes_captured")].value
+        assert r.seeds == len(last) == 2
+        assert r.success == int((last == 8).sum()) and r.failure == int((last == 0).sum())
+        assert abs(r.modes_mean - last.mean()) <= 1e-12
+        assert 0 <= r.success_ci_low <= r.success_rate <= r.success_ci_high <= 1
+    md = (run / "summary.md").read_text()
+    assert md.count("\n") == 2 + 4 and "(α_D, α_G) = (0.3, 1)" in md
+
+
+def test_run_json_records_the_run(run):
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["study"] == "mode_coverage" and meta["seeds"] == [0, 1]
+    assert meta["config"]["epochs"] == 2 and meta["config"]["losses"] == ["ns", "a0.3-1"]
+    assert {"torch", "numpy", "python"} <= set(meta["versions"]) and meta["device"] == "cpu"
+    assert len(meta["extra"]["config_keys"]) == 4 and meta["wall_time_s"] > 0
+
+
+def test_rerun_skips_finished_seeds_and_extends_to_new_ones(run):
+    cfg = _cfg()
+    store = RunStore(run)
+    assert pending(store, cfg.variants(), cfg.seed_list(), cfg.seed_batch) == []
+    parts = {p: p.stat().st_mtime_ns for v in cfg.variants() for p in store.parts(v.key)}
+    before = pd.read_csv(run / mc.TABLE)
+    more = _cfg(["--seeds", "3"])
+    todo = pending(store, more.variants(), more.seed_list(), more.seed_batch)
+    assert [(v.key, batch) for v, batch in todo] == [(v.key, [2]) for v in more.variants()]
+    assert mc.main(TINY + ["--seeds", "3", "--losses", "ns", "--beta2s", "0.99", "--out", str(run)]) == 0
+    assert all(p.stat().st_mtime_ns == m for p, m in parts.items())  # old parts untouched
+    after = pd.read_csv(run / mc.TABLE)
+    assert set(after.seed) == {0, 1, 2}
+    old = before[(before.loss == "ns") & (before.beta2 == 0.99)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(after[after.seed < 2].reset_index(drop=True), old, check_exact=True)
+    assert mc.main(TINY + ["--out", str(run)]) == 0  # back to the original request: nothing to train
+
+
+def test_plot_only_redraws_from_the_table(run):
+    (run / "modes_histogram.png").unlink()
+    assert mc.main(TINY + ["--plot-only", "--out", str(run)]) == 0
+    assert (run / "modes_histogram.png").stat().st_size > 0
+
+
+def test_quick_preset_and_explicit_options_win():
+    cfg, out = parse_config(mc.ModeCoverageConfig, ["--quick", "--seeds", "3"], study=mc.STUDY,
+                          presets={"quick": mc.QUICK})
+    assert cfg.seeds == 3 and cfg.epochs == mc.QUICK["epochs"] and cfg.g_width == mc.QUICK["g_width"]
+    assert out.parts[-2:] == ("mode_coverage", "quick")
+    assert parse_config(mc.ModeCoverageConfig, [], study=mc.STUDY, presets={"quick": mc.QUICK})[0].epochs == 400
+
+
+@pytest.mark.parametrize("argv", [["--losses", "wgan"], ["--beta2s", "1.0"], ["--seeds", "0"]])
+def test_bad_options_are_command_line_errors(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        mc.main(argv + ["--no-progress"])
+    assert exc.value.code == 2
+    assert "must" in capsys.readouterr().err
+
+
+def test_paper_defaults():
+    cfg = mc.ModeCoverageConfig()
+    v = cfg.variants()
+    assert len(v) == 10 and cfg.seeds == 40 and cfg.epochs == 400
+    c = v[0].config
+    assert (c.g_width, c.d_width, c.g_depth, c.batch_size, c.lr_g, c.betas_g) == (400, 200, 4, 128, 1e-4, (0.9, 0.99))
+    assert (c.n_train, c.n_eval, c.mixture.n_components) == (50_000, 25_000, 8)
+    assert np.allclose(c.mixture.covs, 1e-4 * np.eye(2)) and np.allclose(np.linalg.norm(c.mixture.means, axis=1), 1)
