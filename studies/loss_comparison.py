@@ -30,6 +30,7 @@ best configuration / whole grid), ``heatmap_<problem>.png`` (success rate per lo
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -37,9 +38,8 @@ import numpy as np
 import pandas as pd
 
 from divergences import GaussianMixture, grid, jsd, ring, seed_toy, wasserstein1
-from studies.common import (RunTimer, parse_config, pyplot, saved_table, savefig_atomic, write_atomic,
-                            write_csv_atomic, write_run_json)
-from studies.runs import Variant, run_variants
+from studies.common import parse_config, pyplot, savefig_atomic, write_atomic, write_csv_atomic
+from studies.runs import Variant, run_toy_study
 from studies.stats import binomial_ci, mean_ci
 
 DESCRIPTION = "Adversarial losses x regularizers x (lr, betas, n_dis) grid on the ring, the 5x5 grid and the 1D toy"
@@ -300,7 +300,9 @@ def plot_boxes(fin: pd.DataFrame, title: str):
             if metric not in g or g[metric].isna().all():
                 ax.set_visible(False)
                 continue
-            sns.boxplot(data=g, x=metric, y="loss", ax=ax, color="#9ecae1", fliersize=2)
+            with warnings.catch_warnings():  # seaborn ≤ 0.13 passes matplotlib's deprecated `vert`
+                warnings.simplefilter("ignore", DeprecationWarning)
+                sns.boxplot(data=g, x=metric, y="loss", ax=ax, color="#9ecae1", fliersize=2)
             ax.set_title(f"{problem}: {metric}")
             ax.set_xlabel(metric.replace("_", " "))
             ax.set_ylabel("loss" if j == 0 else "")
@@ -318,7 +320,7 @@ def plot_heatmap(fin: pd.DataFrame, problem: str):
     g["cell"] = g.apply(lambda r: f"{r.reg} lr={r.lr:g} β={r.beta1:g}/{r.beta2:g} nd={int(r.n_dis)}", axis=1)
     mat = g.pivot_table(index="loss", columns="cell", values="success", aggfunc="mean")
     mat = mat.reindex([l for l in LOSS_SPECS if l in mat.index])
-    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * mat.shape[1], 1.2 + 0.35 * mat.shape[0]))
+    fig, ax = plt.subplots(figsize=(4.0 + 0.9 * mat.shape[1], 3.5 + 0.35 * mat.shape[0]))
     sns.heatmap(mat, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=ax, cbar_kws={"label": "success rate"})
     ax.set_xlabel("regularizer, learning rate, Adam betas, D steps per G step")
     ax.set_ylabel("loss")
@@ -346,30 +348,8 @@ def write_outputs(table: pd.DataFrame, cfg: LossComparisonConfig, out) -> pd.Dat
 
 def main(argv: list[str] | None = None) -> int:
     cfg, out = parse_config(LossComparisonConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK})
-    if cfg.plot_only:
-        table = saved_table(out / TABLE)
-        if table is None:
-            return 1
-        print(ranking_markdown(write_outputs(table, cfg, out)))
-        return 0
-    timer = RunTimer()
-    variants = cfg.variants()
-    table = run_variants(variants, cfg.seed_list(), out, device=cfg.device, seed_batch=cfg.seed_batch,
-                         fresh=cfg.fresh, progress=cfg.progress,
+    return run_toy_study(cfg, out, STUDY, TABLE, write_outputs, ranking_markdown,
                          post=lambda v, res: fit_metrics(v, res, cfg.n_fit))
-    write_csv_atomic(table, out / TABLE)
-    rank = write_outputs(table, cfg, out)
-    wall = timer.stop()
-    device = cfg.device
-    if device == "cuda":
-        import torch
-
-        device = f"cuda ({torch.cuda.get_device_name()})"
-    write_run_json(out, cfg, cfg.seed_list(), wall, study=STUDY, device=device, timer=timer,
-                   extra={"configurations": len(variants), "ranking": rank.to_dict(orient="records")})
-    print(ranking_markdown(rank))
-    print(f"wrote {out}/ ({len(variants)} configurations, {wall:.1f} s)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -37,9 +37,8 @@ import numpy as np
 import pandas as pd
 
 from divergences import ring
-from studies.common import (RunTimer, parse_config, pyplot, saved_table, savefig_atomic, write_atomic,
-                            write_csv_atomic, write_run_json)
-from studies.runs import Variant, run_variants
+from studies.common import parse_config, pyplot, savefig_atomic, write_atomic, write_csv_atomic
+from studies.runs import Variant, run_toy_study
 from studies.stats import binomial_ci, mean_ci
 
 DESCRIPTION = "Modes captured across seeds on the 8-mode ring: NS / saturating / (alpha_D, alpha_G) GANs, Adam beta2"
@@ -241,30 +240,7 @@ def write_outputs(table: pd.DataFrame, cfg: ModeCoverageConfig, out) -> pd.DataF
 
 def main(argv: list[str] | None = None) -> int:
     cfg, out = parse_config(ModeCoverageConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK})
-    if cfg.plot_only:
-        table = saved_table(out / TABLE)
-        if table is None:
-            return 1
-        print(summary_markdown(write_outputs(table, cfg, out), cfg.n_modes))
-        return 0
-    timer = RunTimer()
-    variants = cfg.variants()
-    table = run_variants(variants, cfg.seed_list(), out, device=cfg.device, seed_batch=cfg.seed_batch,
-                         fresh=cfg.fresh, checkpoint_every=cfg.checkpoint_every, progress=cfg.progress)
-    write_csv_atomic(table, out / TABLE)
-    summary = write_outputs(table, cfg, out)
-    wall = timer.stop()
-    device = cfg.device
-    if device == "cuda":
-        import torch
-
-        device = f"cuda ({torch.cuda.get_device_name()})"
-    write_run_json(out, cfg, cfg.seed_list(), wall, study=STUDY, device=device, timer=timer,
-                   extra={"config_keys": {v.title(): v.key for v in variants},
-                          "summary": summary.to_dict(orient="records")})
-    print(summary_markdown(summary, cfg.n_modes))
-    print(f"wrote {out}/ ({wall:.1f} s)")
-    return 0
+    return run_toy_study(cfg, out, STUDY, TABLE, write_outputs, lambda summary: summary_markdown(summary, cfg.n_modes))
 
 
 if __name__ == "__main__":

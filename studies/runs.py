@@ -189,3 +189,48 @@ def run_variants(variants: Sequence[Variant], seeds: Sequence[int], out_dir: str
         if bar is not None:
             bar.close()
     return store.table(variants, seeds)
+
+
+def device_name(device: str) -> str:
+    """``device`` for run.json, with the GPU model for CUDA (e.g. ``cuda (NVIDIA H100 80GB HBM3)``)."""
+    if device.startswith("cuda"):
+        import torch
+
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return device
+
+
+def run_toy_study(cfg: Any, out: Path, study: str, table_name: str,
+                  write_outputs: Callable[[pd.DataFrame, Any, Path], pd.DataFrame],
+                  report: Callable[[pd.DataFrame], str],
+                  post: Callable[[Variant, Any], list[dict]] | None = None) -> int:
+    """The ``main`` of a toy study: train what is missing (:func:`run_variants`), save the long table
+    ``table_name``, draw figures and summaries from it (``write_outputs(table, cfg, out)`` returns the
+    summary frame, also stored in run.json), write ``run.json`` and print ``report(summary)``.
+    With ``cfg.plot_only`` only the outputs are redrawn from the saved table.
+
+    ``cfg`` must provide ``variants()``, ``seed_list()`` and the fields ``device``, ``seed_batch``, ``fresh``,
+    ``progress``, ``plot_only`` (``checkpoint_every`` optional).
+    """
+    from studies.common import RunTimer, saved_table, write_run_json
+
+    if cfg.plot_only:
+        table = saved_table(out / table_name)
+        if table is None:
+            return 1
+        print(report(write_outputs(table, cfg, out)))
+        return 0
+    timer = RunTimer()
+    variants = cfg.variants()
+    table = run_variants(variants, cfg.seed_list(), out, device=cfg.device, seed_batch=cfg.seed_batch,
+                         fresh=cfg.fresh, checkpoint_every=getattr(cfg, "checkpoint_every", 0),
+                         progress=cfg.progress, post=post)
+    write_csv_atomic(table, out / table_name)
+    summary = write_outputs(table, cfg, out)
+    wall = timer.stop()
+    write_run_json(out, cfg, cfg.seed_list(), wall, study=study, device=device_name(cfg.device), timer=timer,
+                   extra={"configurations": {v.title(): v.key for v in variants},
+                          "summary": summary.to_dict(orient="records")})
+    print(report(summary))
+    print(f"wrote {out}/ ({len(variants)} configurations, {wall:.1f} s)")
+    return 0

@@ -68,7 +68,8 @@ def test_run_json_records_the_run(run):
     assert meta["study"] == "mode_coverage" and meta["seeds"] == [0, 1]
     assert meta["config"]["epochs"] == 2 and meta["config"]["losses"] == ["ns", "a0.3-1"]
     assert {"torch", "numpy", "python"} <= set(meta["versions"]) and meta["device"] == "cpu"
-    assert len(meta["extra"]["config_keys"]) == 4 and meta["wall_time_s"] > 0
+    assert len(meta["extra"]["configurations"]) == 4 and meta["wall_time_s"] > 0
+    assert len(meta["extra"]["summary"]) == 4
 
 
 def test_rerun_skips_finished_seeds_and_extends_to_new_ones(run):

@@ -1,0 +1,111 @@
+"""studies.image_gan: outputs and schema, metrics per data set, skipping finished seeds, resuming a killed seed."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+import gan.train
+from studies import image_gan as study
+
+TINY = ["--steps", "4", "--batch-size", "8", "--g-channels", "8", "--d-channels", "8", "--eval-every", "2",
+        "--n-eval", "200", "--log-every", "2", "--no-progress", "--dpi", "30"]
+
+
+@pytest.fixture(scope="module")
+def mnist_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("image_gan")
+    assert study.main([*TINY, "--out", str(out)]) == 0
+    run = out / "mnist5k_dcgan_ns"
+    return out, run, pd.read_csv(run / study.TABLE), json.loads((run / "run.json").read_text())
+
+
+def test_outputs_and_schema(mnist_run):
+    out, run, df, meta = mnist_run
+    assert sorted(p.name for p in run.iterdir()) == sorted([study.TABLE, "curves.png", "samples_seed0.png",
+                                                             "run.json", "runs"])
+    for png in ("curves.png", "samples_seed0.png"):
+        assert (run / png).read_bytes()[:4] == b"\x89PNG"
+    assert list(df.columns) == study.COLUMNS
+    assert set(df["dataset"]) == {"mnist5k"} and set(df["arch"]) == {"dcgan"} and set(df["loss"]) == {"ns"}
+    feature = {"fid", "kid", "precision", "recall", "density", "coverage"}
+    assert set(df["metric"]) == feature | set(study.LOSS_METRICS)  # 200 images: one KID subset, no kid_std
+    for m in feature:
+        assert sorted(df.loc[df.metric == m, "step"]) == [0, 2, 4]
+    assert sorted(df.loc[df.metric == "d_loss", "step"]) == [2, 4]
+    assert df["value"].map(math.isfinite).all()
+    pr = df[df.metric.isin(["precision", "recall", "coverage"])]["value"]
+    assert ((pr >= 0) & (pr <= 1)).all()
+    assert (df.loc[df.metric == "fid", "value"] >= 0).all()
+    assert meta["config"]["steps"] == 4 and meta["seeds"] == [0] and meta["extra"]["config_key"] == df.config_key[0]
+    assert meta["extra"]["train_config"]["arch"] == "dcgan"
+    work = run / "runs" / df.config_key[0]
+    assert sorted(p.name for p in work.iterdir()) == ["config.json", "seed0.csv"]  # checkpoint removed when done
+
+
+def test_rerun_skips_finished_seeds_and_plot_only(mnist_run, capsys):
+    out, run, df, _ = mnist_run
+    assert study.main([*TINY, "--out", str(out)]) == 0
+    assert "skipped" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_csv(run / study.TABLE), df)
+    (run / "curves.png").unlink()
+    assert study.main([*TINY, "--out", str(out), "--plot-only"]) == 0
+    assert (run / "curves.png").exists()
+
+
+@pytest.mark.slow
+def test_killed_seed_resumes_to_the_uninterrupted_table(mnist_run, tmp_path, monkeypatch):
+    """Kill the run before its last chunk; re-running resumes from the checkpoint and reproduces every number."""
+    _, _, full, _ = mnist_run
+    real_train = gan.train.ImageTrainer.train
+    calls = {"n": 0}
+
+    def dying_train(self, steps):
+        calls["n"] += 1
+        if calls["n"] == 3:  # train(0), train(2), then killed before iterations 3-4
+            raise KeyboardInterrupt
+        return real_train(self, steps)
+
+    monkeypatch.setattr(gan.train.ImageTrainer, "train", dying_train)
+    with pytest.raises(KeyboardInterrupt):
+        study.main([*TINY, "--out", str(tmp_path)])
+    monkeypatch.undo()
+    work = tmp_path / "mnist5k_dcgan_ns" / "runs" / full.config_key[0]
+    assert (work / "ckpt-seed0.pt").exists() and not (work / "seed0.csv").exists()
+    assert study.main([*TINY, "--out", str(tmp_path)]) == 0
+    resumed = pd.read_csv(tmp_path / "mnist5k_dcgan_ns" / study.TABLE)
+    keep = lambda d: d[d.metric != "images_per_s"].reset_index(drop=True)  # wall-clock rates differ
+    pd.testing.assert_frame_equal(keep(resumed), keep(full), check_exact=True)
+
+
+def test_stacked_mnist_conditional_resnet(tmp_path):
+    args = ["--dataset", "stacked_mnist", "--n-data", "64", "--arch", "resnet", "--loss", "hinge", "--conditional",
+            "--steps", "2", "--batch-size", "4", "--g-channels", "8", "--d-channels", "8", "--n-dis", "1",
+            "--eval-every", "2", "--n-eval", "64", "--no-progress", "--dpi", "30", "--out", str(tmp_path)]
+    assert study.main(args) == 0
+    df = pd.read_csv(tmp_path / "stacked_mnist_resnet_hinge_cond" / study.TABLE)
+    modes = df[df.metric == "modes"]["value"]
+    assert sorted(df[df.metric == "modes"]["step"]) == [0, 2]
+    assert ((modes >= 1) & (modes <= 64)).all()  # at most one mode per sample
+    kl = df[df.metric == "kl"]["value"]
+    assert ((kl >= 0) & (kl <= math.log(1000) + 1e-9)).all()  # KL(Q̂ ‖ U) ∈ [0, log 1000]
+
+
+def test_quick_preset_and_validation():
+    cfg, out = study.parse_config(study.ImageGanConfig, ["--quick", "--steps", "10"], study=study.STUDY,
+                                  presets={"quick": study.QUICK})
+    assert cfg.steps == 10 and cfg.batch_size == study.QUICK["batch_size"] and cfg.n_eval == study.QUICK["n_eval"]
+    assert out.parts[-2:] == ("image_gan", "quick")
+    assert study.training_resolution(28, (32,), None) == 32
+    assert study.training_resolution(28, (28, 32, 64), None) == 28
+    assert study.training_resolution(100, (28, 32, 64), None) == 64
+    for kw, match in [({"loss": "wasserstein"}, "unknown loss"), ({"loss_params": ("alpha",)}, "KEY=VALUE"),
+                      ({"seeds": (1, 1)}, "distinct"), ({"steps": 0}, "steps"), ({"lr_d": -1.0}, "lr_d"),
+                      ({"ema_decay": 1.5}, "ema_decay")]:
+        with pytest.raises(ValueError, match=match):
+            study.ImageGanConfig(**kw)
+    a, b = study.ImageGanConfig(), study.ImageGanConfig(seeds=(3, 4), device="cpu", compile=True)
+    assert a.key() == b.key() != study.ImageGanConfig(lr_g=1e-4).key()
