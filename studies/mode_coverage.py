@@ -140,14 +140,17 @@ def final_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarize(table: pd.DataFrame, n_modes: int) -> pd.DataFrame:
-    """Per (loss, β2): seeds, success (all modes) and failure (no mode) counts and rates with Clopper–Pearson
-    95% intervals, mean modes captured (95% t-interval), mean HQ fraction, diverged seeds."""
+    """Per (loss, β2), in the run's order: seeds, success (all modes) and failure (no mode) counts and rates with
+    Clopper–Pearson 95% intervals, mean modes captured (95% t-interval clipped to [0, n_modes]), mean HQ
+    fraction, diverged seeds."""
     fin = final_rows(table)
     rows = []
-    for (loss, b2), g in fin.groupby(["loss", "beta2"], sort=False):
+    for loss, b2 in table[["loss", "beta2"]].drop_duplicates().itertuples(index=False):  # the run's variant order
+        g = fin[(fin.loss == loss) & (fin.beta2 == b2)]
         n = len(g)
         succ, fail = int((g.modes_captured == n_modes).sum()), int((g.modes_captured == 0).sum())
         m, lo, hi = mean_ci(g.modes_captured)
+        lo, hi = max(lo, 0.0), min(hi, float(n_modes))  # the t-interval clipped to the possible range
         s_lo, s_hi = binomial_ci(succ, n)
         f_lo, f_hi = binomial_ci(fail, n)
         rows.append({"loss": loss, "beta2": b2, "epoch": int(table[(table.loss == loss) & (table.beta2 == b2)].epoch.max()),
@@ -214,7 +217,8 @@ def plot_modes_vs_epoch(table: pd.DataFrame, n_modes: int, dpi: int):
         for b2, g in t[t.loss == loss].groupby("beta2"):
             stats = g.groupby("epoch").value.apply(lambda v: pd.Series(mean_ci(v), index=["m", "lo", "hi"])).unstack()
             line, = ax.plot(stats.index, stats.m, label=f"β2 = {b2:g}")
-            ax.fill_between(stats.index, stats.lo, stats.hi, color=line.get_color(), alpha=0.2)
+            ax.fill_between(stats.index, stats.lo.clip(0, n_modes), stats.hi.clip(0, n_modes), color=line.get_color(),
+                            alpha=0.2)
         ax.set_ylim(-0.2, n_modes + 0.2)
         ax.set_xlabel("epoch")
         ax.set_ylabel("mean modes captured")
