@@ -244,13 +244,15 @@ def best_configurations(fin: pd.DataFrame) -> pd.DataFrame:
 
 
 def ranking(fin: pd.DataFrame) -> pd.DataFrame:
-    """Per problem, losses ranked by the mean modes fraction of their best configuration (95% intervals)."""
+    """Per problem, losses ranked by the mean modes fraction of their best configuration (95% t-interval clipped
+    to [0, 1]; success rate with its Clopper–Pearson interval)."""
     best = best_configurations(fin)
     rows = []
     for r in best.itertuples():
         g = fin[fin.config_key == r.config_key]
         cell = g.iloc[0]
         m, lo, hi = mean_ci(g.modes_fraction)
+        lo, hi = max(lo, 0.0), min(hi, 1.0)  # the t-interval clipped to the possible range
         k, n = int(g.success.sum()), len(g)
         s_lo, s_hi = binomial_ci(k, n)
         grid_all = fin[(fin.problem == r.problem) & (fin.loss == r.loss)]
