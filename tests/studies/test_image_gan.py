@@ -81,6 +81,7 @@ def test_killed_seed_resumes_to_the_uninterrupted_table(mnist_run, tmp_path, mon
     pd.testing.assert_frame_equal(keep(resumed), keep(full), check_exact=True)
 
 
+@pytest.mark.slow
 def test_stacked_mnist_conditional_resnet(tmp_path):
     args = ["--dataset", "stacked_mnist", "--n-data", "64", "--arch", "resnet", "--loss", "hinge", "--conditional",
             "--steps", "2", "--batch-size", "4", "--g-channels", "8", "--d-channels", "8", "--n-dis", "1",

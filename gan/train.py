@@ -1,0 +1,833 @@
+"""Image GAN trainer: one config dataclass, one trainer class, a command line (``python -m gan.train``).
+
+Algorithm (one iteration = ``n_dis`` D steps, then one G step; Goodfellow et al. 2014, Alg. 1):
+
+    D step: x ~ data minibatch (labels y), z ~ p_z, ỹ ~ U{0..K−1}, x̃ = G(z, ỹ) (no grad)
+            A(·) = DiffAugment then instance noise (each optional)
+            L_D = mean d_real(D(A(x), y)) + mean d_fake(D(A(x̃), ỹ))           # gan.losses
+                  + penalty(D(·, y) at A(x), A(x̃))                              # gan.regularizers
+                  + w·[CE(c(A(x)), y) + CE(c(A(x̃)), ỹ)]                          # ACGAN head only
+            Adam step on D; weight clipping if set
+    G step: L_G = mean g_fake(D(A(G(z, ỹ)), ỹ)) [+ w·CE(c(A(G(z, ỹ))), ỹ)]; Adam step on G; EMA update
+
+Real and fake batches go through D separately (separate batch-norm statistics, as in DCGAN).
+Penalties see the discriminator's inputs after augmentation and use the real labels y (for the
+interpolates of WGAN-GP too); with DCGAN's batch-norm D the per-sample gradient norms are only
+approximate (samples interact through the batch statistics; Gulrajani et al. drop BN in the
+critic for that reason; see :mod:`gan.regularizers`). The G step runs D unwrapped (no DDP), with
+its parameters frozen.
+
+Performance (DESIGN.md, "Image training"): bf16 autocast on CUDA (losses in float32),
+channels_last, optional ``torch.compile`` of the forward passes (penalties, which need double
+backward, use the eager D), fused Adam on CUDA, the whole uint8 data set resident on the device
+when it fits (``resident_max_bytes``; pinned host memory otherwise), minibatches drawn there with
+a ``torch.Generator`` and converted to float [−1, 1] on the fly (x/127.5 − 1), and no host sync in
+the loop: losses are summed on the device and read (one ``.tolist()``) only every ``log_every``
+iterations. Minibatches are i.i.d. uniform draws with replacement (no epochs).
+
+Randomness: named streams (``STREAMS``), each a ``torch.Generator`` seeded from (seed, stream,
+rank) with numpy's ``SeedSequence``: "init" (weights, on the CPU, the same on every rank), "data",
+"latent", "augment", "penalty", "noise". Nothing is drawn from torch's global generators.
+
+Checkpoints (:meth:`ImageTrainer.save_checkpoint`, every ``checkpoint_every`` iterations and at
+the end of :meth:`~ImageTrainer.train`) hold G, D, EMA, both optimizers, the state of every
+stream on every rank, the iteration counter and the log; :func:`gan.checkpoint.save_checkpoint`
+writes them to a temporary file in the destination directory, fsyncs and renames it
+(``os.replace``), so a killed run leaves the previous checkpoint intact. Resuming
+(``load_checkpoint``) continues **bit for bit** on the CPU: N iterations straight equal k
+iterations, save, a fresh trainer, load, N − k iterations (tested with ``torch.equal``). On GPUs
+the same holds up to the nondeterminism of cuDNN/atomics (and ``torch.compile``'s kernels).
+
+Multi-GPU: under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the trainer joins the
+process group (NCCL on CUDA, gloo on CPU), uses ``cuda:LOCAL_RANK``, wraps G and D in DDP and
+splits ``batch_size`` evenly across ranks; each rank draws its own minibatches. Without those
+variables nothing of ``torch.distributed`` is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import sys
+import time
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .checkpoint import load_checkpoint as load_checkpoint_file, save_checkpoint as save_checkpoint_file
+from .losses import LOSSES, AdversarialLoss, get_loss
+from .nets import ARCHS, EMA, LATENTS, ArchSpec, DiffAugment, build_models, get_arch, spectral_norm_
+from .nets.diffaugment import parse_policy
+from .nets.registry import CONDITIONAL_HEADS
+from .regularizers import TrainOptions, clip_weights_
+
+STREAMS = {"init": 0, "data": 1, "latent": 2, "augment": 3, "penalty": 4, "noise": 5, "grid": 6}
+"""Random streams of a run (see the module docstring)."""
+
+ADAM_IMPLS = ("auto", "fused", "foreach", "for")
+CHECKPOINT_FORMAT = 1
+# Config fields that define the experiment: a checkpoint only resumes a run that agrees on all of them.
+_RUN_FIELDS = ("arch", "loss", "loss_params", "options", "batch_size", "latent_dim", "latent", "g_channels",
+               "d_channels", "conditional", "cond_head", "aux_weight", "ema_decay", "ema_warmup", "ema_ramp",
+               "diffaugment", "seed")
+
+
+def stream_seed(seed: int, stream: str, rank: int = 0) -> int:
+    """63-bit seed of ``stream`` on ``rank``: the first word of ``SeedSequence([seed, stream id, rank])``.
+
+    >>> stream_seed(0, "data") != stream_seed(0, "latent") != stream_seed(0, "data", rank=1)
+    True
+    """
+    if stream not in STREAMS:
+        raise ValueError(f"unknown stream {stream!r}; known: {', '.join(STREAMS)}")
+    state = np.random.SeedSequence([int(seed), STREAMS[stream], int(rank)]).generate_state(1, dtype=np.uint64)[0]
+    return int(state >> np.uint64(1))
+
+
+# ----------------------------------------------------------------------------- config
+def _check_int(name: str, value: Any, lo: int, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        more = "None or " if allow_none else ""
+        raise ValueError(f"{name} must be {more}an integer ≥ {lo}; got {value!r}")
+
+
+def _check_bool(name: str, value: Any, allow_none: bool = False) -> None:
+    if not (isinstance(value, bool) or (allow_none and value is None)):
+        raise ValueError(f"{name} must be {'None, ' if allow_none else ''}True or False; got {value!r}")
+
+
+@dataclass(frozen=True)
+class ImageTrainConfig:
+    """One image GAN run. ``None`` means "the architecture's default" (:data:`gan.nets.ARCHS`).
+
+    arch : a key of ``ARCHS`` ("dcgan", "resnet").
+    loss, loss_params : ``gan.losses.get_loss(loss, **loss_params)`` (None: dcgan "ns", resnet "hinge").
+    options : ``gan.regularizers.TrainOptions`` (n_dis, lr_d/lr_g — TTUR —, Adam β, penalty, clipping,
+        spectral norm, label smoothing, instance noise); None: the paper's settings of the architecture.
+    batch_size : global minibatch B (split across DDP ranks; None: 128 dcgan, 64 resnet).
+    latent_dim, latent : z's dimension and distribution (a key of ``LATENTS``); g_channels, d_channels : widths.
+    conditional, cond_head : class-conditional G with a "projection" or "acgan" D; aux_weight : the ACGAN
+        cross-entropy weight w.
+    ema_decay, ema_warmup, ema_ramp : generator EMA (:class:`gan.nets.EMA`; ema_decay None: no EMA).
+    diffaugment : DiffAugment policy ("" off; e.g. "color,translation,cutout").
+    amp, channels_last : bf16 autocast / channels_last memory format (None: on CUDA only).
+    compile : ``torch.compile`` the forward passes. adam : Adam implementation (auto: fused on CUDA).
+    seed : root of all random streams. log_every : iterations between loss logs (the only host syncs).
+    checkpoint_every, checkpoint_path : periodic atomic checkpoints (0: only at the end of ``train``).
+    tensorboard_dir, sample_every : TensorBoard scalars and sample grids (skipped if tensorboard is absent).
+    progress : show a tqdm bar. resident_max_bytes : largest uint8 data set kept on the GPU.
+    """
+
+    arch: str = "dcgan"
+    loss: str | None = None
+    loss_params: Mapping[str, Any] = field(default_factory=dict)
+    options: TrainOptions | None = None
+    batch_size: int | None = None
+    latent_dim: int | None = None
+    latent: str | None = None
+    g_channels: int | None = None
+    d_channels: int | None = None
+    conditional: bool = False
+    cond_head: str = "projection"
+    aux_weight: float = 1.0
+    ema_decay: float | None = 0.999
+    ema_warmup: int = 0
+    ema_ramp: bool = True
+    diffaugment: str = ""
+    amp: bool | None = None
+    channels_last: bool | None = None
+    compile: bool = False
+    adam: str = "auto"
+    seed: int = 0
+    log_every: int = 100
+    checkpoint_every: int = 0
+    checkpoint_path: str | None = None
+    tensorboard_dir: str | None = None
+    sample_every: int = 0
+    progress: bool = True
+    resident_max_bytes: int = 8 << 30
+
+    def __post_init__(self) -> None:
+        get_arch(self.arch)  # validates the name
+        if self.loss is not None and self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
+        if not isinstance(self.loss_params, Mapping):
+            raise TypeError(f"loss_params must be a mapping; got {type(self.loss_params).__name__}")
+        self.build_loss()  # validates the loss parameters
+        if self.options is not None and not isinstance(self.options, TrainOptions):
+            raise TypeError(f"options must be a gan.regularizers.TrainOptions or None; got {type(self.options).__name__}")
+        for name in ("batch_size", "latent_dim", "g_channels", "d_channels"):
+            _check_int(name, getattr(self, name), 1, allow_none=True)
+        if self.latent is not None and self.latent not in LATENTS:
+            raise ValueError(f"unknown latent distribution {self.latent!r}; known: {', '.join(LATENTS)}")
+        _check_bool("conditional", self.conditional)
+        if self.cond_head not in CONDITIONAL_HEADS:
+            raise ValueError(f"cond_head must be one of {CONDITIONAL_HEADS}; got {self.cond_head!r}")
+        if isinstance(self.aux_weight, bool) or not isinstance(self.aux_weight, (int, float)) or \
+                not (math.isfinite(self.aux_weight) and self.aux_weight >= 0):
+            raise ValueError(f"aux_weight must be finite and ≥ 0; got {self.aux_weight!r}")
+        if self.ema_decay is not None and (isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, (int, float))
+                                           or not 0.0 <= self.ema_decay < 1.0):
+            raise ValueError(f"ema_decay must be None or lie in [0, 1); got {self.ema_decay!r}")
+        _check_int("ema_warmup", self.ema_warmup, 0)
+        _check_bool("ema_ramp", self.ema_ramp)
+        if not isinstance(self.diffaugment, str):
+            raise ValueError(f"diffaugment must be a policy string such as 'color,translation,cutout'; got {self.diffaugment!r}")
+        parse_policy(self.diffaugment)
+        for name in ("amp", "channels_last"):
+            _check_bool(name, getattr(self, name), allow_none=True)
+        _check_bool("compile", self.compile)
+        _check_bool("progress", self.progress)
+        if self.adam not in ADAM_IMPLS:
+            raise ValueError(f"adam must be one of {ADAM_IMPLS}; got {self.adam!r}")
+        _check_int("seed", self.seed, 0)
+        _check_int("log_every", self.log_every, 1)
+        _check_int("checkpoint_every", self.checkpoint_every, 0)
+        _check_int("sample_every", self.sample_every, 0)
+        _check_int("resident_max_bytes", self.resident_max_bytes, 0)
+        if self.checkpoint_every > 0 and self.checkpoint_path is None:
+            raise ValueError(f"checkpoint_every={self.checkpoint_every} needs a checkpoint_path")
+
+    # resolved values (architecture defaults filled in)
+    @property
+    def spec(self) -> ArchSpec:
+        """The architecture's registry record."""
+        return get_arch(self.arch)
+
+    def build_loss(self) -> AdversarialLoss:
+        """The adversarial objective (before label smoothing, which ``options`` adds)."""
+        return get_loss(self.loss or self.spec.loss, **dict(self.loss_params))
+
+    def train_options(self) -> TrainOptions:
+        """``options``, or the architecture's defaults."""
+        return self.options if self.options is not None else self.spec.options
+
+    def global_batch_size(self) -> int:
+        """``batch_size``, or the architecture's default."""
+        return self.batch_size if self.batch_size is not None else self.spec.batch_size
+
+    def latent_name(self) -> str:
+        """``latent``, or the architecture's latent distribution."""
+        return self.latent if self.latent is not None else self.spec.latent
+
+    def run_fields(self) -> dict:
+        """The experiment-defining fields (``_RUN_FIELDS``) with defaults resolved, as plain data."""
+        out = {}
+        for name in _RUN_FIELDS:
+            v = getattr(self, name)
+            if name == "options":
+                v = dataclasses.asdict(self.train_options())
+            elif name == "loss":
+                v = self.loss or self.spec.loss
+            elif name == "loss_params":
+                v = {k: float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x
+                     for k, x in dict(v).items()}
+            elif name == "batch_size":
+                v = self.global_batch_size()
+            elif name == "latent":
+                v = self.latent_name()
+            out[name] = v
+        return out
+
+
+# ----------------------------------------------------------------------------- distributed set-up
+@dataclass(frozen=True)
+class DistInfo:
+    """World size and ranks from torchrun's environment variables (1, 0, 0 when they are absent)."""
+
+    world_size: int = 1
+    rank: int = 0
+    local_rank: int = 0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "DistInfo":
+        env = os.environ if env is None else env
+        try:
+            ws = int(env.get("WORLD_SIZE", "1"))
+            rank, local = int(env.get("RANK", "0")), int(env.get("LOCAL_RANK", "0"))
+        except ValueError:
+            raise ValueError(f"WORLD_SIZE/RANK/LOCAL_RANK must be integers; got {env.get('WORLD_SIZE')!r}, "
+                             f"{env.get('RANK')!r}, {env.get('LOCAL_RANK')!r}") from None
+        if ws < 1 or not (0 <= rank < ws) or local < 0:
+            raise ValueError(f"inconsistent torchrun environment: WORLD_SIZE={ws}, RANK={rank}, LOCAL_RANK={local}")
+        return cls(ws, rank, local)
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def _init_distributed(info: DistInfo, device: torch.device) -> None:
+    """Join torchrun's process group (NCCL on CUDA, gloo on CPU); on CUDA make ``device`` this process's
+    current device, which NCCL's collectives (barrier, all_gather_object) use."""
+    import torch.distributed as dist
+
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+
+
+# ----------------------------------------------------------------------------- data pipeline
+def uint8_to_float(images: torch.Tensor) -> torch.Tensor:
+    """x/127.5 − 1: uint8 [0, 255] → float32 [−1, 1] (the convention of ``gan.data.to_float``)."""
+    return images.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+class ImageBatcher:
+    """A uint8 image set (N, C, H, W) with labels, kept where minibatches are cheapest to draw.
+
+    Resident (CPU runs, or when the bytes fit ``resident_max_bytes``): the tensors live on the
+    device and indices are drawn there. Otherwise they stay in pinned host memory, indices are
+    drawn on the host and each minibatch is copied asynchronously. ``sample(n, generator)``
+    returns (float images in [−1, 1] on the device, int64 labels); i.i.d. uniform indices.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, device: torch.device, channels_last: bool,
+                 resident_max_bytes: int):
+        self.device, self.channels_last = device, channels_last
+        self.resident = device.type == "cpu" or images.numel() <= resident_max_bytes
+        if self.resident:
+            self.images, self.labels = images.to(device), labels.to(device)
+        else:
+            self.images, self.labels = images.pin_memory(), labels.pin_memory()
+        self.n = images.shape[0]
+
+    @property
+    def index_device(self) -> torch.device:
+        return self.device if self.resident else torch.device("cpu")
+
+    def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.randint(self.n, (n,), generator=generator, device=self.index_device)
+        x, y = self.images[idx], self.labels[idx]
+        if not self.resident:
+            x, y = x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
+        x = uint8_to_float(x)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y
+
+
+def make_adam(params, lr: float, betas: tuple[float, float], impl: str, device: torch.device) -> torch.optim.Adam:
+    """``torch.optim.Adam`` with the requested implementation ("auto": fused on CUDA, foreach elsewhere)."""
+    if impl == "auto":
+        impl = "fused" if device.type == "cuda" else "foreach"
+    kw = {"fused": {"fused": True}, "foreach": {"foreach": True}, "for": {"foreach": False}}[impl]
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, **kw)
+    except (RuntimeError, ValueError):  # fused unsupported on this device
+        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+
+
+# ----------------------------------------------------------------------------- sample grids
+def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> torch.Tensor:
+    """Tile float images (N, C, H, W) in [−1, 1] into one uint8 image (C, rows·(H+p)+p, nrow·(W+p)+p).
+
+    >>> image_grid(torch.zeros(3, 1, 4, 4), nrow=2).shape
+    torch.Size([1, 14, 14])
+    """
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape (N, C, H, W); got {tuple(images.shape)}")
+    _check_int("nrow", nrow, 1)
+    _check_int("padding", padding, 0)
+    n, c, h, w = images.shape
+    ncol = min(nrow, n)
+    rows = math.ceil(n / ncol)
+    x = ((images.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8).cpu()
+    grid = torch.zeros((c, rows * (h + padding) + padding, ncol * (w + padding) + padding), dtype=torch.uint8)
+    for i in range(n):
+        r, col = divmod(i, ncol)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[:, top:top + h, left:left + w] = x[i]
+    return grid
+
+
+def _tensorboard_writer(log_dir: str | None):
+    """A ``SummaryWriter`` or None (no directory, or tensorboard not installed: warn and go on)."""
+    if log_dir is None:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        warnings.warn("tensorboard is not installed; TensorBoard logging is skipped", RuntimeWarning, stacklevel=3)
+        return None
+    return SummaryWriter(log_dir)
+
+
+def _split(out) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """D's output → (logits, class logits or None)."""
+    return (out[0], out[1]) if isinstance(out, tuple) else (out, None)
+
+
+# ----------------------------------------------------------------------------- trainer
+class ImageTrainer:
+    """Train an image GAN on uint8 images (N, C, r, r) with int64 labels (N,) (see the module docstring).
+
+    ``d_step()`` / ``g_step()`` run one update and return the (detached) loss; ``train(steps)``
+    runs ``steps`` more iterations with logging and checkpoints; ``sample(n, generator)`` draws
+    images from the EMA generator (or G); ``state_dict`` / ``load_state_dict`` and
+    ``save_checkpoint`` / ``load_checkpoint`` resume a run exactly. ``num_classes`` K is the
+    label range (needed for conditional models; 0 for unlabelled data). ``device`` defaults to
+    CUDA when available (``cuda:LOCAL_RANK`` under torchrun), else the CPU.
+    """
+
+    def __init__(self, config: ImageTrainConfig, images: torch.Tensor, labels: torch.Tensor | None = None,
+                 num_classes: int = 0, device: torch.device | str | None = None):
+        if not isinstance(config, ImageTrainConfig):
+            raise TypeError(f"config must be an ImageTrainConfig; got {type(config).__name__}")
+        self.cfg = cfg = config
+        self.spec = spec = config.spec
+        images, labels = self._check_data(images, labels, num_classes, cfg.conditional)
+        self.num_classes = num_classes
+        self.image_shape = tuple(images.shape[1:])
+        channels, resolution = images.shape[1], images.shape[2]
+        if resolution not in spec.resolutions:
+            raise ValueError(f"architecture {cfg.arch!r} trains on resolutions {spec.resolutions}; the images are "
+                             f"{resolution}×{resolution} (resize them first, e.g. gan.data.resize)")
+        self.dist = DistInfo.from_env()
+        gb = cfg.global_batch_size()
+        if gb % self.dist.world_size:
+            raise ValueError(f"batch_size {gb} is not divisible by the world size {self.dist.world_size}")
+        self.batch_size = gb // self.dist.world_size
+        self.device = self._resolve_device(device)
+        if self.dist.distributed:
+            _init_distributed(self.dist, self.device)
+        cuda = self.device.type == "cuda"
+        self.amp = cuda if cfg.amp is None else cfg.amp
+        self.channels_last = cuda if cfg.channels_last is None else cfg.channels_last
+        self.options = opts = cfg.train_options()
+        self.loss = opts.wrap_loss(cfg.build_loss())
+        self.noise = opts.noise()
+        self.augment = DiffAugment(cfg.diffaugment) if cfg.diffaugment else None
+        self.sample_latent = LATENTS[cfg.latent_name()]
+        self.acgan = cfg.conditional and cfg.cond_head == "acgan"
+
+        init_gen = torch.Generator().manual_seed(stream_seed(cfg.seed, "init"))
+        G, D = build_models(cfg.arch, resolution, channels, num_classes, cfg.conditional, head=cfg.cond_head,
+                            latent_dim=cfg.latent_dim, g_channels=cfg.g_channels, d_channels=cfg.d_channels,
+                            generator=init_gen)
+        if opts.spectral_norm:
+            spectral_norm_(D, init_gen)
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.G: nn.Module = G.to(self.device, memory_format=fmt)
+        self.D: nn.Module = D.to(self.device, memory_format=fmt)
+        self.latent_dim = G.latent_dim
+        self.ema = EMA(self.G, cfg.ema_decay, cfg.ema_warmup, cfg.ema_ramp) if cfg.ema_decay is not None else None
+        betas = (opts.beta1, opts.beta2)
+        self.opt_g = make_adam(self.G.parameters(), opts.lr_g, betas, cfg.adam, self.device)
+        self.opt_d = make_adam(self.D.parameters(), opts.lr_d, betas, cfg.adam, self.device)
+        G_train, D_train = self.G, self.D
+        if self.dist.distributed:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if cuda else None
+            G_train, D_train = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
+        self._G_fwd, self._D_fwd, self._D_gstep = G_train, D_train, self.D
+        if cfg.compile:
+            self._G_fwd, self._D_fwd = torch.compile(G_train), torch.compile(D_train)
+            self._D_gstep = self._D_fwd if D_train is self.D else torch.compile(self.D)
+
+        self.data = ImageBatcher(images, labels, self.device, self.channels_last, cfg.resident_max_bytes)
+        rank = self.dist.rank
+        self.gens: dict[str, torch.Generator] = {
+            name: torch.Generator(device=self.data.index_device if name == "data" else self.device).manual_seed(
+                stream_seed(cfg.seed, name, rank))
+            for name in ("data", "latent", "augment", "penalty", "noise")
+        }
+        self.step = 0
+        self.history: list[dict] = []
+        self._tb = _tensorboard_writer(cfg.tensorboard_dir) if rank == 0 else None
+
+    @classmethod
+    def from_data(cls, config: ImageTrainConfig, data, device: torch.device | str | None = None) -> "ImageTrainer":
+        """Build from an ``ImageData``-like object (``.images`` uint8, ``.labels`` int64, ``.num_classes``)."""
+        return cls(config, data.images, data.labels, int(getattr(data, "num_classes", 0)), device)
+
+    # ------------------------------------------------------------------ validation / set-up
+    @staticmethod
+    def _check_data(images, labels, num_classes: int, conditional: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.ndim != 4:
+            got = f"{images.dtype} {tuple(images.shape)}" if isinstance(images, torch.Tensor) else type(images).__name__
+            raise ValueError(f"images must be a uint8 tensor (N, C, H, W); got {got}")
+        n, _, h, w = images.shape
+        if h != w or n == 0:
+            raise ValueError(f"images must be square and non-empty; got shape {tuple(images.shape)}")
+        _check_int("num_classes", num_classes, 0)
+        if labels is None:
+            if conditional:
+                raise ValueError("a conditional model needs labels")
+            labels = torch.zeros(n, dtype=torch.int64)
+        if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64 or tuple(labels.shape) != (n,):
+            got = f"{labels.dtype} {tuple(labels.shape)}" if isinstance(labels, torch.Tensor) else type(labels).__name__
+            raise ValueError(f"labels must be an int64 tensor of shape ({n},); got {got}")
+        if conditional:
+            if num_classes < 2:
+                raise ValueError(f"a conditional model needs num_classes ≥ 2; got {num_classes}")
+            lo, hi = int(labels.min()), int(labels.max())
+            if lo < 0 or hi >= num_classes:
+                raise ValueError(f"labels must lie in [0, {num_classes}); got range [{lo}, {hi}]")
+        return images, labels
+
+    def _resolve_device(self, device) -> torch.device:
+        if device is not None:
+            return torch.device(device)
+        if torch.cuda.is_available():
+            return torch.device("cuda", self.dist.local_rank)
+        return torch.device("cpu")
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else nullcontext()
+
+    # ------------------------------------------------------------------ one update each
+    def latents(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """z ~ p_z (n, latent_dim) and, for conditional models, labels ỹ ~ U{0..K−1} (n,), on the generator's device."""
+        z = self.sample_latent((n, self.latent_dim), generator, generator.device)
+        y = None
+        if self.cfg.conditional:
+            y = torch.randint(self.num_classes, (n,), generator=generator, device=generator.device)
+        return z, y
+
+    def _d_input(self, x: torch.Tensor) -> torch.Tensor:
+        if self.augment is not None:
+            x = self.augment(x, self.gens["augment"])
+        if self.noise is not None:
+            x = self.noise(x, self.gens["noise"], self.step)
+        return x
+
+    def _labels(self, y: torch.Tensor) -> torch.Tensor | None:
+        return y if self.cfg.conditional and not self.acgan else None
+
+    def d_step(self) -> torch.Tensor:
+        """One discriminator update; returns its loss (detached, on the device; no host sync)."""
+        real, y_real = self.data.sample(self.batch_size, self.gens["data"])
+        z, y_fake = self.latents(self.batch_size, self.gens["latent"])
+        with torch.no_grad(), self._autocast():
+            fake = self._G_fwd(z, y_fake).float()
+        real_in, fake_in = self._d_input(real), self._d_input(fake)
+        yr = self._labels(y_real)
+        yf = None if y_fake is None else self._labels(y_fake)
+        with self._autocast():
+            lr, cr = _split(self._D_fwd(real_in, yr))
+            lf, cf = _split(self._D_fwd(fake_in, yf))
+        loss = self.loss.d_loss(lr.float(), lf.float())
+        if self.options.penalty is not None:
+            critic = lambda x: _split(self.D(x, yr))[0].float()
+            with self._autocast():
+                loss = loss + self.options.d_penalty(critic, real_in, fake_in, self.gens["penalty"])
+        if self.acgan:
+            aux = F.cross_entropy(cr.float(), y_real) + F.cross_entropy(cf.float(), y_fake)
+            loss = loss + self.cfg.aux_weight * aux
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        if self.options.clip is not None:
+            clip_weights_(self.D, self.options.clip)
+        return loss.detach()
+
+    def g_step(self) -> torch.Tensor:
+        """One generator update (D frozen and unwrapped) plus the EMA update; returns the loss (detached)."""
+        z, y = self.latents(self.batch_size, self.gens["latent"])
+        self.D.requires_grad_(False)
+        try:
+            with self._autocast():
+                fake = self._G_fwd(z, y).float()
+                logits, cls = _split(self._D_gstep(self._d_input(fake), None if y is None else self._labels(y)))
+            loss = self.loss.g_loss(logits.float())
+            if self.acgan:
+                loss = loss + self.cfg.aux_weight * F.cross_entropy(cls.float(), y)
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_g.step()
+        finally:
+            self.D.requires_grad_(True)
+        if self.ema is not None:
+            self.ema.update()
+        return loss.detach()
+
+    def iteration(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n_dis`` D steps and one G step; returns (mean D loss, G loss), detached; increments ``step``."""
+        d = sum(self.d_step() for _ in range(self.options.n_dis)) / self.options.n_dis
+        g = self.g_step()
+        self.step += 1
+        return d, g
+
+    # ------------------------------------------------------------------ the loop
+    def train(self, steps: int) -> list[dict]:
+        """Run ``steps`` more iterations (the counter ``step`` goes on from where it is).
+
+        Every ``log_every`` iterations (and at the last one) the mean losses since the previous log
+        are read from the device (the loop's only host sync) into ``history`` (rows: step, d_loss,
+        g_loss, seconds, images_per_s), the progress bar and TensorBoard. A checkpoint is written
+        every ``checkpoint_every`` iterations and at the end when ``checkpoint_path`` is set.
+        Returns ``history``.
+        """
+        _check_int("steps", steps, 0)
+        cfg = self.cfg
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, disable=not cfg.progress or self.dist.rank != 0, unit="it", dynamic_ncols=True,
+                   desc=f"{cfg.arch}/{self.loss.name}")
+        sums = torch.zeros(2, device=self.device)
+        count, t0, step0 = 0, time.perf_counter(), self.step
+        try:
+            for i in range(steps):
+                d, g = self.iteration()
+                sums[0] += d
+                sums[1] += g
+                count += 1
+                bar.update(1)
+                last = i == steps - 1
+                if self.step % cfg.log_every == 0 or last:
+                    self._log(sums, count, time.perf_counter() - t0, self.step - step0, bar)
+                    sums.zero_()
+                    count, t0, step0 = 0, time.perf_counter(), self.step
+                if self._tb is not None and cfg.sample_every and self.step % cfg.sample_every == 0:
+                    self._tb.add_image("samples", image_grid(self.grid_samples()), self.step)
+                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint(cfg.checkpoint_path)
+        finally:
+            bar.close()
+        if cfg.checkpoint_path is not None and steps > 0 and not (cfg.checkpoint_every and
+                                                                  self.step % cfg.checkpoint_every == 0):
+            self.save_checkpoint(cfg.checkpoint_path)
+        return self.history
+
+    def _log(self, sums: torch.Tensor, count: int, seconds: float, iters: int, bar) -> None:
+        d, g = (sums / max(count, 1)).tolist()
+        ips = iters * self.cfg.global_batch_size() / seconds if seconds > 0 else math.nan
+        row = {"step": self.step, "d_loss": d, "g_loss": g, "seconds": seconds, "images_per_s": ips}
+        self.history.append(row)
+        bar.set_postfix(d_loss=f"{d:.4g}", g_loss=f"{g:.4g}", refresh=False)
+        if self._tb is not None:
+            for k in ("d_loss", "g_loss", "images_per_s"):
+                self._tb.add_scalar(f"train/{k}", row[k], self.step)
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator, labels: torch.Tensor | None = None, use_ema: bool = True,
+               batch_size: int = 500) -> torch.Tensor:
+        """n images (n, C, r, r), float32 in [−1, 1] on the trainer's device, from the EMA generator
+        (``use_ema`` and EMA on) or G, in eval mode (batch norm with running statistics).
+
+        Latents (and, for conditional models without ``labels``, uniform labels) are drawn from
+        ``generator`` (any device); the training streams are not touched.
+        """
+        _check_int("n", n, 0)
+        _check_int("batch_size", batch_size, 1)
+        z, y = self.latents(n, generator)
+        if labels is not None:
+            if not self.cfg.conditional:
+                raise ValueError("labels were given but the model is unconditional")
+            if tuple(labels.shape) != (n,):
+                raise ValueError(f"labels must have shape ({n},); got {tuple(labels.shape)}")
+            y = labels
+        net = self.ema.module if (use_ema and self.ema is not None) else self.G
+        was_training = net.training
+        net.eval()
+        try:
+            out = []
+            for i in range(0, n, batch_size):
+                zi = z[i:i + batch_size].to(self.device)
+                yi = None if y is None else y[i:i + batch_size].to(self.device)
+                with self._autocast():
+                    out.append(net(zi, yi).float())
+        finally:
+            net.train(was_training)
+        if not out:
+            return torch.zeros((0, *self.image_shape), device=self.device)
+        return torch.cat(out).contiguous()
+
+    def grid_samples(self, n: int = 64) -> torch.Tensor:
+        """``sample(n)`` at fixed latents (the "grid" stream, reseeded each call): comparable across steps."""
+        gen = torch.Generator(device=self.device).manual_seed(stream_seed(self.cfg.seed, "grid"))
+        return self.sample(n, gen)
+
+    # ------------------------------------------------------------------ checkpoints
+    def _generator_states(self) -> list[dict[str, torch.Tensor]]:
+        mine = {k: g.get_state() for k, g in self.gens.items()}
+        if not self.dist.distributed:
+            return [mine]
+        import torch.distributed as dist
+
+        every = [None] * self.dist.world_size
+        dist.all_gather_object(every, mine)
+        return every
+
+    def state_dict(self) -> dict:
+        """Everything a resumed run needs: networks, EMA, optimizers, every stream on every rank, step, log."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "run": self.cfg.run_fields(),
+            "image_shape": list(self.image_shape),
+            "num_classes": self.num_classes,
+            "world_size": self.dist.world_size,
+            "step": self.step,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "ema": None if self.ema is None else self.ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "generators": self._generator_states(),
+            "history": [dict(r) for r in self.history],
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` of a run with the same experiment fields, data shape and world size."""
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"unsupported checkpoint format {state.get('format')!r}; expected {CHECKPOINT_FORMAT}")
+        mine = self.cfg.run_fields()
+        diff = sorted(k for k in set(mine) | set(state["run"]) if mine.get(k) != state["run"].get(k))
+        if diff:
+            detail = ", ".join(f"{k}: checkpoint {state['run'].get(k)!r} vs config {mine.get(k)!r}" for k in diff)
+            raise ValueError(f"checkpoint belongs to another run ({detail})")
+        if list(state["image_shape"]) != list(self.image_shape) or state["num_classes"] != self.num_classes:
+            raise ValueError(f"checkpoint data shape {state['image_shape']} with {state['num_classes']} classes; "
+                             f"this trainer has {list(self.image_shape)} with {self.num_classes}")
+        if state["world_size"] != self.dist.world_size:
+            raise ValueError(f"checkpoint was written by {state['world_size']} ranks; this run has {self.dist.world_size}")
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        if (state["ema"] is None) != (self.ema is None):
+            raise ValueError("checkpoint and config disagree on whether an EMA generator is kept")
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        for name, st in state["generators"][self.dist.rank].items():
+            self.gens[name].set_state(st)
+        self.step = int(state["step"])
+        self.history = [dict(r) for r in state["history"]]
+
+    def save_checkpoint(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`state_dict` atomically to ``path`` (rank 0 writes; every rank takes part)."""
+        state = self.state_dict()
+        path = Path(path)
+        if self.dist.rank == 0:
+            save_checkpoint_file(state, path)  # temporary file, fsync, os.replace
+        if self.dist.distributed:
+            import torch.distributed as dist
+
+            dist.barrier()
+        return path
+
+    def load_checkpoint(self, path: str | os.PathLike) -> None:
+        """Load a checkpoint written by :meth:`save_checkpoint` (tensors land on this trainer's device)."""
+        self.load_state_dict(load_checkpoint_file(path, map_location="cpu"))
+
+
+# ----------------------------------------------------------------------------- command line
+def _parse_loss_params(items: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"--loss-param takes KEY=VALUE; got {item!r}")
+        try:
+            out[key] = float(val)
+        except ValueError:
+            out[key] = val
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m gan.train`` (and ``torchrun -m gan.train``) command line."""
+    p = argparse.ArgumentParser(prog="python -m gan.train", description="Train an image GAN (DCGAN / SN-ResNet).",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--dataset", default="mnist5k", help="gan.data.load_dataset name")
+    p.add_argument("--data-root", default=None, help="data directory (gan.data default when omitted)")
+    p.add_argument("--resolution", type=int, default=None, help="resize to this size (default: the data's)")
+    p.add_argument("--arch", default="dcgan", choices=list(ARCHS))
+    p.add_argument("--loss", default=None, choices=list(LOSSES), help="default: the architecture's")
+    p.add_argument("--loss-param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--steps", type=int, default=10_000, help="total iterations of the run")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--n-dis", type=int, default=None)
+    p.add_argument("--lr-d", type=float, default=None)
+    p.add_argument("--lr-g", type=float, default=None)
+    p.add_argument("--beta1", type=float, default=None)
+    p.add_argument("--beta2", type=float, default=None)
+    p.add_argument("--penalty", default=None, choices=["gp", "r1", "dragan"])
+    p.add_argument("--penalty-weight", type=float, default=None)
+    p.add_argument("--clip", type=float, default=None)
+    p.add_argument("--spectral-norm", action="store_true")
+    p.add_argument("--conditional", action="store_true")
+    p.add_argument("--cond-head", default="projection", choices=list(CONDITIONAL_HEADS))
+    p.add_argument("--g-channels", type=int, default=None)
+    p.add_argument("--d-channels", type=int, default=None)
+    p.add_argument("--ema-decay", type=float, default=0.999, help="negative: no EMA")
+    p.add_argument("--diffaugment", default="", help="e.g. color,translation,cutout")
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--no-amp", action="store_true", help="fp32 on CUDA")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log-every", type=int, default=100)
+    p.add_argument("--checkpoint", default=None, help="checkpoint file")
+    p.add_argument("--checkpoint-every", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
+    p.add_argument("--tensorboard", default=None, help="TensorBoard log directory")
+    p.add_argument("--sample-every", type=int, default=0)
+    p.add_argument("--device", default=None)
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> ImageTrainConfig:
+    """An :class:`ImageTrainConfig` from parsed command-line arguments (TrainOptions overrides on the arch defaults)."""
+    base = get_arch(args.arch).options
+    over = {k: v for k, v in (("n_dis", args.n_dis), ("lr_d", args.lr_d), ("lr_g", args.lr_g), ("beta1", args.beta1),
+                              ("beta2", args.beta2), ("penalty", args.penalty), ("penalty_weight", args.penalty_weight),
+                              ("clip", args.clip)) if v is not None}
+    if args.spectral_norm:
+        over["spectral_norm"] = True
+    return ImageTrainConfig(
+        arch=args.arch, loss=args.loss, loss_params=_parse_loss_params(args.loss_param),
+        options=dataclasses.replace(base, **over), batch_size=args.batch_size, g_channels=args.g_channels,
+        d_channels=args.d_channels, conditional=args.conditional, cond_head=args.cond_head,
+        ema_decay=None if args.ema_decay < 0 else args.ema_decay, diffaugment=args.diffaugment,
+        amp=False if args.no_amp else None, compile=args.compile, seed=args.seed, log_every=args.log_every,
+        checkpoint_every=args.checkpoint_every, checkpoint_path=args.checkpoint, tensorboard_dir=args.tensorboard,
+        sample_every=args.sample_every, progress=not args.no_progress,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+    except (ValueError, TypeError) as exc:
+        parser.error(str(exc))
+    if args.resume and args.checkpoint is None:
+        parser.error("--resume needs --checkpoint")
+    from .data import load_dataset  # imported here: the trainer itself does not depend on gan.data
+
+    data = load_dataset(args.dataset, root=args.data_root, resolution=args.resolution)
+    trainer = ImageTrainer.from_data(cfg, data, device=args.device)
+    if trainer.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
+    if args.resume and Path(args.checkpoint).exists():
+        trainer.load_checkpoint(args.checkpoint)
+        print(f"resumed {args.checkpoint} at iteration {trainer.step}", file=sys.stderr)
+    trainer.train(max(args.steps - trainer.step, 0))
+    if trainer.history and trainer.dist.rank == 0:
+        last = trainer.history[-1]
+        print(f"iteration {last['step']}: d_loss {last['d_loss']:.4f}, g_loss {last['g_loss']:.4f}, "
+              f"{last['images_per_s']:.1f} images/s")
+    return 0
+
+
+__all__ = ["ADAM_IMPLS", "STREAMS", "DistInfo", "ImageBatcher", "ImageTrainConfig", "ImageTrainer", "image_grid",
+           "main", "make_adam", "stream_seed", "uint8_to_float"]
+
+if __name__ == "__main__":
+    sys.exit(main())
