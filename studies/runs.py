@@ -95,14 +95,18 @@ class RunStore:
         return self._dir(key) / f"ckpt-{_seeds_hash(seeds)}.pt"
 
     def save(self, variant: Variant, seeds: Sequence[int], rows: list[dict]) -> Path:
-        """Store a finished batch (rows ``{seed, epoch, metric, value}``) and drop its checkpoint."""
+        """Store a finished batch (rows ``{seed, epoch, metric, value}``) and drop its checkpoint (and any temporary
+        checkpoint file a killed writer left)."""
         key = variant.key
         d = self._dir(key)
         write_json_atomic({"labels": dict(variant.labels), "config": variant.config}, d / "config.json")
         df = pd.DataFrame(rows, columns=["seed", "epoch", "metric", "value"])
         df.insert(0, "config_key", key)
         path = write_csv_atomic(df, d / f"part-{_seeds_hash(seeds)}.csv")
-        self.checkpoint(key, seeds).unlink(missing_ok=True)
+        ckpt = self.checkpoint(key, seeds)
+        ckpt.unlink(missing_ok=True)
+        for stale in d.glob(f".{ckpt.name}.*.tmp"):  # left by a writer killed mid-write (SIGKILL)
+            stale.unlink(missing_ok=True)
         return path
 
     def table(self, variants: Sequence[Variant], seeds: Sequence[int]) -> pd.DataFrame:
