@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make figures   build the environment, regenerate the analytic studies into results/
+#   make figures   build the environment, regenerate the analytic studies and the quick CPU versions of the
+#                  training studies (image GAN on the embedded MNIST digits, mode coverage, loss comparison)
 #   make test      build the environment, run the test suite (what CI runs)
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -13,6 +14,9 @@ env:
 figures: env
 	$(PY) -m studies.toy_gradients
 	$(PY) -m studies.alpha_sweep
+	$(PY) -m studies.image_gan --dataset mnist5k --arch dcgan --loss ns --quick
+	$(PY) -m studies.mode_coverage --quick
+	$(PY) -m studies.loss_comparison --quick
 
 test: env
 	$(PY) -m pytest -q

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -49,6 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from benchmarks.common import device_name
 from gan.nets import build_models
 from gan.regularizers import TrainOptions
 from gan.train import ImageTrainConfig, ImageTrainer
@@ -62,20 +62,6 @@ WORKLOADS = {
     "resnet-32": dict(arch="resnet", resolution=32, batch=64, loss="hinge",
                       options=TrainOptions(n_dis=1, lr_d=2e-4, lr_g=2e-4, beta1=0.0, beta2=0.9)),
 }
-
-
-def device_name(device: torch.device) -> str:
-    """The CUDA device name, or the CPU model from /proc/cpuinfo."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _sync(device: torch.device) -> None:

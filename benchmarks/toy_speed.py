@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -50,6 +49,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.common import device_name
 from studies.common import write_atomic
 from toy.reference import PlainTrainer
 from toy.train import ToyConfig, ToyTrainer, TrainHooks
@@ -57,20 +57,6 @@ from toy.train import ToyConfig, ToyTrainer, TrainHooks
 RESULTS = Path(__file__).resolve().parent / "results"
 SMALL_NETS = {"g_width": 64, "d_width": 64, "g_depth": 2, "d_depth": 2}
 SMALL_LABEL = "G and D width 64, 2 hidden layers"
-
-
-def device_name(device: torch.device) -> str:
-    """CPU model from /proc/cpuinfo (or platform), or the CUDA device name."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def flops_per_seed_step(cfg: ToyConfig) -> int:
