@@ -61,17 +61,22 @@ def test_dstar_probe_uses_the_losses_analytic_objective():
 @pytest.mark.slow
 def test_small_ring_captures_all_four_modes():
     # 4-mode ring (σ = 0.05), G and D 2 → 64 → 64 → out, NS loss, Adam(2e-3, β = (0.5, 0.999)),
-    # B = 256, 600 iterations. Seed 6 reached 4 modes with HQ fraction 0.91 (7 of seeds 0-7 reached 4).
+    # B = 256, 600 iterations, seeds 0-7 batched. Measured (CPU, float32): 6 of the 8 seeds reach 4/4 modes
+    # (HQ fractions 0.32-0.90, median 0.86; histogram reverse KL median 0.01). A single seed's trajectory is
+    # chaotic (another BLAS's rounding can flip it), so the test asks for at least 5 of the fixed seeds 0-7 at
+    # 4/4, with median HQ fraction ≥ 0.5 and median reverse KL ≤ 0.25 among them (at initialisation every
+    # seed has < 4).
     cfg = ToyConfig(mixture=ring(4, var=2.5e-3), n_train=256 * 200, batch_size=256, epochs=3, g_width=64, d_width=64,
                     g_depth=2, d_depth=2, lr_g=2e-3, lr_d=2e-3, betas_g=(0.5, 0.999), betas_d=(0.5, 0.999))
-    res = train_toy(cfg, seeds=[6])
+    res = train_toy(cfg, seeds=range(8))
     t = res.table()
-    last = t[t.epoch == 3].set_index("metric")["value"]
-    first = t[t.epoch == 0].set_index("metric")["value"]
-    assert first["modes_captured"] < 4
-    assert last["modes_captured"] == 4
-    assert last["hq_fraction"] >= 0.5
-    assert last["mode_reverse_kl"] <= 0.25  # log 4 ≈ 1.39 for one mode; balanced is 0
+    last = t[t.epoch == 3].pivot(index="seed", columns="metric", values="value")
+    first = t[t.epoch == 0].pivot(index="seed", columns="metric", values="value")
+    assert (first.modes_captured < 4).all()
+    full = last[last.modes_captured == 4]
+    assert len(full) >= 5, last.modes_captured.tolist()
+    assert full.hq_fraction.median() >= 0.5
+    assert full.mode_reverse_kl.median() <= 0.25  # log 4 ≈ 1.39 for one mode; balanced is 0
 
 
 # ------------------------------------------------------------------------------------------ (c)
