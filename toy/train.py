@@ -51,6 +51,7 @@ from divergences import GaussianMixture, ring
 from gan.checkpoint import load_checkpoint, save_checkpoint
 from gan.losses import AdversarialLoss, get_loss
 from gan.regularizers import TrainOptions
+from gan.remedies import minibatch_stddev, pack
 
 from .data import ToyData, TorchMixture, check_seeds, per_seed, seed_generators
 from .hooks import TrainHooks, regularization_hooks
@@ -84,6 +85,11 @@ class ToyConfig:
         D regularizers, as the fields of :class:`gan.regularizers.TrainOptions` (validated there) and
         applied through :func:`toy.hooks.regularization_hooks` and
         :meth:`toy.models.StackedMLP.enable_spectral_norm` (on D; random draws per seed).
+    pack : PacGAN degree m (Lin et al. 2018): D sees m samples concatenated, B/m packs per batch
+        (``gan.remedies.pack``; B must be divisible by m); 1 = off.
+    minibatch_std : append the minibatch standard deviation (Karras et al. 2018;
+        ``gan.remedies.minibatch_stddev``) as one more input of D, computed over the real and the
+        fake batch separately. Both change what D sees, so there is no pointwise D* to probe with them.
     """
 
     mixture: GaussianMixture = field(default_factory=ring)
@@ -122,6 +128,8 @@ class ToyConfig:
     real_target: float | None = None
     instance_noise: float = 0.0
     instance_noise_anneal: int | None = None
+    pack: int = 1
+    minibatch_std: bool = False
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "n_dis", "epochs", "eval_every", "n_eval", "n_probe"):
@@ -142,14 +150,19 @@ class ToyConfig:
         if self.fixed_generator is not None and self.fixed_generator.dim != self.mixture.dim:
             raise ValueError(f"fixed_generator has dimension {self.fixed_generator.dim}, the data {self.mixture.dim}")
         self.train_options().wrap_loss(self.build_loss())  # validates the regularizers and their fit to the loss
+        if isinstance(self.pack, bool) or not isinstance(self.pack, int) or self.pack < 1:
+            raise ValueError(f"pack must be a positive integer (1 = no packing); got {self.pack!r}")
+        if self.batch_size % self.pack:
+            raise ValueError(f"batch_size {self.batch_size} must be divisible by pack {self.pack}")
 
     def g_spec(self) -> MLPSpec:
         """Architecture of G: latent_dim → data dim."""
         return MLPSpec(self.latent_dim, self.mixture.dim, self.g_width, self.g_depth, self.g_activation)
 
     def d_spec(self) -> MLPSpec:
-        """Architecture of D: data dim → 1 logit."""
-        return MLPSpec(self.mixture.dim, 1, self.d_width, self.d_depth, self.d_activation)
+        """Architecture of D: data dim × pack (+ 1 minibatch-std feature) → 1 logit."""
+        return MLPSpec(self.mixture.dim * self.pack + int(self.minibatch_std), 1, self.d_width, self.d_depth,
+                       self.d_activation)
 
     def build_loss(self) -> AdversarialLoss:
         """The registered loss with its parameters."""
@@ -247,6 +260,8 @@ class ToyTrainer:
             self.Q = TorchMixture.from_mixture(config.fixed_generator, device, self.dtype)
             self.fake_gens = seed_generators(seeds, "fake", device)
             try:
+                if config.pack > 1 or config.minibatch_std:
+                    raise ValueError("D sees packs / batch statistics: no pointwise D*")
                 self.probe = DStarProbe(config.mixture, config.fixed_generator, self.loss.analytic, config.n_probe,
                                         seed=config.data_seed, device=device, dtype=self.dtype)
             except ValueError:
@@ -329,6 +344,13 @@ class ToyTrainer:
 
     # ------------------------------------------------------------------ steps
     def _d_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """D's logits (S, n/m) for samples (S, n, d): packed by m, with the minibatch-std feature per group of
+        B/m packs (one group per real or fake batch), as the config says."""
+        m = self.cfg.pack
+        if m > 1:
+            x = pack(x, m, sample_ndim=2)
+        if self.cfg.minibatch_std:
+            x = minibatch_stddev(x, sample_ndim=2, group_size=self.cfg.batch_size // m)
         return self.D(x).squeeze(-1)
 
     def _update(self, loss: torch.Tensor, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
@@ -341,9 +363,9 @@ class ToyTrainer:
     def d_step(self, real: torch.Tensor, fake: torch.Tensor, it: int) -> None:
         if self.hooks.d_inputs is not None:
             real, fake = self.hooks.d_inputs(real, fake, it)
-        B = real.shape[1]
+        n_real = real.shape[1] // self.cfg.pack  # logits of the real batch (packs of m samples)
         v = self._d_logits(torch.cat([real, fake], dim=1))
-        loss = self.loss.d_loss(v[:, :B], v[:, B:])
+        loss = self.loss.d_loss(v[:, :n_real], v[:, n_real:])
         if self.hooks.d_penalty is not None:
             loss = loss + self.hooks.d_penalty(self._d_logits, real, fake)
         self._check(loss, it, 1)

@@ -163,3 +163,35 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     assert torch.equal(resumed.loss_d.nan_to_num(), straight.loss_d.nan_to_num())
     with pytest.raises(ValueError, match="seeds"):
         train_toy(cfg, [0, 4], checkpoint=ckpt)
+
+
+# ----------------------------------------------------------------------------- remedies: PacGAN, minibatch std
+@pytest.mark.parametrize("options", [{"pack": 2}, {"minibatch_std": True}, {"pack": 4, "minibatch_std": True}])
+def test_remedies_train_and_stay_per_seed(options):
+    cfg = _regularized(options, "float64")
+    assert cfg.d_spec().in_dim == 2 * options.get("pack", 1) + int(options.get("minibatch_std", False))
+    batched = train_toy(cfg, [1, 4])
+    assert all(v is None for v in batched.diverged.values())
+    alone = train_toy(cfg, [4])
+    for a, b in zip(_params(batched, 1), _params(alone, 0)):
+        assert (a - b).abs().max() <= EQUIV_TOL_64
+
+
+def test_minibatch_std_keeps_real_and_fake_statistics_apart():
+    # D on the concatenated [real, fake] batch must equal D on each batch alone: the std feature of the real
+    # packs may not see the fakes (otherwise D could tell the batches apart by their mixture alone).
+    from toy.train import ToyTrainer
+
+    cfg = _regularized({"pack": 2, "minibatch_std": True}, "float64")
+    tr = ToyTrainer(cfg, [0, 1], torch.device("cpu"), TrainHooks())
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(2, cfg.batch_size, 2, generator=g, dtype=torch.float64)
+    fake = 3 + 0.1 * torch.randn(2, cfg.batch_size, 2, generator=g, dtype=torch.float64)
+    both = tr._d_logits(torch.cat([real, fake], dim=1))
+    sep = torch.cat([tr._d_logits(real), tr._d_logits(fake)], dim=1)
+    assert both.shape == (2, cfg.batch_size) and torch.allclose(both, sep, rtol=0, atol=1e-12)
+
+
+def test_pack_must_divide_the_batch():
+    with pytest.raises(ValueError, match="divisible by pack"):
+        _regularized({"pack": 3})
