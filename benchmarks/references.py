@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import math
 import multiprocessing as mproc
 import os
 import platform
@@ -636,7 +635,6 @@ def main(argv=None):
     cases = build_cases()
     cp = {c.name: (params(c.P), params(c.Q)) for c in cases}
     _init_worker(cp)
-    by_name = {c.name: c for c in cases}
 
     # ---------------------------------------------------------------- task list
     tasks, mesh_sizes = [], {}

@@ -157,9 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         load = "n/a"
     text = "\n".join([
         f"# toy_speed ({args.device})", "",
-        f"Seed-parallel toy training (`toy.train.ToyTrainer`, S seeds stacked) vs the same S seeds one after another "
-        f"with plain `nn.Sequential` + `torch.optim.Adam` (`toy.reference.PlainTrainer`), measured in the same run. "
-        f"Protocol and FLOP count: `benchmarks/toy_speed.py` docstring.", "",
+        "Seed-parallel toy training (`toy.train.ToyTrainer`, S seeds stacked) vs the same S seeds one after another "
+        "with plain `nn.Sequential` + `torch.optim.Adam` (`toy.reference.PlainTrainer`), measured in the same run. "
+        "Protocol and FLOP count: `benchmarks/toy_speed.py` docstring.", "",
         head + f"; wall {wall:.0f} s; load average at the end {load}.", "",
         *[line for title, lines in tables.items() for line in (f"**{title}**", "", *lines, "")],
     ])

@@ -93,7 +93,7 @@ def minibatch_features(x: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
     """
     if T.ndim < 3:
         raise ValueError(f"T must have shape (*lead, A, B, C); got {tuple(T.shape)}")
-    lead, (a, b, c) = tuple(T.shape[:-3]), tuple(T.shape[-3:])
+    lead, a = tuple(T.shape[:-3]), T.shape[-3]
     if x.ndim != len(lead) + 2 or tuple(x.shape[: len(lead)]) != lead or x.shape[-1] != a:
         raise ValueError(f"x must have shape {lead + ('N', a)} for T of shape {tuple(T.shape)}; got {tuple(x.shape)}")
     m = torch.einsum("...na,...abc->...bnc", x, T)  # (*lead, B, N, C)

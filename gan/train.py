@@ -58,7 +58,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -69,6 +68,7 @@ from .nets import ARCHS, EMA, LATENTS, ArchSpec, DiffAugment, build_models, get_
 from .nets.diffaugment import parse_policy
 from .nets.registry import CONDITIONAL_HEADS
 from .regularizers import TrainOptions, clip_weights_
+from .seeding import make_adam, named_stream_seed
 
 STREAMS = {"init": 0, "data": 1, "latent": 2, "augment": 3, "penalty": 4, "noise": 5, "grid": 6}
 """Random streams of a run (see the module docstring)."""
@@ -82,15 +82,12 @@ _RUN_FIELDS = ("arch", "loss", "loss_params", "options", "batch_size", "latent_d
 
 
 def stream_seed(seed: int, stream: str, rank: int = 0) -> int:
-    """63-bit seed of ``stream`` on ``rank``: the first word of ``SeedSequence([seed, stream id, rank])``.
+    """63-bit seed of ``stream`` on ``rank``: ``gan.seeding.derive_seed(seed, stream id, rank)``.
 
     >>> stream_seed(0, "data") != stream_seed(0, "latent") != stream_seed(0, "data", rank=1)
     True
     """
-    if stream not in STREAMS:
-        raise ValueError(f"unknown stream {stream!r}; known: {', '.join(STREAMS)}")
-    state = np.random.SeedSequence([int(seed), STREAMS[stream], int(rank)]).generate_state(1, dtype=np.uint64)[0]
-    return int(state >> np.uint64(1))
+    return named_stream_seed(STREAMS, seed, stream, int(rank))
 
 
 # ----------------------------------------------------------------------------- config
@@ -317,17 +314,6 @@ class ImageBatcher:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y
-
-
-def make_adam(params, lr: float, betas: tuple[float, float], impl: str, device: torch.device) -> torch.optim.Adam:
-    """``torch.optim.Adam`` with the requested implementation ("auto": fused on CUDA, foreach elsewhere)."""
-    if impl == "auto":
-        impl = "fused" if device.type == "cuda" else "foreach"
-    kw = {"fused": {"fused": True}, "foreach": {"foreach": True}, "for": {"foreach": False}}[impl]
-    try:
-        return torch.optim.Adam(params, lr=lr, betas=betas, **kw)
-    except (RuntimeError, ValueError):  # fused unsupported on this device
-        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
 
 
 # ----------------------------------------------------------------------------- sample grids

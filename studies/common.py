@@ -419,7 +419,7 @@ __all__ = [
 ]
 
 
-def saved_table(table: Path) -> "pd.DataFrame | None":
+def saved_table(table: Path):
     """The long-format table a previous run saved, for ``--plot-only``; None (after saying why) if absent."""
     import pandas as pd
 

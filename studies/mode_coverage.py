@@ -33,7 +33,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
 from divergences import ring

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from divergences import GaussianMixture
+from gan.seeding import named_stream_seed
 
 STREAMS: dict[str, int] = {"g_init": 0, "d_init": 1, "data": 2, "latent": 3, "fake": 4, "eval": 5, "hook": 6,
                            "spectral_norm": 7}
@@ -46,11 +47,8 @@ def check_seeds(seeds: Sequence[int]) -> list[int]:
 
 
 def stream_seed(seed: int, stream: str) -> int:
-    """63-bit integer seed of ``stream`` for ``seed``: ``SeedSequence([seed, STREAMS[stream]])``'s first word."""
-    if stream not in STREAMS:
-        raise ValueError(f"unknown stream {stream!r}; known: {', '.join(STREAMS)}")
-    state = np.random.SeedSequence([int(seed), STREAMS[stream]]).generate_state(1, dtype=np.uint64)[0]
-    return int(state >> np.uint64(1))
+    """63-bit integer seed of ``stream`` for ``seed``: ``gan.seeding.derive_seed(seed, STREAMS[stream])``."""
+    return named_stream_seed(STREAMS, seed, stream)
 
 
 def seed_generators(seeds: Sequence[int], stream: str, device: torch.device | str = "cpu") -> list[torch.Generator]:

@@ -41,7 +41,7 @@ class PlainTrainer:
 
     def epoch(self) -> None:
         """One epoch: N // B real minibatches, ``n_dis`` D steps then one G step per iteration."""
-        cfg, B, n_dis = self.cfg, self.cfg.batch_size, self.cfg.n_dis
+        B, n_dis = self.cfg.batch_size, self.cfg.n_dis
         real = self.data.real_epoch(self.data_gen, B)[:, 0]  # (steps, B, d)
         n_it = real.shape[0] // n_dis
         z_all = self.data.latents(self.latent_gen, n_it * (n_dis + 1), B)[:, 0]

@@ -52,6 +52,7 @@ from gan.checkpoint import load_checkpoint, save_checkpoint
 from gan.losses import AdversarialLoss, get_loss
 from gan.regularizers import TrainOptions
 from gan.remedies import minibatch_stddev, pack
+from gan.seeding import ADAM_IMPLS, make_adam
 
 from .data import ToyData, TorchMixture, check_seeds, per_seed, seed_generators
 from .hooks import TrainHooks, regularization_hooks
@@ -72,7 +73,7 @@ class ToyConfig:
     mixture : data distribution P. n_train, fresh, data_seed : see :class:`toy.data.ToyData`.
     latent_dim : k. g_*/d_* : width, number of hidden layers, activation of G and D.
     loss, loss_params : ``gan.losses.get_loss(loss, **loss_params)``.
-    lr_*/betas_* : Adam of G and D. adam : ``"fused"``, ``"foreach"`` or ``"for"`` (torch.optim.Adam impl).
+    lr_*/betas_* : Adam of G and D. adam : ``"fused"``, ``"foreach"``, ``"for"`` or ``"auto"`` (``gan.seeding.make_adam``).
     batch_size : B (real, fake and G-step batches). n_dis : D steps per G step.
     epochs : passes over the N // B real minibatches (n_dis of them per iteration).
     eval_every : evaluate after every this many epochs (and at epoch 0 and at the end).
@@ -143,8 +144,8 @@ class ToyConfig:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and v >= 0 and math.isfinite(v)):
                 raise ValueError(f"{name} must be a finite non-negative number; got {v!r}")
-        if self.adam not in ("fused", "foreach", "for"):
-            raise ValueError(f"adam must be 'fused', 'foreach' or 'for'; got {self.adam!r}")
+        if self.adam not in ADAM_IMPLS:
+            raise ValueError(f"adam must be one of {ADAM_IMPLS}; got {self.adam!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}; got {self.dtype!r}")
         if self.fixed_generator is not None and self.fixed_generator.dim != self.mixture.dim:
@@ -212,15 +213,6 @@ class ToyResult:
 
 
 _WHERE = ("", "d_loss", "g_loss", "params")
-
-
-def make_adam(params, lr: float, betas: tuple[float, float], impl: str, device: torch.device) -> torch.optim.Adam:
-    """``torch.optim.Adam`` with the ``fused``/``foreach``/``for`` implementation (fused falls back to foreach)."""
-    kw = {"fused": {"fused": True}, "foreach": {"foreach": True}, "for": {"foreach": False}}[impl]
-    try:
-        return torch.optim.Adam(params, lr=lr, betas=betas, **kw)
-    except (RuntimeError, ValueError):  # fused unsupported on this device/dtype
-        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
 
 
 class ToyTrainer:
@@ -388,7 +380,7 @@ class ToyTrainer:
         self.hist_g[it] = loss.detach()
 
     def epoch(self, epoch: int, bar=None) -> None:
-        cfg, n_dis, B = self.cfg, self.cfg.n_dis, self.cfg.batch_size
+        n_dis, B = self.cfg.n_dis, self.cfg.batch_size
         real = self.data.real_epoch(self.data_gens, B)  # (steps, S, B, d)
         n_it = self.iters_per_epoch
         if self.G is None:

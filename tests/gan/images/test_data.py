@@ -6,7 +6,6 @@ import csv
 import gzip
 import importlib.resources
 import importlib.util
-import io
 import math
 import pickle
 import struct

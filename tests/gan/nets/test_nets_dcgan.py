@@ -98,8 +98,7 @@ def test_init_statistics():
     G, D = build_models("dcgan", 64, 3, generator=torch.Generator().manual_seed(7))
     weights = torch.cat([m.weight.detach().flatten() for net in (G, D) for m in net.modules()
                          if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))])
-    n = weights.numel()  # ≈ 15.4M draws
-    # the sample std of n normals has sd σ/√(2n) ≈ 3.6e-6 and the mean σ/√n ≈ 5e-6: 1e-4 is > 20 sd, still sharp
+    # ≈ 15.4M draws: the sample std of n normals has sd σ/√(2n) ≈ 3.6e-6 and the mean σ/√n ≈ 5e-6: 1e-4 is > 20 sd, still sharp
     assert abs(float(weights.std()) - 0.02) <= 1e-4
     assert abs(float(weights.mean())) <= 1e-4
     gammas = torch.cat([m.weight.detach() for net in (G, D) for m in net.modules() if isinstance(m, nn.BatchNorm2d)])
