@@ -57,6 +57,23 @@ def _normal_(t: torch.Tensor, mean: float, std: float, generator: torch.Generato
     t.copy_(torch.randn(t.shape, generator=generator, dtype=t.dtype) * std + mean)
 
 
+def _init_targets(module: nn.Module):
+    """What an initialiser visits, in ``module.modules()`` order: ``("norm", layer, γ, β)`` for affine batch norms
+    (the per-class γ/β tables of a conditional :class:`ClassBatchNorm2d`, whose two embeddings are then not
+    visited again as weighted layers) and ``("weighted", layer, None, None)`` for Conv/Linear/Embedding layers."""
+    skip: set[int] = set()
+    for layer in module.modules():
+        if id(layer) in skip:
+            continue
+        if isinstance(layer, ClassBatchNorm2d) and layer.num_classes > 0:
+            skip.update({id(layer.gamma), id(layer.beta)})
+            yield "norm", layer, layer.gamma.weight, layer.beta.weight
+        elif isinstance(layer, _BATCHNORMS) and layer.affine:
+            yield "norm", layer, layer.weight, layer.bias
+        elif isinstance(layer, _WEIGHTED):
+            yield "weighted", layer, None, None
+
+
 @torch.no_grad()
 def dcgan_init_(module: nn.Module, generator: torch.Generator, std: float = 0.02) -> nn.Module:
     """DCGAN initialisation in place (Radford, Metz & Chintala 2016, §3 "Details of adversarial training"):
@@ -67,18 +84,11 @@ def dcgan_init_(module: nn.Module, generator: torch.Generator, std: float = 0.02
     paper for BatchNorm), also the per-class γ/β tables of :class:`ClassBatchNorm2d`. Returns ``module``.
     """
     check_generator(generator)
-    skip: set[int] = set()
-    for layer in module.modules():
-        if id(layer) in skip:
-            continue
-        if isinstance(layer, ClassBatchNorm2d) and layer.num_classes > 0:
-            _normal_(layer.gamma.weight, 1.0, std, generator)
-            layer.beta.weight.zero_()
-            skip.update({id(layer.gamma), id(layer.beta)})
-        elif isinstance(layer, _BATCHNORMS) and layer.affine:
-            _normal_(layer.weight, 1.0, std, generator)
-            layer.bias.zero_()
-        elif isinstance(layer, _WEIGHTED):
+    for kind, layer, scale, shift in _init_targets(module):
+        if kind == "norm":
+            _normal_(scale, 1.0, std, generator)
+            shift.zero_()
+        else:
             _normal_(_weight(layer), 0.0, std, generator)
             if getattr(layer, "bias", None) is not None:
                 layer.bias.zero_()
@@ -101,18 +111,11 @@ def xavier_init_(module: nn.Module, generator: torch.Generator) -> nn.Module:
     norms get γ = 1 (per-class tables too), β = 0. Returns ``module``.
     """
     check_generator(generator)
-    skip: set[int] = set()
-    for layer in module.modules():
-        if id(layer) in skip:
-            continue
-        if isinstance(layer, ClassBatchNorm2d) and layer.num_classes > 0:
-            layer.gamma.weight.fill_(1.0)
-            layer.beta.weight.zero_()
-            skip.update({id(layer.gamma), id(layer.beta)})
-        elif isinstance(layer, _BATCHNORMS) and layer.affine:
-            layer.weight.fill_(1.0)
-            layer.bias.zero_()
-        elif isinstance(layer, _WEIGHTED):
+    for kind, layer, scale, shift in _init_targets(module):
+        if kind == "norm":
+            scale.fill_(1.0)
+            shift.zero_()
+        else:
             w = _weight(layer)
             fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(w)
             a = getattr(layer, "xavier_gain", 1.0) * math.sqrt(6.0 / (fan_in + fan_out))
