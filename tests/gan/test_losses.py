@@ -39,7 +39,7 @@ from scipy.special import expit
 from divergences import (GaussianMixture, alpha_loss, neyman_chi2, optimal_discriminator, seed_toy,
                          value_function)
 from gan.losses import LOSSES, AdversarialLoss, get_loss
-from tests.gan.nets import init_
+from tests.gan.tiny_nets import init_
 
 N_MC = 200_000
 LOG2 = math.log(2.0)

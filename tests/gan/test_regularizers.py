@@ -16,7 +16,7 @@ from gan.losses import get_loss
 from gan.regularizers import (InstanceNoise, TrainOptions, add_instance_noise, clip_weights_, critic_outputs,
                               dragan_penalty, dragan_perturb, gradient_norm_penalty, gradient_penalty,
                               one_sided_label_smoothing, r1_penalty, random_interpolates, spectral_normalize)
-from tests.gan.nets import SeedParallelMLP, init_, mlp
+from tests.gan.tiny_nets import SeedParallelMLP, init_, mlp
 
 DT = torch.float64
 EXACT = 1e-12  # float64 closed forms: a handful of roundings of O(1)-O(100) numbers

@@ -11,7 +11,7 @@ from torch.func import functional_call
 from gan.losses import get_loss
 from gan.remedies import (MinibatchDiscrimination, MinibatchStdDev, Packed, feature_matching_loss, minibatch_features,
                           minibatch_stddev, pack, unrolled_d_params, unrolled_g_loss)
-from tests.gan.nets import SeedParallelMLP, mlp
+from tests.gan.tiny_nets import SeedParallelMLP, mlp
 
 DT = torch.float64
 EXACT = 1e-12  # float64 results of a few O(1) operations

@@ -1,9 +1,4 @@
-"""Shared fixtures of the image-network tests.
-
-This directory has no ``__init__.py`` on purpose: ``tests/gan/nets.py`` (the tiny MLP helpers
-of the loss/regularizer tests) owns the module name ``tests.gan.nets``, and a package here would
-shadow it. pytest imports these files by their (unique) basenames instead.
-"""
+"""Shared fixtures of the image-network tests (``tests/gan/nets/`` mirrors ``gan/nets/``)."""
 
 from __future__ import annotations
 
