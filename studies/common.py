@@ -41,7 +41,7 @@ import time
 import types
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, Sequence, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, Callable, Literal, Sequence, TypeVar, Union, get_args, get_origin, get_type_hints
 
 C = TypeVar("C")
 
@@ -101,7 +101,7 @@ def build_parser(config_cls: type, study: str, description: str | None = None,
     Field ``foo_bar`` becomes ``--foo-bar`` with the field's default; bools become
     ``--foo-bar/--no-foo-bar`` flags; ``tuple[X, ...]`` takes one or more values; ``X | None`` also
     accepts the word ``none``; ``Literal[...]`` restricts the choices. A field's ``metadata["help"]``
-    is its help text. ``--out DIR`` (default ``results/<study>``) is added; a field may not be named ``out``.
+    is its help text. ``--out DIR`` (default: see :func:`parse_config`) is added; a field may not be named ``out``.
     With ``suppress_defaults`` the parsed namespace holds only the options given explicitly.
     """
     if not (dataclasses.is_dataclass(config_cls) and isinstance(config_cls, type)):
@@ -151,8 +151,8 @@ def build_parser(config_cls: type, study: str, description: str | None = None,
 
 
 def parse_config(config_cls: type[C], argv: Sequence[str] | None = None, study: str | None = None,
-                 description: str | None = None,
-                 presets: dict[str, dict[str, Any]] | None = None) -> tuple[C, Path]:
+                 description: str | None = None, presets: dict[str, dict[str, Any]] | None = None,
+                 run_name: Callable[[C], str] | None = None) -> tuple[C, Path]:
     """Parse ``argv`` (``sys.argv[1:]`` when None) into ``(config_cls(...), out_dir)``.
 
     Tuple options are converted back to tuples (the config stays hashable and frozen). A
@@ -161,27 +161,28 @@ def parse_config(config_cls: type[C], argv: Sequence[str] | None = None, study: 
 
     ``presets`` maps the name of a bool field (e.g. ``quick``) to field values: when that flag is
     given, those values replace the defaults of the fields not given explicitly on the command line
-    (``--quick --seeds 3``: the quick preset with 3 seeds). The flag itself stays in the config, and
-    without an explicit ``--out`` the output goes to ``results/<study>/<flag>/`` (a quick run never
-    overwrites the full one).
+    (``--quick --seeds 3``: the quick preset with 3 seeds). The flag itself stays in the config.
+
+    Output directory: ``--out`` if given; otherwise one flat directory per run,
+    ``results/<study>[_<run_name(cfg)>][_<preset flag>]`` (e.g. ``results/mode_coverage_quick``), so a quick
+    run never overwrites the full one and every result directory holds its own ``run.json``.
     """
     study = study or config_cls.__module__.rsplit(".", 1)[-1]
     parser = build_parser(config_cls, study, description)
     argv = sys.argv[1:] if argv is None else list(argv)
     ns = vars(parser.parse_args(argv))
     out = ns.pop("out")
-    if presets:
-        given = vars(build_parser(config_cls, study, description, suppress_defaults=True).parse_args(argv))
-        for flag, values in presets.items():
-            if ns.get(flag) is True:
-                ns.update({k: v for k, v in values.items() if k not in given})
-                if "out" not in given:
-                    out = Path(out) / flag
+    given = vars(build_parser(config_cls, study, description, suppress_defaults=True).parse_args(argv))
+    applied = [flag for flag in (presets or {}) if ns.get(flag) is True]
+    for flag in applied:
+        ns.update({k: v for k, v in presets[flag].items() if k not in given})
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in ns.items()}
     try:
         cfg = config_cls(**kwargs)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
+    if "out" not in given:
+        out = RESULTS_DIR / "_".join([study, *([run_name(cfg)] if run_name else []), *applied])
     return cfg, Path(out)
 
 

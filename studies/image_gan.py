@@ -15,8 +15,8 @@ The losses (mean D and G loss between logs) and the throughput are recorded too.
 trained at the data's resolution when the architecture supports it, else at the nearest larger
 supported one (MNIST's 28 → 32 for ``resnet``, by zero padding, ``gan.data.resize``).
 
-Outputs under ``results/image_gan/<dataset>_<arch>_<loss>[_cond]/`` (``results/image_gan/quick/...``
-with ``--quick``): ``metrics.csv`` (long: dataset, arch, loss, conditional, config_key, seed,
+Outputs in ``results/image_gan_<dataset>_<arch>_<loss>[_cond]/`` (``..._quick/`` with ``--quick``; or
+``--out``): ``metrics.csv`` (long: dataset, arch, loss, conditional, config_key, seed,
 step, metric, value), ``samples_seed<k>.png`` (8×8 grid of the final EMA generator at fixed
 latents), ``curves.png`` (every metric against the iteration, one line per seed; redrawn from
 the table with ``--plot-only``) and ``run.json``. Work in progress lives in
@@ -58,7 +58,7 @@ QUICK = {"steps": 400, "batch_size": 64, "g_channels": 64, "d_channels": 32, "ev
          "log_every": 50}
 """``--quick``: CPU-sized (a few minutes on 2 cores for mnist5k/dcgan): 400 iterations at batch 64 with half-width
 DCGAN networks, evaluated at 0, 200, 400 on 1,000 samples; explicit options override; output in
-``results/image_gan/quick/``."""
+``results/image_gan_<dataset>_<arch>_<loss>[_cond]_quick/``."""
 
 
 def _help(text: str) -> dict:
@@ -155,7 +155,7 @@ class ImageGanConfig:
         )
 
     def run_name(self) -> str:
-        """``<dataset>_<arch>_<loss>[_cond]``: the run's directory under the study's output."""
+        """``<dataset>_<arch>_<loss>[_cond]``: names the default output ``results/image_gan_<run name>[_quick]``."""
         return f"{self.dataset}_{self.arch}_{self.loss}{'_cond' if self.conditional else ''}"
 
     def key(self) -> str:
@@ -225,10 +225,10 @@ def real_reference(data, n: int):
 
 # ----------------------------------------------------------------------------- one seed
 class RunDir:
-    """``<out>/<run name>/``: the table, figures, and ``runs/<key>/`` with per-seed parts and checkpoints."""
+    """``<out>/``: the table, figures, ``run.json``, and ``runs/<key>/`` with per-seed parts and checkpoints."""
 
     def __init__(self, out: Path, cfg: ImageGanConfig):
-        self.path = out / cfg.run_name()
+        self.path = out
         self.work = self.path / "runs" / cfg.key()
         if cfg.fresh and self.work.exists():
             shutil.rmtree(self.work)
@@ -346,7 +346,8 @@ def summary(df: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg, out = parse_config(ImageGanConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK})
+    cfg, out = parse_config(ImageGanConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK},
+                            run_name=ImageGanConfig.run_name)
     timer = RunTimer()
     run = RunDir(out, cfg)
     table = run.path / TABLE
@@ -381,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     final = summary(df)
     for seed, vals in final.items():
         print(f"seed {seed}: " + ", ".join(f"{k} {v:.4g}" for k, v in sorted(vals.items())))
+    if cfg.plot_only:  # the figures are redrawn; run.json keeps describing the run that made the table
+        print(f"redrew {run.path}/curves.png from {table}")
+        return 0
     wall = timer.stop()
     files = [TABLE, "curves.png", *[f"samples_seed{s}.png" for s in cfg.seeds], "run.json"]
     write_run_json(run.path, cfg, seeds=list(cfg.seeds), wall_time=wall, study=STUDY, device=str(device or "n/a"),

@@ -87,7 +87,7 @@ PROBLEMS: dict[str, tuple] = {
 
 QUICK = dict(seeds=3, problems=("ring", "grid", "toy1d"), regularizers=("none",), lrs=(2e-4, 1e-3),
              adam_betas=("0.5/0.999",), n_dis=(1,), epochs=4, n_train=6400, width=64, depth=3, n_eval=2500)
-"""``--quick``: CPU-sized (a few minutes on 2 cores); output in ``results/loss_comparison/quick/``."""
+"""``--quick``: CPU-sized (a few minutes on 2 cores); output in ``results/loss_comparison_quick/``."""
 
 
 def parse_betas(text: str) -> tuple[float, float]:

@@ -55,7 +55,7 @@ LOSS_VARIANTS: dict[str, tuple[str, dict, str]] = {
 
 QUICK = dict(seeds=6, epochs=10, eval_every=1, n_train=25_000, g_width=64, d_width=64, depth=3, n_eval=5000, lr=1e-3)
 """``--quick``: CPU-sized (about 2 minutes on 2 cores; narrower networks, a 10× larger learning rate, 10 epochs
-of 25,000 samples); explicit options override these values; output in ``results/mode_coverage/quick/``."""
+of 25,000 samples); explicit options override these values; output in ``results/mode_coverage_quick/``."""
 
 
 @dataclass(frozen=True)

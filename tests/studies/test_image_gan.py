@@ -19,7 +19,7 @@ TINY = ["--steps", "4", "--batch-size", "8", "--g-channels", "8", "--d-channels"
 def mnist_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("image_gan")
     assert study.main([*TINY, "--out", str(out)]) == 0
-    run = out / "mnist5k_dcgan_ns"
+    run = out  # --out is the run's directory
     return out, run, pd.read_csv(run / study.TABLE), json.loads((run / "run.json").read_text())
 
 
@@ -52,8 +52,10 @@ def test_rerun_skips_finished_seeds_and_plot_only(mnist_run, capsys):
     assert "skipped" in capsys.readouterr().err
     pd.testing.assert_frame_equal(pd.read_csv(run / study.TABLE), df)
     (run / "curves.png").unlink()
+    meta = (run / "run.json").read_text()
     assert study.main([*TINY, "--out", str(out), "--plot-only"]) == 0
     assert (run / "curves.png").exists()
+    assert (run / "run.json").read_text() == meta  # a redraw never replaces the provenance of the run
 
 
 @pytest.mark.slow
@@ -73,10 +75,10 @@ def test_killed_seed_resumes_to_the_uninterrupted_table(mnist_run, tmp_path, mon
     with pytest.raises(KeyboardInterrupt):
         study.main([*TINY, "--out", str(tmp_path)])
     monkeypatch.undo()
-    work = tmp_path / "mnist5k_dcgan_ns" / "runs" / full.config_key[0]
+    work = tmp_path / "runs" / full.config_key[0]
     assert (work / "ckpt-seed0.pt").exists() and not (work / "seed0.csv").exists()
     assert study.main([*TINY, "--out", str(tmp_path)]) == 0
-    resumed = pd.read_csv(tmp_path / "mnist5k_dcgan_ns" / study.TABLE)
+    resumed = pd.read_csv(tmp_path / study.TABLE)
     keep = lambda d: d[d.metric != "images_per_s"].reset_index(drop=True)  # wall-clock rates differ
     pd.testing.assert_frame_equal(keep(resumed), keep(full), check_exact=True)
 
@@ -87,7 +89,7 @@ def test_stacked_mnist_conditional_resnet(tmp_path):
             "--steps", "2", "--batch-size", "4", "--g-channels", "8", "--d-channels", "8", "--n-dis", "1",
             "--eval-every", "2", "--n-eval", "64", "--no-progress", "--dpi", "30", "--out", str(tmp_path)]
     assert study.main(args) == 0
-    df = pd.read_csv(tmp_path / "stacked_mnist_resnet_hinge_cond" / study.TABLE)
+    df = pd.read_csv(tmp_path / study.TABLE)
     modes = df[df.metric == "modes"]["value"]
     assert sorted(df[df.metric == "modes"]["step"]) == [0, 2]
     assert ((modes >= 1) & (modes <= 64)).all()  # at most one mode per sample
@@ -97,9 +99,9 @@ def test_stacked_mnist_conditional_resnet(tmp_path):
 
 def test_quick_preset_and_validation():
     cfg, out = study.parse_config(study.ImageGanConfig, ["--quick", "--steps", "10"], study=study.STUDY,
-                                  presets={"quick": study.QUICK})
+                                  presets={"quick": study.QUICK}, run_name=study.ImageGanConfig.run_name)
     assert cfg.steps == 10 and cfg.batch_size == study.QUICK["batch_size"] and cfg.n_eval == study.QUICK["n_eval"]
-    assert out.parts[-2:] == ("image_gan", "quick")
+    assert out.name == f"image_gan_{cfg.dataset}_{cfg.arch}_{cfg.loss}_quick"
     assert study.training_resolution(28, (32,), None) == 32
     assert study.training_resolution(28, (28, 32, 64), None) == 28
     assert study.training_resolution(100, (28, 32, 64), None) == 64

@@ -92,15 +92,19 @@ def test_rerun_skips_finished_seeds_and_extends_to_new_ones(run):
 
 def test_plot_only_redraws_from_the_table(run):
     (run / "modes_histogram.png").unlink()
+    meta = (run / "run.json").read_text()
     assert mc.main(TINY + ["--plot-only", "--out", str(run)]) == 0
     assert (run / "modes_histogram.png").stat().st_size > 0
+    assert (run / "run.json").read_text() == meta  # a redraw keeps the provenance of the run
 
 
 def test_quick_preset_and_explicit_options_win():
     cfg, out = parse_config(mc.ModeCoverageConfig, ["--quick", "--seeds", "3"], study=mc.STUDY,
                           presets={"quick": mc.QUICK})
     assert cfg.seeds == 3 and cfg.epochs == mc.QUICK["epochs"] and cfg.g_width == mc.QUICK["g_width"]
-    assert out.parts[-2:] == ("mode_coverage", "quick")
+    assert out.name == "mode_coverage_quick"
+    assert parse_config(mc.ModeCoverageConfig, ["--quick", "--out", "x"], study=mc.STUDY,
+                        presets={"quick": mc.QUICK})[1].name == "x"
     assert parse_config(mc.ModeCoverageConfig, [], study=mc.STUDY, presets={"quick": mc.QUICK})[0].epochs == 400
 
 
