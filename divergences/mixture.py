@@ -98,6 +98,7 @@ class GaussianMixture:
         object.__setattr__(self, "_prec_chol", prec_chol)
         object.__setattr__(self, "_log_norm", log_norm)
         object.__setattr__(self, "_log_weights", np.log(w))
+        object.__setattr__(self, "_cov_eigvals", eig[keep])
 
     # ------------------------------------------------------------------ basic attributes
     @property
@@ -137,14 +138,16 @@ class GaussianMixture:
 
     def component_logpdf(self, x: ArrayLike) -> Array:
         """log w_k + log N(x; μ_k, Σ_k) for every point and component, shape (n, k)."""
-        pts = self.as_points(x)
-        diff = pts[:, None, :] - self.means[None, :, :]
-        z = np.einsum("nkd,kde->nke", diff, self._prec_chol)
-        return self._log_weights + self._log_norm - 0.5 * np.sum(z * z, axis=-1)
+        return self._log_terms(self.as_points(x)).T
 
     def logpdf(self, x: ArrayLike) -> Array:
         """log p(x) = logsumexp_k [log w_k + log N(x; μ_k, Σ_k)], shape (n,); finite for every finite x."""
-        return logsumexp(self.component_logpdf(x), axis=1)
+        return logsumexp(self._log_terms(self.as_points(x)), axis=0)
+
+    def _log_terms(self, pts: Array) -> Array:
+        """Component-major log terms (k, n) of points ``pts`` (n, d); see :func:`gaussian_log_terms`."""
+        return gaussian_log_terms(pts, self.means.T[..., None], np.moveaxis(self._prec_chol, 0, -1)[..., None],
+                                  (self._log_weights + self._log_norm)[:, None])
 
     def pdf(self, x: ArrayLike) -> Array:
         """p(x), shape (n,)."""
@@ -249,3 +252,25 @@ def seed_toy() -> SeedToy:
         gen_right=GaussianMixture([1.0], [6.0], [var]),
         gen_left=GaussianMixture([1.0], [-0.5], [var]),
     )
+
+
+def gaussian_log_terms(x: Array, means: Array, prec_chol: Array, const: Array) -> Array:
+    """log w_k + log N(x_i; μ_k, Σ_k) for k components at points x (..., d), component-major: (k, ...).
+
+    With W_k = L_k^{-T} (Σ_k = L_k L_kᵀ, so W_k is upper triangular and Σ_k^{-1} = W_k W_kᵀ) the
+    term is c_k − ½‖z‖², z_e = Σ_{j ≤ e} (x_j − μ_kj) W_k[j, e] and c_k = log w_k + log N's normaliser.
+    The differences x − μ are formed first (exact near the mode), and the k axis leads so that
+    every pass, and the max and sum of a logsumexp over k, runs along the long point axes.
+
+    means (d, k, *), prec_chol (d, d, k, *) and const (k, *) broadcast against the point axes:
+    for one mixture and points (n, d), * = (1,); per-cell parameters for points (r, m, d) use * = (r, 1).
+    """
+    diffs = [x[..., j] - means[j] for j in range(x.shape[-1])]
+    out = np.zeros(np.broadcast_shapes(diffs[0].shape, const.shape))
+    for e in range(len(diffs)):
+        z = diffs[0] * prec_chol[0, e]
+        for j in range(1, e + 1):
+            z += diffs[j] * prec_chol[j, e]
+        out -= 0.5 * (z * z)
+    out += const
+    return out

@@ -169,6 +169,11 @@ class OptimalDiscriminator:
         """r(x) = log p(x) − log q(x)."""
         return self.P.logpdf(x) - self.Q.logpdf(x)
 
+    @property
+    def kinks(self) -> Array:
+        """1D points where D* is not smooth other than the density crossings (the WGAN critic's knots)."""
+        return getattr(self._fn, "kinks", np.empty(0))
+
     def __call__(self, x: ArrayLike) -> Array:
         if self._fn is not None:
             return self._fn(self.P.as_points(x))
@@ -224,7 +229,10 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
     unavailable) and the loss has a logit
     form, rewards are evaluated from logits (softplus, no log of a rounded probability).
     Integrated by the same adaptive cubature as the divergences (rtol as there).
-    Terms with zero density contribute 0 (0·(−∞) = 0).
+    Terms with zero density contribute 0 (0·(−∞) = 0). In 1D the mesh is cut at the density
+    crossings and at ``D.kinks`` where D has that attribute (points where D is not smooth, e.g.
+    the knots of the WGAN critic at the crossings of F_P and F_Q): Gauss rules, and their error
+    estimate, assume a smooth integrand inside each cell.
     """
     if not callable(D):
         raise TypeError("D must be callable: x -> discriminator output")
@@ -244,5 +252,5 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
             b = np.where(pf > 0, pf * fake(t), 0.0)
         return a + b
 
-    v, e = integrate_pairs(Ps, Qs, integrand, rtol=rtol)
+    v, e = integrate_pairs(Ps, Qs, integrand, rtol=rtol, cuts=getattr(D, "kinks", None))
     return (float(v[0]), float(e[0])) if error else float(v[0])

@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ._numerics import Array, logsumexp
-from .mixture import GaussianMixture
+from .mixture import GaussianMixture, gaussian_log_terms
 
 Integrand = Callable[[Array, Array, Array, Array], Array]
 """g(x (n, d), log p (n,), log q (n,), pair index (n,)) -> values (n,)."""
@@ -51,15 +51,24 @@ def _gl(n: int) -> tuple[Array, Array]:
     return 0.5 * (x + 1.0), 0.5 * w  # on [0, 1]
 
 
+PRUNE_NATS = 50.0
+"""A component is left out of a cell's log density when, everywhere in the cell, its term is
+below the density's lower bound by more than this (its share of p is then < e^{-50} ≈ 2e-22)."""
+PRUNE_MIN_COMPONENTS = 4
+"""Mixtures with fewer (padded) components are evaluated whole: the bounds would cost more than they save."""
+
+
 @dataclass(frozen=True)
 class _Stack:
-    """Parameters of B mixtures padded to a common component count (padding has log-weight −inf)."""
+    """Parameters of B mixtures padded to a common component count K (padding has log-weight −inf)."""
 
     logw: Array  # (B, K)
     means: Array  # (B, K, d)
-    prec_chol: Array  # (B, K, d, d)
-    log_norm: Array  # (B, K)
     scales: Array  # (B, K, d) per-axis standard deviations
+    prec_chol: Array  # (B, K, d, d)
+    const: Array  # (B, K): log w + log normaliser
+    sd_min: Array  # (B, K): sqrt of the smallest / largest eigenvalue of Σ
+    sd_max: Array  # (B, K)
 
     @classmethod
     def of(cls, mixtures: Sequence[GaussianMixture]) -> "_Stack":
@@ -69,6 +78,7 @@ class _Stack:
         prec = np.tile(np.eye(d), (B, K, 1, 1))
         lnorm = np.zeros((B, K))
         scales = np.ones((B, K, d))
+        eig = np.ones((B, K, d))
         for b, m in enumerate(mixtures):
             k = m.n_components
             logw[b, :k] = m._log_weights
@@ -78,13 +88,54 @@ class _Stack:
             scales[b, :k] = m.scales()
             scales[b, k:] = m.scales()[:1]
             means[b, k:] = m.means[:1]
-        return cls(logw, means, prec, lnorm, scales)
+            eig[b, :k] = m._cov_eigvals
+        sd = np.sqrt(eig)
+        return cls(logw, means, scales, prec, logw + lnorm, sd.min(axis=-1), sd.max(axis=-1))
+
+    @property
+    def n_components(self) -> int:
+        """K, the padded component count."""
+        return self.logw.shape[1]
+
+    def logpdf_cells(self, x: Array, lo: Array, hi: Array, bid: Array) -> Array:
+        """log density of mixture ``bid[i]`` at the points ``x[i]`` (n, m, d) of cell [lo[i], hi[i]].
+
+        With K ≥ :data:`PRUNE_MIN_COMPONENTS`, components whose term is provably negligible
+        everywhere in a cell are left out of it (:data:`PRUNE_NATS`): with Mahalanobis distances
+        bounded by Euclidean ones over σ_max / σ_min, u_k = c_k − ½ (dist(cell, μ_k)/σ_max,k)² bounds
+        component k's log term from above and ℓ = max_k [c_k − ½ (farthest corner − μ_k)²/σ_min,k²]
+        bounds log p from below; k is kept where u_k ≥ ℓ − PRUNE_NATS. Cells are then grouped by
+        their number of kept components.
+        """
+        K = self.n_components
+        if K < PRUNE_MIN_COMPONENTS:
+            return self._logsumexp_terms(x, bid[:, None], np.arange(K)[None, :])
+        mu = self.means[bid]  # (n, K, d)
+        near = np.maximum(np.maximum(lo[:, None] - mu, mu - hi[:, None]), 0.0)
+        far = np.maximum(np.abs(lo[:, None] - mu), np.abs(hi[:, None] - mu))
+        const = self.const[bid]
+        with np.errstate(over="ignore"):
+            upper = const - 0.5 * np.sum(near * near, axis=-1) / self.sd_max[bid] ** 2
+            lower = np.max(const - 0.5 * np.sum(far * far, axis=-1) / self.sd_min[bid] ** 2, axis=1)
+        keep = upper >= lower[:, None] - PRUNE_NATS
+        count = keep.sum(axis=1)
+        order = np.argsort(~keep, axis=1, kind="stable")  # kept components first
+        out = np.empty(x.shape[:2])
+        for c in np.unique(count):
+            rows = np.flatnonzero(count == c)
+            out[rows] = self._logsumexp_terms(x[rows], bid[rows, None], order[rows, :c])
+        return out
+
+    def _logsumexp_terms(self, x: Array, pair: Array, comp: Array) -> Array:
+        """logsumexp over the components ``comp`` (r, c) of mixture ``pair`` (r, 1) at points x (r, m, d)."""
+        terms = gaussian_log_terms(x, self.means[pair, comp].transpose(2, 1, 0)[..., None],
+                                   self.prec_chol[pair, comp].transpose(2, 3, 1, 0)[..., None],
+                                   self.const[pair, comp].T[..., None])
+        return logsumexp(terms, axis=0)
 
     def logpdf(self, x: Array, bid: Array) -> Array:
-        """log density of mixture ``bid[i]`` at ``x[i]``; x (n, d), bid (n,)."""
-        diff = x[:, None, :] - self.means[bid]
-        z = np.einsum("nkd,nkde->nke", diff, self.prec_chol[bid])
-        return logsumexp(self.logw[bid] + self.log_norm[bid] - 0.5 * np.sum(z * z, axis=-1), axis=1)
+        """log density of mixture ``bid[i]`` at the point ``x[i]``; x (n, d), bid (n,)."""
+        return self.logpdf_cells(x[:, None, :], x, x, bid)[:, 0]
 
 
 def pair_up(P: GaussianMixture | Sequence[GaussianMixture], Q: GaussianMixture | Sequence[GaussianMixture]) -> tuple[list[GaussianMixture], list[GaussianMixture], bool]:
@@ -118,6 +169,41 @@ def pair_up(P: GaussianMixture | Sequence[GaussianMixture], Q: GaussianMixture |
     return ps, qs, batched
 
 
+def _illinois(f: Callable[[Array], Array], lo: Array, hi: Array, f_lo: Array, f_hi: Array,
+              max_iter: int = 250) -> Array:
+    """Roots of f inside the brackets [lo, hi] (sign(f(lo)) ≠ sign(f(hi)), zero counting as positive),
+    all at once, to hi − lo ≤ 4 ulp(max(|lo|, |hi|)).
+
+    Regula falsi, halving the kept end's value when the same end moves twice (Illinois; Dowell &
+    Jarratt 1971), safeguarded: a bracket that has not halved over three steps is bisected (at least
+    one halving every four steps, as in Brent's method). A secant point that rounds onto an end
+    is moved 4 ulps inside, so a root sitting at that end closes the bracket in one step.
+    """
+    lo, hi, f_lo, f_hi = (np.array(v, dtype=float) for v in (lo, hi, f_lo, f_hi))
+    last = np.zeros(lo.shape, dtype=np.int8)  # +1: lo moved last, −1: hi moved last
+    w3 = w2 = w1 = np.full(lo.shape, np.inf)  # the bracket widths three, two and one step ago
+    for _ in range(max_iter if lo.size else 0):
+        width = hi - lo
+        if np.all(width <= 4.0 * np.spacing(np.maximum(np.abs(lo), np.abs(hi)))):
+            break
+        with np.errstate(all="ignore"):
+            x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+        near_lo = np.abs(x - lo) <= np.abs(hi - x)
+        x = np.where((x > lo) & (x < hi), x,
+                     np.where(near_lo, lo + 4.0 * np.spacing(np.abs(lo)), hi - 4.0 * np.spacing(np.abs(hi))))
+        secant = (x > lo) & (x < hi) & (width <= 0.5 * w3)
+        x = np.where(secant, x, 0.5 * (lo + hi))
+        w3, w2, w1 = w2, w1, width
+        fx = f(x)
+        move_lo = (fx < 0) == (f_lo < 0)
+        f_hi = np.where(move_lo & (last == 1), 0.5 * f_hi, f_hi)
+        f_lo = np.where(~move_lo & (last == -1), 0.5 * f_lo, f_lo)
+        lo, f_lo = np.where(move_lo, x, lo), np.where(move_lo, fx, f_lo)
+        hi, f_hi = np.where(move_lo, hi, x), np.where(move_lo, f_hi, fx)
+        last = np.where(move_lo, 1, -1).astype(np.int8)
+    return 0.5 * (lo + hi)
+
+
 class PairCubature:
     """Adaptive cubature engine for a batch of B pairs (P_b, Q_b) of the same dimension d ∈ {1, 2}."""
 
@@ -142,10 +228,29 @@ class PairCubature:
         return mu, sd, ok
 
     def initial_cells(self) -> tuple[Array, Array, Array]:
+        """The starting mesh: per pair, cells covering every component to ``tail`` σ, and at most
+        ``cell`` σ_c wide within ``reach`` σ_c of each component c. Returns (lo (n, d), hi (n, d), pair (n,))."""
         mu, sd, ok = self._components()
         big = np.where(ok[..., None], 1.0, np.nan)
         lo = np.nanmin((mu - self.tail * sd) * big, axis=1)
         hi = np.nanmax((mu + self.tail * sd) * big, axis=1)
+        return (self._breakpoint_mesh if self.d == 1 else self._quadtree_mesh)(lo, hi, mu, sd, ok)
+
+    def _breakpoint_mesh(self, lo: Array, hi: Array, mu: Array, sd: Array, ok: Array) -> tuple[Array, Array, Array]:
+        """1D: the cells between the sorted union of the box ends and, for every component c,
+        the points μ_c + j·(cell σ_c) that tile [μ_c − reach σ_c, μ_c + reach σ_c]."""
+        steps = max(1, int(np.ceil(2.0 * self.reach / self.cell)))
+        t = np.linspace(-self.reach, self.reach, steps + 1)
+        points = np.where(ok[..., None], mu[..., 0, None] + sd[..., 0, None] * t, np.nan).reshape(self.B, -1)
+        points = np.sort(np.concatenate([lo, np.clip(points, lo, hi), hi], axis=1), axis=1)  # NaN sorts last
+        a, b = points[:, :-1], points[:, 1:]
+        cell = b > a  # also drops the NaN padding and repeated points
+        bid = np.broadcast_to(np.arange(self.B)[:, None], a.shape)
+        return a[cell][:, None], b[cell][:, None], bid[cell]
+
+    def _quadtree_mesh(self, lo: Array, hi: Array, mu: Array, sd: Array, ok: Array) -> tuple[Array, Array, Array]:
+        """d ≥ 2: the box split into quadrants until no cell within ``reach`` σ_c of a component c is
+        wider than ``cell`` σ_c (a graded mesh: cells grow geometrically away from the components)."""
         a, b, bid = lo, hi, np.arange(self.B)
         done_a, done_b, done_id = [], [], []
         for _ in range(64):
@@ -161,20 +266,18 @@ class PairCubature:
         return np.concatenate(done_a), np.concatenate(done_b), np.concatenate(done_id)
 
     def kink_roots(self, a: Array, b: Array, bid: Array, kink: Kink, probes: int = 32,
-                   bisections: int = 44) -> tuple[Array, Array, Array]:
+                   max_iter: int = 250) -> tuple[Array, Array, Array]:
         """1D: the sign changes of ``kink(x, pair)`` inside the cells, bracketed on ``probes`` points per
-        cell and located by vectorised bisection (44 halvings of a bracket ≤ cell/32: to ~1e-14 cell widths). Returns (roots, their cell, their pair)."""
-        side = lambda v: np.where(v < 0, -1.0, 1.0)  # an exact zero counts as +: a crossing through it is kept
+        cell and located by vectorised regula falsi with the Illinois modification (Dowell & Jarratt
+        1971: superlinear, the bracket always kept) until every bracket is a few ulps wide.
+        Returns (roots, their cell, their pair)."""
         t = np.linspace(0.0, 1.0, probes + 1)
         x = a[:, :1] + (b - a)[:, :1] * t[None, :]
-        s = side(kink(x.reshape(-1), np.repeat(bid, probes + 1))).reshape(x.shape)
-        ci, ji = np.nonzero((s[:, :-1] * s[:, 1:]) < 0)
-        lo, hi, ids, s_lo = x[ci, ji], x[ci, ji + 1], bid[ci], s[ci, ji]
-        for _ in range(bisections if ci.size else 0):
-            mid = 0.5 * (lo + hi)
-            same = side(kink(mid, ids)) == s_lo
-            lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
-        return 0.5 * (lo + hi), ci, ids
+        v = kink(x.reshape(-1), np.repeat(bid, probes + 1)).reshape(x.shape)
+        neg = v < 0  # an exact zero counts as positive: a crossing through it is kept
+        ci, ji = np.nonzero(neg[:, :-1] != neg[:, 1:])
+        lo, hi, ids = x[ci, ji], x[ci, ji + 1], bid[ci]
+        return _illinois(lambda z: kink(z, ids), lo, hi, v[ci, ji], v[ci, ji + 1], max_iter), ci, ids
 
     def split_at_kinks(self, a: Array, b: Array, bid: Array, kink: Kink | None) -> tuple[Array, Array, Array]:
         """1D: cut cells at the sign changes of ``kink`` (e.g. log p − log q for |p − q|).
@@ -185,6 +288,21 @@ class PairCubature:
         if self.d != 1 or kink is None:
             return a, b, bid
         roots, ci, _ = self.kink_roots(a, b, bid, kink)
+        return self._cut(a, b, bid, roots, ci)
+
+    def split_at_points(self, a: Array, b: Array, bid: Array, points: Array) -> tuple[Array, Array, Array]:
+        """1D: cut every pair's cells at the given points (known kinks of an integrand, e.g. of a critic)."""
+        points = np.asarray(points, dtype=float).ravel()
+        if self.d != 1 or points.size == 0:
+            return a, b, bid
+        cell = np.repeat(np.arange(len(bid)), points.size)
+        x = np.tile(points, len(bid))
+        inside = (a[cell, 0] < x) & (x < b[cell, 0])
+        return self._cut(a, b, bid, x[inside], cell[inside])
+
+    @staticmethod
+    def _cut(a: Array, b: Array, bid: Array, roots: Array, ci: Array) -> tuple[Array, Array, Array]:
+        """1D: split cell ``ci[j]`` at ``roots[j]`` for every j."""
         if roots.size == 0:
             return a, b, bid
         keep = np.ones(len(bid), dtype=bool)
@@ -219,31 +337,36 @@ class PairCubature:
         return w if self.d == 1 else np.outer(w, w).ravel()
 
     def evaluate_cells(self, g: Integrand, a: Array, b: Array, bid: Array) -> tuple[Array, Array]:
-        """Fine-rule integral and conservative error estimate for each cell."""
+        """Fine-rule integral and conservative error estimate for each cell.
+
+        The nodes of both rules are evaluated in one call of ``g`` (one pass of each log density).
+        """
+        (fine_x, fine_w), (coarse_x, coarse_w) = self._rules
+        pts = np.concatenate([self._rule_points(a, b, fine_x), self._rule_points(a, b, coarse_x)], axis=1)
+        m = pts.shape[1]
+        lp, lq = (s.logpdf_cells(pts, a, b, bid).ravel() for s in (self.P, self.Q))
+        vals = g(pts.reshape(-1, self.d), lp, lq, np.repeat(bid, m)).reshape(-1, m)
         vol = np.prod(b - a, axis=1)
-        results = []
-        for nodes, w in self._rules:
-            pts = self._rule_points(a, b, nodes)
-            m = pts.shape[1]
-            flat = pts.reshape(-1, self.d)
-            ids = np.repeat(bid, m)
-            vals = g(flat, self.P.logpdf(flat, ids), self.Q.logpdf(flat, ids), ids).reshape(-1, m)
-            results.append(vol * (vals @ self._tensor_weights(w)))
-        fine, coarse = results
+        n_fine = fine_x.size ** self.d
+        fine = vol * (vals[:, :n_fine] @ self._tensor_weights(fine_w))
+        coarse = vol * (vals[:, n_fine:] @ self._tensor_weights(coarse_w))
         with np.errstate(invalid="ignore"):
             return fine, np.abs(fine - coarse)
 
     # ------------------------------------------------------------------ driver
     def integrate(self, g: Integrand, rtol: float | None = None, atol: float = DEFAULT_ATOL,
                   max_rounds: int = 40, max_cells: int = 400_000, chunk: int = 20_000,
-                  kink: Kink | None = None) -> tuple[Array, Array]:
+                  kink: Kink | None = None, cuts: Array | None = None) -> tuple[Array, Array]:
         """Integrate ``g`` for every pair; returns (values (B,), error estimates (B,)).
 
         ``kink`` (1D): a function whose sign changes mark points where g is not smooth; cells are
-        cut there first (see :meth:`split_at_kinks`).
+        cut there first (see :meth:`split_at_kinks`); ``cuts`` (1D): fixed points where every pair's
+        cells are cut too (:meth:`split_at_points`).
         """
         rtol = DEFAULT_RTOL[self.d] if rtol is None else rtol
         a, b, bid = self.split_at_kinks(*self.initial_cells(), kink)
+        if cuts is not None:
+            a, b, bid = self.split_at_points(a, b, bid, cuts)
         acc_i, acc_e = np.zeros(self.B), np.zeros(self.B)
         dead = np.zeros(self.B, dtype=bool)  # pairs whose integrand produced inf/NaN: final, not refined
         converged = False
@@ -289,12 +412,13 @@ class PairCubature:
 
 def integrate_pairs(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], g: Integrand,
                     rtol: float | None = None, atol: float = DEFAULT_ATOL, spread: Array | None = None,
-                    cut_at_crossings: bool = True) -> tuple[Array, Array]:
+                    cut_at_crossings: bool = True, cuts: Array | None = None) -> tuple[Array, Array]:
     """Integrate ``g(x, log p, log q, pair)`` over R^d for each pair; see :class:`PairCubature`.
 
     In 1D the mesh is first cut where p = q (``cut_at_crossings``), the kinks of |p − q|, of the
-    α = ∞ and hinge discriminators and of every integrand built on sign(p − q).
+    α = ∞ and hinge discriminators and of every integrand built on sign(p − q), and at the
+    points ``cuts`` (other known kinks of g, e.g. those of a WGAN critic).
     """
     cub = PairCubature(Ps, Qs, spread=spread)
     kink = (lambda x, bid: cub.P.logpdf(x[:, None], bid) - cub.Q.logpdf(x[:, None], bid)) if cut_at_crossings else None
-    return cub.integrate(g, rtol=rtol, atol=atol, kink=kink)
+    return cub.integrate(g, rtol=rtol, atol=atol, kink=kink, cuts=cuts)

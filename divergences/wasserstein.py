@@ -129,7 +129,7 @@ def kantorovich_potential(P: GaussianMixture, Q: GaussianMixture) -> Callable[[A
     E_P f − E_Q f = ∫ |F_P − F_Q| = W1(P, Q) (Kantorovich-Rubinstein duality; Villani 2009, ch. 5).
 
     Piecewise linear with slopes ±1, kinks at the crossings of F_P and F_Q (bracketed on the
-    cubature mesh and bisected to the last bit). Normalised by f(x0) = 0 at the left end of the
+    cubature mesh and located to a few ulps; exposed as the critic's ``kinks``). Normalised by f(x0) = 0 at the left end of the
     mesh; a critic is defined up to an additive constant.
     """
     if P.dim != 1 or Q.dim != 1:
@@ -153,4 +153,5 @@ def kantorovich_potential(P: GaussianMixture, Q: GaussianMixture) -> Callable[[A
         k = np.clip(np.searchsorted(knots, pts, side="right") - 1, 0, len(knots) - 1)
         return values[k] + slopes[k] * (pts - knots[k])
 
+    critic.kinks = roots  # read by value_function, which cuts its mesh there
     return critic

@@ -295,7 +295,7 @@ def test_fgan_reverse_kl_value_at_optimum_with_much_narrower_data():
 
 @pytest.mark.xfail(strict=True, reason="Pearson f-GAN at T* with χ² finite but close to its boundary 2σq² > σp²: the "
                    "integrand decays like p²/q ~ exp(−0.0057 x²), log p/q passes 709 on the mesh and T*, p·T*, "
-                   "q·f*(T*) overflow; value_function returns (0.0131, err=inf) for χ² = 3.745 (−inf in 2D)")
+                   "q·f*(T*) overflow; value_function returns −inf for χ² = 3.745")
 def test_fgan_pearson_value_at_optimum_with_heavy_ratio_tails():
     vp = 1.97753906
     A, B = G(0.0, vp), G(0.0, 1.0)

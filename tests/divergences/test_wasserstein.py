@@ -164,12 +164,16 @@ def test_critic_when_the_cdf_gap_vanishes_at_the_mesh_midpoint():
     assert_close(v, 0.5, max(ev, 1e-12), "E_P f − E_Q f = W1")
 
 
-# ----------------------------------------------------------------------------- open bugs (xfail)
-@pytest.mark.xfail(strict=True, reason="value_function's cubature is cut at density crossings only; the WGAN critic's "
-                   "kinks sit at the CDF crossings, and the |I_n − I_{n/2}| estimate misses them: for "
-                   "N(−0.8, 1.4²) vs N(−1.4, 0.5²), E_P f − E_Q f = 0.87201548 vs W1 = 0.87201536 (error 1.2e-7, "
-                   "estimate 1.1e-13)")
-def test_wgan_value_error_estimate_at_critic_kinks():
-    P, Q = G(-0.8, 1.4**2), G(-1.4, 0.5**2)
-    v, ev = value_function(P, Q, optimal_discriminator(P, Q, "wgan"), "wgan", error=True)
-    assert_close(v, w1_gauss_1d(-0.8, 1.4, -1.4, 0.5), max(ev, 1e-12), "E_P f − E_Q f = W1 (closed form)")
+# ----------------------------------------------------------------------------- value of the critic at its kinks
+@pytest.mark.parametrize("m1, s1, m2, s2", [(-0.8, 1.4, -1.4, 0.5), (0.0, 1.0, 0.3, 2.0), (1.0, 0.5, -1.0, 3.0),
+                                            (0.0, 2.0, 0.1, 0.3), (2.0, 1.0, 1.5, 1.7), (-3.0, 0.2, -2.5, 1.0)])
+def test_wgan_value_at_the_critic_is_w1_to_1e13(m1, s1, m2, s2):
+    # the critic's knots (the crossings of F_P and F_Q) are cut into value_function's mesh through D.kinks;
+    # without the cut the Gauss rules straddle the knots and the same values are off by 2e-13 to 2e-12
+    P, Q = G(m1, s1**2), G(m2, s2**2)
+    D = optimal_discriminator(P, Q, "wgan")
+    assert D.kinks.size >= 1
+    v, ev = value_function(P, Q, D, "wgan", error=True)
+    ref = w1_gauss_1d(m1, s1, m2, s2)
+    assert_close(v, ref, 1e-13 * ref, "E_P f − E_Q f = W1 (closed form), kinks cut")
+    assert abs(v - ref) <= max(ev, 1e-15)
