@@ -242,15 +242,28 @@ class StackedMLP(nn.Module):
             out.append(w / sigma[:, None, None])
         return out
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(S, B, in_dim) → (S, B, out_dim): ``h ← act(baddbmm(b, h, W))`` layer by layer."""
+    def _hidden(self, x: torch.Tensor, weights: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The hidden layers ``h ← act(baddbmm(b, h, W))`` with the given weights (all layers but the last)."""
         h = x
-        last = len(self.weights) - 1
-        for k, (w, b) in enumerate(zip(self.layer_weights(), self.biases)):
-            h = torch.baddbmm(b, h, w)
-            if k < last:
-                h = self._act(h)
+        for w, b in zip(weights[:-1], self.biases):
+            h = self._act(torch.baddbmm(b, h, w))
         return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(S, B, in_dim) → (S, B, out_dim): ``h ← act(baddbmm(b, h, W))`` layer by layer, no activation last."""
+        weights = self.layer_weights()
+        return torch.baddbmm(self.biases[-1], self._hidden(x, weights), weights[-1])
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(S, B, in_dim) → (S, B, width): the activations of the last hidden layer, h_depth in the module docstring.
+
+        The input of the output layer (``forward(x)[s] = b_last[s] + features(x)[s] @ W_last[s]``), computed by
+        the same code as :meth:`forward` (with spectral normalization, one power iteration per call in training
+        mode, as a forward pass). ValueError for ``depth = 0`` (no hidden layer).
+        """
+        if self.spec.depth == 0:
+            raise ValueError("features: this MLP has depth 0 (no hidden layer)")
+        return self._hidden(x, self.layer_weights())
 
     def to_plain(self, seed_index: int) -> nn.Sequential:
         """Slice ``seed_index`` as an independent plain ``nn.Sequential`` (parameters copied; with spectral

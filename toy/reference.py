@@ -6,7 +6,8 @@ same numbers from the same per-seed streams as :func:`toy.train.train_toy` and t
 steps in the same order (D on the concatenated real and fake batch; D's parameters excluded from
 the G step's backward). It shares no model or optimiser code with the stacked trainer, so
 agreement between the two (``tests/toy``) checks the batching; and it is the sequential baseline
-of ``benchmarks/toy_speed.py``. No divergence handling, no hooks, no metrics.
+of ``benchmarks/toy_speed.py``. No divergence handling, no hooks, no metrics, no mode-collapse
+remedies (PacGAN, minibatch std, feature matching, unrolled D: ValueError).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ class PlainTrainer:
     def __init__(self, config: ToyConfig, seed: int, device: torch.device | str = "cpu"):
         if config.fixed_generator is not None:
             raise ValueError("PlainTrainer trains a generator network; fixed_generator must be None")
+        remedies = {"pack": config.pack != 1, "minibatch_std": config.minibatch_std,
+                    "feature_matching": config.feature_matching, "unroll_steps": config.unroll_steps != 0}
+        if any(remedies.values()):
+            raise ValueError(f"PlainTrainer implements the plain GAN only; {[k for k, v in remedies.items() if v]} "
+                             "must be off (use toy.train.train_toy)")
         self.cfg = config
         self.device = torch.device(device)
         dtype = DTYPES[config.dtype]

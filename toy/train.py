@@ -6,6 +6,8 @@ Algorithm (per iteration ``it``; ``n_dis`` D steps, then one G step; Goodfellow 
         L_D[s] = mean_b d_real(D_s(x)) + mean_b d_fake(D_s(x̃)) (+ penalty[s])    # gan.losses
         backward of Σ_s L_D[s]; Adam step on D's stacked parameters
     G step: z ~ N(0, I_k), L_G[s] = mean_b g_fake(D_s(G_s(z))); backward of Σ_s L_G[s]; Adam on G
+        (or, with ``feature_matching`` / ``unroll_steps``, another objective on the same z and the real
+        batch x of the last D step: :mod:`toy.generator_losses`)
 
 Seeds share no parameter, so ∂(Σ_s L[s])/∂θ_s = ∂L[s]/∂θ_s, and Adam is element-wise: the batched
 run is S independent runs (tested against one-at-a-time runs to 1e-5). With ``fixed_generator``
@@ -34,7 +36,8 @@ use it to inject a NaN). Hooks that draw random numbers should draw them per see
 
 Checkpoints (:meth:`ToyTrainer.state_dict`, ``train_toy(checkpoint=...)``): networks, Adam states,
 every per-seed random stream, masks, loss history and metric rows, saved at epoch boundaries; a
-resumed run reproduces an uninterrupted one exactly (same device and versions).
+resumed run reproduces an uninterrupted one exactly (same device and versions). The generator
+objectives (:mod:`toy.generator_losses`) draw no random numbers and hold no state, so they add nothing.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from gan.remedies import minibatch_stddev, pack
 from gan.seeding import ADAM_IMPLS, make_adam
 
 from .data import ToyData, TorchMixture, check_seeds, per_seed, seed_generators
+from .generator_losses import GeneratorStep, build_generator_loss, generator_loss_name
 from .hooks import TrainHooks, regularization_hooks
 from .metrics import PACGAN_N_SAMPLES, DStarProbe, ModeReference, get_mode_rule, mode_statistics
 from .models import MLPSpec, StackedMLP
@@ -91,6 +95,20 @@ class ToyConfig:
     minibatch_std : append the minibatch standard deviation (Karras et al. 2018;
         ``gan.remedies.minibatch_stddev``) as one more input of D, computed over the real and the
         fake batch separately. Both change what D sees, so there is no pointwise D* to probe with them.
+    feature_matching : G minimises ‖mean_b f(x_b) − mean_b f(G(z_b))‖₂² instead of the adversarial G loss
+        (Salimans et al. 2016, §3.1; ``gan.remedies.feature_matching_loss``), f = the last hidden layer of D
+        (after its activation, :meth:`toy.models.StackedMLP.features`; requires ``d_depth ≥ 1``), means over
+        the B real and B fake samples (packs with ``pack``). D keeps the configured loss.
+    unroll_steps, unroll_lr : unrolled GAN (Metz et al. 2017): with k = ``unroll_steps`` ≥ 1, G minimises its
+        adversarial loss against θ_D^k, θ^{i+1} = θ^i − η ∇_θ L_D(θ^i) from θ^0 = θ_D, k plain SGD steps on
+        the real and fake batch of the G step with η = ``unroll_lr`` (None: ``lr_d``), differentiated through
+        (``gan.remedies.unrolled_g_loss``). The look-ahead leaves the real D as it was; L_D there is the
+        configured loss without penalty, clipping or instance noise. 0 = off. SGD at an Adam learning rate
+        moves D far less than D's own Adam steps (≈ lr_d per coordinate): at the default ring D's
+        initialisation the median |∂L_D/∂θ| is ≈ 1e-4, so η = lr_d moves it ≈ 1e4× less; set ``unroll_lr``
+        for a look-ahead of the size of D's steps.
+        ``feature_matching`` and ``unroll_steps`` are alternatives (ValueError if both), and both need a G
+        network (ValueError with ``fixed_generator``); see :mod:`toy.generator_losses`.
     """
 
     mixture: GaussianMixture = field(default_factory=ring)
@@ -131,6 +149,9 @@ class ToyConfig:
     instance_noise_anneal: int | None = None
     pack: int = 1
     minibatch_std: bool = False
+    feature_matching: bool = False
+    unroll_steps: int = 0
+    unroll_lr: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "n_dis", "epochs", "eval_every", "n_eval", "n_probe"):
@@ -155,6 +176,23 @@ class ToyConfig:
             raise ValueError(f"pack must be a positive integer (1 = no packing); got {self.pack!r}")
         if self.batch_size % self.pack:
             raise ValueError(f"batch_size {self.batch_size} must be divisible by pack {self.pack}")
+        for name in ("minibatch_std", "feature_matching"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
+        if self.feature_matching and self.d_depth < 1:
+            raise ValueError(f"feature_matching needs a hidden layer of D (d_depth >= 1); got d_depth={self.d_depth!r}")
+        if isinstance(self.unroll_steps, bool) or not isinstance(self.unroll_steps, int) or self.unroll_steps < 0:
+            raise ValueError(f"unroll_steps must be a non-negative integer (0 = off); got {self.unroll_steps!r}")
+        if self.unroll_lr is not None and not (isinstance(self.unroll_lr, (int, float)) and not isinstance(
+                self.unroll_lr, bool) and math.isfinite(self.unroll_lr) and self.unroll_lr > 0):
+            raise ValueError(f"unroll_lr must be None (= lr_d) or a finite number > 0; got {self.unroll_lr!r}")
+        if self.unroll_steps and self.unroll_lr_value() == 0:
+            raise ValueError("unroll_steps > 0 with lr_d = 0 and no unroll_lr: the look-ahead would not move D")
+        generator_loss_name(self)  # at most one generator objective, and a G network for a non-default one
+
+    def unroll_lr_value(self) -> float:
+        """η of the unrolled look-ahead: ``unroll_lr``, or ``lr_d`` when it is None."""
+        return self.lr_d if self.unroll_lr is None else self.unroll_lr
 
     def g_spec(self) -> MLPSpec:
         """Architecture of G: latent_dim → data dim."""
@@ -190,7 +228,8 @@ class ToyResult:
     rows : long-format metric rows ``{"seed", "epoch", "metric", "value"}``.
     diverged : seed → :class:`Divergence` or None.
     loss_d, loss_g : (iterations, S) per-seed loss of the last D step / the G step of every iteration
-        (NaN where not computed; float64 copies on the CPU).
+        (the G objective's value: the feature-matching distance with ``feature_matching``, the loss
+        against the look-ahead D with ``unroll_steps``; NaN where not computed; float64 copies on the CPU).
     G, D : the trained stacked networks (G is None with a fixed generator).
     """
 
@@ -244,6 +283,7 @@ class ToyTrainer:
             self.G: StackedMLP | None = StackedMLP.from_generators(config.g_spec(), seed_generators(seeds, "g_init"),
                                                                    device, self.dtype)
             self.opt_g = make_adam(self.G.parameters(), config.lr_g, config.betas_g, config.adam, device)
+            self.g_objective = build_generator_loss(config)
             self.Q = None
             self.z_eval = self.data.latents(seed_generators(seeds, "eval", device), 1, config.n_eval)[0]
             self.probe = None
@@ -335,15 +375,19 @@ class ToyTrainer:
                 state["exp_avg_sq"].masked_fill_(dead, 0.0)
 
     # ------------------------------------------------------------------ steps
-    def _d_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """D's logits (S, n/m) for samples (S, n, d): packed by m, with the minibatch-std feature per group of
-        B/m packs (one group per real or fake batch), as the config says."""
+    def _d_input(self, x: torch.Tensor) -> torch.Tensor:
+        """D's input rows (S, n/m, m·d [+1]) for samples (S, n, d): packed by m, with the minibatch-std feature
+        per group of B/m packs (one group per real or fake batch), as the config says."""
         m = self.cfg.pack
         if m > 1:
             x = pack(x, m, sample_ndim=2)
         if self.cfg.minibatch_std:
             x = minibatch_stddev(x, sample_ndim=2, group_size=self.cfg.batch_size // m)
-        return self.D(x).squeeze(-1)
+        return x
+
+    def _d_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """D's logits (S, n/m) for samples (S, n, d) (inputs as :meth:`_d_input`)."""
+        return self.D(self._d_input(x)).squeeze(-1)
 
     def _update(self, loss: torch.Tensor, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
         """Backward of the summed per-seed losses, diverged seeds frozen, one optimizer step."""
@@ -367,14 +411,19 @@ class ToyTrainer:
                 self.hooks.after_d_step(self.D)
         self.hist_d[it] = loss.detach()
 
-    def g_step(self, z: torch.Tensor, it: int) -> None:
+    def g_loss(self, z: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Per-seed G objective (S,) of the config (:mod:`toy.generator_losses`) at latents z (S, B, k) and real
+        samples (S, B, d), differentiable in G's parameters; D's parameters receive no gradient."""
         for p in self.D.parameters():
             p.requires_grad_(False)
         try:
-            loss = self.loss.g_loss(self._d_logits(self.G(z)))
+            return self.g_objective(GeneratorStep(self.D, self._d_input, self._d_logits, self.loss, real, self.G(z)))
         finally:
             for p in self.D.parameters():
                 p.requires_grad_(True)
+
+    def g_step(self, z: torch.Tensor, real: torch.Tensor, it: int) -> None:
+        loss = self.g_loss(z, real)
         self._check(loss, it, 2)
         self._update(loss, self.G, self.opt_g)
         self.hist_g[it] = loss.detach()
@@ -400,7 +449,7 @@ class ToyTrainer:
                         fake = self.G(z_d[k])
                 self.d_step(real[k], fake, it)
             if self.G is not None:
-                self.g_step(z_g[i], it)
+                self.g_step(z_g[i], real[(i + 1) * n_dis - 1], it)  # the real batch of the iteration's last D step
             if self.hooks.after_iteration is not None:
                 with torch.no_grad():
                     self.hooks.after_iteration(it, self.G, self.D)

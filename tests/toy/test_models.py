@@ -89,3 +89,21 @@ def test_finite_mask_and_validation():
     with pytest.raises(ValueError, match="needs weight"):
         StackedMLP(MLPSpec(2, 1, 4, 1), [torch.zeros(1, 2, 4), torch.zeros(1, 4, 2)], [torch.zeros(1, 1, 4)] * 2)
     assert isinstance(net.to_plain(0), nn.Sequential)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_features_are_the_last_hidden_layer(activation):
+    # Reference: the plain module without its output Linear (nn.Sequential[:-1] ends with the last activation).
+    # float64: bmm vs addmm rounding ~1e-16 on O(1) values; 1e-12 is far below any wiring error.
+    spec = MLPSpec(2, 1, 8, 2, activation)
+    mods = [plain_mlp(spec, torch.Generator().manual_seed(s), torch.float64) for s in range(3)]
+    stacked = StackedMLP.from_modules(spec, mods)
+    x = torch.randn(3, 5, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    h = stacked.features(x)
+    assert h.shape == (3, 5, 8)
+    for s, m in enumerate(mods):
+        assert (h[s] - m[:-1](x[s])).abs().max() <= 1e-12
+    # forward is the output layer on top of the features: the same code path, bit for bit
+    assert torch.equal(stacked(x), torch.baddbmm(stacked.biases[-1], h, stacked.weights[-1]))
+    with pytest.raises(ValueError, match="depth 0"):
+        StackedMLP.from_generators(MLPSpec(2, 1, 4, 0), seed_generators([0], "d_init")).features(x[:, :, :2])

@@ -143,8 +143,10 @@ class _Kill(Exception):
     pass
 
 
-def test_interrupted_run_resumes_to_the_same_result(tmp_path):
-    cfg = dataclasses.replace(_small_config(n_train=64 * 5), epochs=4, penalty="gp", spectral_norm=True)
+@pytest.mark.parametrize("options", [{}, {"feature_matching": True}, {"unroll_steps": 2}],
+                         ids=["plain_g", "fm", "unrolled"])
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, options):
+    cfg = dataclasses.replace(_small_config(n_train=64 * 5), epochs=4, penalty="gp", spectral_norm=True, **options)
     seeds = [0, 3]
     straight = train_toy(cfg, seeds)
 
@@ -165,16 +167,30 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
         train_toy(cfg, [0, 4], checkpoint=ckpt)
 
 
-# ----------------------------------------------------------------------------- remedies: PacGAN, minibatch std
-@pytest.mark.parametrize("options", [{"pack": 2}, {"minibatch_std": True}, {"pack": 4, "minibatch_std": True}])
+# ----------------------------------------------------------------------------- remedies: PacGAN, mbstd, G objectives
+REMEDIES = [
+    {"pack": 2}, {"minibatch_std": True}, {"pack": 4, "minibatch_std": True},
+    {"feature_matching": True}, {"feature_matching": True, "pack": 2, "minibatch_std": True, "spectral_norm": True},
+    {"unroll_steps": 2}, {"unroll_steps": 3, "unroll_lr": 0.05, "n_dis": 2},
+    {"unroll_steps": 2, "pack": 2, "minibatch_std": True, "spectral_norm": True},
+    {"unroll_steps": 2, "penalty": "gp", "instance_noise": 0.1},
+]
+
+
+@pytest.mark.parametrize("options", REMEDIES, ids=lambda o: "+".join(f"{k}={v}" for k, v in o.items()))
 def test_remedies_train_and_stay_per_seed(options):
+    # As test_regularized_batched_equals_one_at_a_time (float64, EQUIV_TOL_64), losses included.
     cfg = _regularized(options, "float64")
     assert cfg.d_spec().in_dim == 2 * options.get("pack", 1) + int(options.get("minibatch_std", False))
-    batched = train_toy(cfg, [1, 4])
+    seeds = [1, 4]
+    batched = train_toy(cfg, seeds)
     assert all(v is None for v in batched.diverged.values())
-    alone = train_toy(cfg, [4])
-    for a, b in zip(_params(batched, 1), _params(alone, 0)):
-        assert (a - b).abs().max() <= EQUIV_TOL_64
+    for i, s in enumerate(seeds):
+        alone = train_toy(cfg, [s])
+        for a, b in zip(_params(batched, i), _params(alone, 0)):
+            assert (a - b).abs().max() <= EQUIV_TOL_64
+        for name in ("loss_d", "loss_g"):
+            assert (getattr(batched, name)[:, i] - getattr(alone, name)[:, 0]).abs().max() <= EQUIV_TOL_64
 
 
 def test_minibatch_std_keeps_real_and_fake_statistics_apart():
