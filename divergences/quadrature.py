@@ -169,38 +169,39 @@ def pair_up(P: GaussianMixture | Sequence[GaussianMixture], Q: GaussianMixture |
     return ps, qs, batched
 
 
-def _illinois(f: Callable[[Array], Array], lo: Array, hi: Array, f_lo: Array, f_hi: Array,
-              max_iter: int = 250) -> Array:
+def _itp_roots(f: Callable[[Array], Array], lo: Array, hi: Array, f_lo: Array, f_hi: Array,
+               kappa1: float = 0.2, kappa2: float = 2.0, n0: int = 1) -> Array:
     """Roots of f inside the brackets [lo, hi] (sign(f(lo)) ≠ sign(f(hi)), zero counting as positive),
-    all at once, to hi − lo ≤ 4 ulp(max(|lo|, |hi|)).
+    all at once, each to |root − x| ≤ ε = 2 ulp(max(|lo|, |hi|)).
 
-    Regula falsi, halving the kept end's value when the same end moves twice (Illinois; Dowell &
-    Jarratt 1971), safeguarded: a bracket that has not halved over three steps is bisected (at least
-    one halving every four steps, as in Brent's method). A secant point that rounds onto an end
-    is moved 4 ulps inside, so a root sitting at that end closes the bracket in one step.
+    The ITP method (Oliveira & Takahashi 2020, ACM TOMS 47(1)): a regula falsi point, truncated
+    towards the midpoint by δ = κ1' (hi − lo)^κ2 with κ1' = κ1 / (initial width), then projected
+    into a shrinking interval about the midpoint. It needs at most n_½ + n0 steps, where n_½ is the
+    number of bisections, and converges superlinearly at simple roots.
     """
     lo, hi, f_lo, f_hi = (np.array(v, dtype=float) for v in (lo, hi, f_lo, f_hi))
-    last = np.zeros(lo.shape, dtype=np.int8)  # +1: lo moved last, −1: hi moved last
-    w3 = w2 = w1 = np.full(lo.shape, np.inf)  # the bracket widths three, two and one step ago
-    for _ in range(max_iter if lo.size else 0):
+    eps = 2.0 * np.spacing(np.maximum(np.abs(lo), np.abs(hi)))
+    width0 = hi - lo
+    k1 = kappa1 / np.where(width0 > 0, width0, 1.0)
+    n_max = np.ceil(np.log2(np.maximum(width0 / (2.0 * eps), 1.0))) + n0
+    neg_lo = f_lo < 0
+    for j in range(int(n_max.max()) if lo.size else 0):
         width = hi - lo
-        if np.all(width <= 4.0 * np.spacing(np.maximum(np.abs(lo), np.abs(hi)))):
+        if np.all(width <= 2.0 * eps):
             break
+        mid = 0.5 * (lo + hi)
+        radius = np.maximum(eps * 2.0 ** (n_max - j) - 0.5 * width, 0.0)
+        delta = k1 * width ** kappa2
         with np.errstate(all="ignore"):
-            x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
-        near_lo = np.abs(x - lo) <= np.abs(hi - x)
-        x = np.where((x > lo) & (x < hi), x,
-                     np.where(near_lo, lo + 4.0 * np.spacing(np.abs(lo)), hi - 4.0 * np.spacing(np.abs(hi))))
-        secant = (x > lo) & (x < hi) & (width <= 0.5 * w3)
-        x = np.where(secant, x, 0.5 * (lo + hi))
-        w3, w2, w1 = w2, w1, width
+            x_f = (f_hi * lo - f_lo * hi) / (f_hi - f_lo)
+        x_f = np.where(np.isfinite(x_f), x_f, mid)
+        sigma = np.sign(mid - x_f)
+        x_t = np.where(delta <= np.abs(mid - x_f), x_f + sigma * delta, mid)
+        x = np.where(np.abs(x_t - mid) <= radius, x_t, mid - sigma * radius)
         fx = f(x)
-        move_lo = (fx < 0) == (f_lo < 0)
-        f_hi = np.where(move_lo & (last == 1), 0.5 * f_hi, f_hi)
-        f_lo = np.where(~move_lo & (last == -1), 0.5 * f_lo, f_lo)
+        move_lo = (fx < 0) == neg_lo
         lo, f_lo = np.where(move_lo, x, lo), np.where(move_lo, fx, f_lo)
         hi, f_hi = np.where(move_lo, hi, x), np.where(move_lo, f_hi, fx)
-        last = np.where(move_lo, 1, -1).astype(np.int8)
     return 0.5 * (lo + hi)
 
 
@@ -265,11 +266,9 @@ class PairCubature:
             a, b, bid = self._split(a[split], b[split], bid[split])
         return np.concatenate(done_a), np.concatenate(done_b), np.concatenate(done_id)
 
-    def kink_roots(self, a: Array, b: Array, bid: Array, kink: Kink, probes: int = 32,
-                   max_iter: int = 250) -> tuple[Array, Array, Array]:
+    def kink_roots(self, a: Array, b: Array, bid: Array, kink: Kink, probes: int = 32) -> tuple[Array, Array, Array]:
         """1D: the sign changes of ``kink(x, pair)`` inside the cells, bracketed on ``probes`` points per
-        cell and located by vectorised regula falsi with the Illinois modification (Dowell & Jarratt
-        1971: superlinear, the bracket always kept) until every bracket is a few ulps wide.
+        cell and located to 2 ulps by the vectorised ITP method (:func:`_itp_roots`).
         Returns (roots, their cell, their pair)."""
         t = np.linspace(0.0, 1.0, probes + 1)
         x = a[:, :1] + (b - a)[:, :1] * t[None, :]
@@ -277,7 +276,7 @@ class PairCubature:
         neg = v < 0  # an exact zero counts as positive: a crossing through it is kept
         ci, ji = np.nonzero(neg[:, :-1] != neg[:, 1:])
         lo, hi, ids = x[ci, ji], x[ci, ji + 1], bid[ci]
-        return _illinois(lambda z: kink(z, ids), lo, hi, v[ci, ji], v[ci, ji + 1], max_iter), ci, ids
+        return _itp_roots(lambda z: kink(z, ids), lo, hi, v[ci, ji], v[ci, ji + 1]), ci, ids
 
     def split_at_kinks(self, a: Array, b: Array, bid: Array, kink: Kink | None) -> tuple[Array, Array, Array]:
         """1D: cut cells at the sign changes of ``kink`` (e.g. log p − log q for |p − q|).

@@ -88,14 +88,14 @@ def test_batch_with_padded_components_equals_separate_calls():
 
 
 # ----------------------------------------------------------------------------- 1D cuts
-def test_illinois_finds_roots_to_a_few_ulps():
+def test_itp_finds_roots_to_a_few_ulps():
     # several brackets at once, with roots known in closed form; steep, flat and skewed functions
     roots = np.array([2.0 ** (1 / 3), 0.3, np.log(5.0), 1e-3, -7.25])
     f = lambda x: np.array([x[0] ** 3 - 2.0, np.tanh(50.0 * (x[1] - 0.3)), np.exp(x[2]) - 5.0,
                             (x[3] - 1e-3) ** 3, np.expm1(x[4] + 7.25)])
     lo = np.array([0.0, -1.0, 0.0, -1.0, -10.0])
     hi = np.array([2.0, 10.0, 3.0, 2.0, 0.0])
-    got = quad._illinois(f, lo, hi, f(lo), f(hi))
+    got = quad._itp_roots(f, lo, hi, f(lo), f(hi))
     assert np.all(np.abs(got - roots) <= 8 * np.spacing(np.abs(roots)) + 1e-15 * (hi - lo))
 
 
