@@ -12,7 +12,15 @@ LOG2 = float(np.log(2.0))
 
 
 def logsumexp(a: Array, axis: int = -1) -> Array:
-    """log Σ exp(a) along ``axis``, shift-stabilised; rows of all ``-inf`` give ``-inf``."""
+    """log Σ exp(a) along ``axis``, shift-stabilised; rows of all ``-inf`` give ``-inf``.
+
+    One or two terms are returned as they are or by ``np.logaddexp`` (the common 1D cases).
+    """
+    if a.shape[axis] == 1:
+        return np.squeeze(a, axis=axis)
+    if a.shape[axis] == 2:
+        first, second = np.moveaxis(a, axis, 0)
+        return np.logaddexp(first, second)
     m = np.max(a, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):

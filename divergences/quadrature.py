@@ -22,7 +22,7 @@ quadrature); Genz & Malik (1980) for the cell-splitting strategy.
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -58,7 +58,7 @@ PRUNE_MIN_COMPONENTS = 4
 """Mixtures with fewer (padded) components are evaluated whole: the bounds would cost more than they save."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Stack:
     """Parameters of B mixtures padded to a common component count K (padding has log-weight −inf)."""
 
@@ -72,6 +72,11 @@ class _Stack:
 
     @classmethod
     def of(cls, mixtures: Sequence[GaussianMixture]) -> "_Stack":
+        if len(mixtures) == 1:  # nothing to pad
+            m = mixtures[0]
+            sd = np.sqrt(m._cov_eigvals)
+            return cls(m._log_weights[None], m.means[None], m.scales()[None], m._prec_chol[None],
+                       (m._log_weights + m._log_norm)[None], sd.min(axis=-1)[None], sd.max(axis=-1)[None])
         B, K, d = len(mixtures), max(m.n_components for m in mixtures), mixtures[0].dim
         logw = np.full((B, K), -np.inf)
         means = np.zeros((B, K, d))
@@ -93,6 +98,17 @@ class _Stack:
         return cls(logw, means, scales, prec, logw + lnorm, sd.min(axis=-1), sd.max(axis=-1))
 
     @property
+    def B(self) -> int:
+        """Number of mixtures."""
+        return self.logw.shape[0]
+
+    @cached_property
+    def _whole(self) -> tuple[Array, Array, Array]:
+        """The first mixture's parameters in :func:`gaussian_log_terms` layout, broadcasting over (r, m) points."""
+        return (self.means[0].T[:, :, None, None], self.prec_chol[0].transpose(1, 2, 0)[..., None, None],
+                self.const[0][:, None, None])
+
+    @property
     def n_components(self) -> int:
         """K, the padded component count."""
         return self.logw.shape[1]
@@ -108,6 +124,8 @@ class _Stack:
         their number of kept components.
         """
         K = self.n_components
+        if K < PRUNE_MIN_COMPONENTS and self.B == 1:  # one mixture, every component: no gather
+            return logsumexp(gaussian_log_terms(x, *self._whole), axis=0)
         if K < PRUNE_MIN_COMPONENTS:
             return self._logsumexp_terms(x, bid[:, None], np.arange(K)[None, :])
         mu = self.means[bid]  # (n, K, d)
