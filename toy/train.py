@@ -375,19 +375,28 @@ class ToyTrainer:
                 state["exp_avg_sq"].masked_fill_(dead, 0.0)
 
     # ------------------------------------------------------------------ steps
-    def _d_input(self, x: torch.Tensor) -> torch.Tensor:
-        """D's input rows (S, n/m, m·d [+1]) for samples (S, n, d): packed by m, with the minibatch-std feature
-        per group of B/m packs (one group per real or fake batch), as the config says."""
-        m = self.cfg.pack
-        if m > 1:
-            x = pack(x, m, sample_ndim=2)
+    def _packs(self, x: torch.Tensor) -> torch.Tensor:
+        """Samples (S, n, d) → PacGAN packs (S, n/m, m·d) (unchanged with m = 1)."""
+        return pack(x, self.cfg.pack, sample_ndim=2) if self.cfg.pack > 1 else x
+
+    def _with_std(self, rows: torch.Tensor) -> torch.Tensor:
+        """Packs (S, n/m, m·d) → D's input rows, with the minibatch-std feature per group of B/m packs
+        (one group per real or fake batch) if the config asks for it."""
         if self.cfg.minibatch_std:
-            x = minibatch_stddev(x, sample_ndim=2, group_size=self.cfg.batch_size // m)
-        return x
+            return minibatch_stddev(rows, sample_ndim=2, group_size=self.cfg.batch_size // self.cfg.pack)
+        return rows
+
+    def _d_input(self, x: torch.Tensor) -> torch.Tensor:
+        """D's input rows (S, n/m, m·d [+1]) for samples (S, n, d): packed, then the minibatch-std feature."""
+        return self._with_std(self._packs(x))
+
+    def _d_on_packs(self, rows: torch.Tensor) -> torch.Tensor:
+        """D's logits (S, n/m) for packs (S, n/m, m·d): D seen as a function of its packed inputs."""
+        return self.D(self._with_std(rows)).squeeze(-1)
 
     def _d_logits(self, x: torch.Tensor) -> torch.Tensor:
         """D's logits (S, n/m) for samples (S, n, d) (inputs as :meth:`_d_input`)."""
-        return self.D(self._d_input(x)).squeeze(-1)
+        return self._d_on_packs(self._packs(x))
 
     def _update(self, loss: torch.Tensor, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
         """Backward of the summed per-seed losses, diverged seeds frozen, one optimizer step."""
@@ -402,8 +411,8 @@ class ToyTrainer:
         n_real = real.shape[1] // self.cfg.pack  # logits of the real batch (packs of m samples)
         v = self._d_logits(torch.cat([real, fake], dim=1))
         loss = self.loss.d_loss(v[:, :n_real], v[:, n_real:])
-        if self.hooks.d_penalty is not None:
-            loss = loss + self.hooks.d_penalty(self._d_logits, real, fake)
+        if self.hooks.d_penalty is not None:  # on D's packed inputs: with PacGAN, D is a function of packs
+            loss = loss + self.hooks.d_penalty(self._d_on_packs, self._packs(real), self._packs(fake))
         self._check(loss, it, 1)
         self._update(loss, self.D, self.opt_d)
         if self.hooks.after_d_step is not None:

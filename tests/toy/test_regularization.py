@@ -174,6 +174,7 @@ REMEDIES = [
     {"unroll_steps": 2}, {"unroll_steps": 3, "unroll_lr": 0.05, "n_dis": 2},
     {"unroll_steps": 2, "pack": 2, "minibatch_std": True, "spectral_norm": True},
     {"unroll_steps": 2, "penalty": "gp", "instance_noise": 0.1},
+    {"pack": 2, "penalty": "gp"}, {"pack": 2, "penalty": "r1", "minibatch_std": True}, {"pack": 4, "penalty": "dragan"},
 ]
 
 
@@ -211,3 +212,16 @@ def test_minibatch_std_keeps_real_and_fake_statistics_apart():
 def test_pack_must_divide_the_batch():
     with pytest.raises(ValueError, match="divisible by pack"):
         _regularized({"pack": 3})
+
+
+@pytest.mark.parametrize("m", [1, 2])
+def test_penalty_sees_packs_as_d_does(m):
+    # With PacGAN, D is a function of packs (S, B/m, m·d): gradient penalties act on those rows.
+    from toy.hooks import TrainHooks
+    seen = []
+    record = TrainHooks(d_penalty=lambda D, real, fake: (seen.append((real.shape, fake.shape, D(real).shape)),
+                                                         torch.zeros(real.shape[0], dtype=real.dtype))[-1])
+    cfg = _regularized({"pack": m}, "float64")
+    train_toy(cfg, [0, 1], hooks=record)
+    B = cfg.batch_size
+    assert seen and all(s == ((2, B // m, 2 * m), (2, B // m, 2 * m), (2, B // m)) for s in seen)
