@@ -91,7 +91,8 @@ class ToyConfig:
         applied through :func:`toy.hooks.regularization_hooks` and
         :meth:`toy.models.StackedMLP.enable_spectral_norm` (on D; random draws per seed).
     pack : PacGAN degree m (Lin et al. 2018): D sees m samples concatenated, B/m packs per batch
-        (``gan.remedies.pack``; B must be divisible by m); 1 = off.
+        (``gan.remedies.pack``; B must be divisible by m); 1 = off. D is then a function of packs, and
+        gradient penalties (gp, r1, dragan) act on the packed inputs (one interpolate per pack for gp).
     minibatch_std : append the minibatch standard deviation (Karras et al. 2018;
         ``gan.remedies.minibatch_stddev``) as one more input of D, computed over the real and the
         fake batch separately. Both change what D sees, so there is no pointwise D* to probe with them.
