@@ -9,8 +9,10 @@ variant, the seeds not yet finished, ``seed_batch`` of them at a time as one bat
     <out>/runs/<config key>/part-<seeds hash>.csv   long rows of those seeds (written atomically)
     <out>/runs/<config key>/ckpt-<seeds hash>.pt    checkpoint of the batch in progress
 
-The config key is a hash of the whole ToyConfig (every field, the mixture's parameters included),
-so a changed setting never reuses old results, while re-running the same command skips every
+The config key is a hash of the ToyConfig's fields that differ from their defaults (the mixture's
+parameters included where it is not the default ring), so a changed setting never reuses old
+results, and an option added later with a default that keeps the old behaviour leaves every
+existing key, and the runs stored under it, valid. Re-running the same command skips every
 (seed, config) pair already in a part table and resumes an interrupted batch from its last
 checkpoint (epoch boundary, every random stream restored: the finished table equals an
 uninterrupted run's). ``fresh=True`` deletes ``<out>/runs`` first. The table handed back holds
@@ -22,6 +24,7 @@ and its current mean number of modes captured.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -52,7 +55,7 @@ class Variant:
 
     @property
     def key(self) -> str:
-        """16 hex digits of SHA-256 of the config as canonical JSON (every field, sorted keys)."""
+        """:func:`config_key` of the config."""
         return config_key(self.config)
 
     def title(self) -> str:
@@ -61,9 +64,39 @@ class Variant:
 
 
 def config_key(config: Any) -> str:
-    """Hash identifying a configuration: ``sha256(json(config, sort_keys))[:16]``."""
-    text = json.dumps(json_safe(config), sort_keys=True, allow_nan=False)
+    """Hash identifying a configuration: ``sha256(json(non-default fields, sort_keys))[:16]``.
+
+    For a dataclass, the fields whose JSON form equals that of their default (or default factory's
+    value) are left out; any other object is hashed whole.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class C:
+    ...     lr: float = 1e-3
+    ...     new_option: bool = False
+    >>> config_key(C()) == config_key({}) and config_key(C(lr=0.1)) == config_key({"lr": 0.1})
+    True
+    """
+    text = json.dumps(_non_default_fields(config), sort_keys=True, allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _non_default_fields(config: Any) -> Any:
+    if not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
+        return json_safe(config)
+    out = {}
+    for f in dataclasses.fields(config):
+        value = json_safe(getattr(config, f.name))
+        if f.default is not dataclasses.MISSING:
+            default = json_safe(f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            default = json_safe(f.default_factory())
+        else:
+            out[f.name] = value
+            continue
+        if value != default:
+            out[f.name] = value
+    return out
 
 
 def _seeds_hash(seeds: Sequence[int]) -> str:
