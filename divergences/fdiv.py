@@ -86,7 +86,9 @@ class FDivergence:
     t_star_log : r ↦ f'(e^r), the optimal f-GAN critic as a function of r = log(p/q).
     integrand : (log p, log q) ↦ q φ(p/q) ≥ 0 with φ(u) = f(u) − f(1) − f'(1)(u − 1).
     f_one : f(1), the value of D_f(P||P).
-    smooth : whether φ is smooth at u = 1; if not (TV, Arimoto α = ∞) the 1D cubature cuts its mesh where p = q.
+    bend_levels : values of r = log(p/q) at which φ(e^r) has a kink (TV, Arimoto α = ∞: r = 0) or bends
+        on a scale too small for the Gauss rules (Arimoto at large finite α: r = 0, ±k/α); the 1D
+        cubature cuts its mesh where r crosses each. Empty for integrands smooth on the scale of the mesh.
     reference : where the formula comes from.
     """
 
@@ -100,8 +102,13 @@ class FDivergence:
     t_star_log: ArrayFn
     integrand: Callable[[Array, Array], Array] = field(repr=False)
     f_one: float = 0.0
-    smooth: bool = True  # False when φ has a kink at u = 1 (TV-type): 1D meshes are then cut where p = q
+    bend_levels: tuple[float, ...] = ()
     reference: str = "Nowozin, Cseke & Tomioka (2016), f-GAN, Table 1-2"
+
+    @property
+    def smooth(self) -> bool:
+        """Whether φ is smooth on the scale of the cubature mesh (no ``bend_levels``)."""
+        return not self.bend_levels
 
     def g_f(self, v: ArrayLike) -> Array:
         """f-GAN output activation g_f(v) ∈ dom f* for logits v (numpy)."""
@@ -240,7 +247,7 @@ def _tv() -> FDivergence:
         integrand=lambda lp, lq: _branches(
             lp, lq, lambda r: 0.5 * np.abs(np.expm1(r)), lambda r: 0.5 * np.abs(np.expm1(-r))
         ),
-        smooth=False,
+        bend_levels=(0.0,),
     )
 
 
@@ -325,6 +332,21 @@ def _arimoto_phi_shifted(alpha: float, r: Array) -> Array:
         acc = sum(w * _arimoto_dh(1.0 + s * eps, r, s0) for s, w in zip(_GL_S, _GL_W))
         return alpha * acc
     return alpha / eps * _arimoto_h(alpha, r, s0)
+
+
+ARIMOTO_BEND_ALPHA = 20.0
+"""Above this α, φ_α's curvature at r = 0 (∝ α, spread over |r| ≲ 1/α) is cut into 1D meshes."""
+
+
+def _arimoto_bend_levels(alpha: float) -> tuple[float, ...]:
+    """Where φ_α(e^r) bends: r = 0 for α = ∞ (the kink of ½|u − 1|); for finite α > ARIMOTO_BEND_ALPHA
+    its second derivative is concentrated in |r| ≲ 1/α (φ_α → ½|e^r − 1| as α → ∞), so the mesh is cut
+    at r = 0 and r = ±k/α, k = 1, 4, 16, 64; none for smaller α."""
+    if np.isinf(alpha):
+        return (0.0,)
+    if alpha <= ARIMOTO_BEND_ALPHA:
+        return ()
+    return (0.0,) + tuple(s * k / alpha for k in (1.0, 4.0, 16.0, 64.0) for s in (1.0, -1.0))
 
 
 def _arimoto_fprime_one(alpha: float) -> float:
@@ -436,7 +458,7 @@ def arimoto_f(alpha: float) -> FDivergence:
         conj_activation=lambda v, ops: _arimoto_c(a) - _arimoto_g(a, -v, ops),
         t_star_log=lambda r: _arimoto_tstar_log(a, r),
         integrand=integrand,
-        smooth=not np.isinf(a),
+        bend_levels=_arimoto_bend_levels(a),
         reference="Kurri, Sypherd & Sankar (2021), Realizing GANs via a tunable loss function; Arimoto (1971)",
     )
 

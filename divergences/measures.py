@@ -105,7 +105,7 @@ def f_divergence(P: Mixtures, Q: Mixtures, f: str | FDivergence, alpha: float | 
     if idx.size:
         integrand = lambda x, lp, lq, bid: rec.integrand(lp, lq)
         v, e = integrate_pairs([Ps[i] for i in idx], [Qs[i] for i in idx], integrand, rtol=rtol, spread=spread[idx],
-                              cut_at_crossings=not rec.smooth)
+                              crossing_levels=rec.bend_levels)
         if np.any(np.isinf(v)):
             warnings.warn(f"{rec.name}: the divergence is finite but exceeds the float64 range; returned inf",
                           RuntimeWarning, stacklevel=2)

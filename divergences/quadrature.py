@@ -290,22 +290,23 @@ class PairCubature:
         Returns (roots, their cell, their pair)."""
         t = np.linspace(0.0, 1.0, probes + 1)
         x = a[:, :1] + (b - a)[:, :1] * t[None, :]
+        x[:, -1] = b[:, 0]  # exactly the next cell's first probe: a sign change at a shared end is seen once
         v = kink(x.reshape(-1), np.repeat(bid, probes + 1)).reshape(x.shape)
         neg = v < 0  # an exact zero counts as positive: a crossing through it is kept
         ci, ji = np.nonzero(neg[:, :-1] != neg[:, 1:])
         lo, hi, ids = x[ci, ji], x[ci, ji + 1], bid[ci]
         return _itp_roots(lambda z: kink(z, ids), lo, hi, v[ci, ji], v[ci, ji + 1]), ci, ids
 
-    def split_at_kinks(self, a: Array, b: Array, bid: Array, kink: Kink | None) -> tuple[Array, Array, Array]:
-        """1D: cut cells at the sign changes of ``kink`` (e.g. log p − log q for |p − q|).
+    def split_at_kinks(self, a: Array, b: Array, bid: Array, kinks: Sequence[Kink]) -> tuple[Array, Array, Array]:
+        """1D: cut cells at the sign changes of every function in ``kinks`` (e.g. log p − log q for |p − q|).
 
         Gauss rules converge slowly across a kink and their error estimate can miss it, so the
         integrand's known non-smooth points become cell boundaries.
         """
-        if self.d != 1 or kink is None:
+        if self.d != 1 or not kinks:
             return a, b, bid
-        roots, ci, _ = self.kink_roots(a, b, bid, kink)
-        return self._cut(a, b, bid, roots, ci)
+        found = [self.kink_roots(a, b, bid, kink) for kink in kinks]
+        return self._cut(a, b, bid, np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found]))
 
     def split_at_points(self, a: Array, b: Array, bid: Array, points: Array) -> tuple[Array, Array, Array]:
         """1D: cut every pair's cells at the given points (known kinks of an integrand, e.g. of a critic)."""
@@ -373,15 +374,15 @@ class PairCubature:
     # ------------------------------------------------------------------ driver
     def integrate(self, g: Integrand, rtol: float | None = None, atol: float = DEFAULT_ATOL,
                   max_rounds: int = 40, max_cells: int = 400_000, chunk: int = 20_000,
-                  kink: Kink | None = None, cuts: Array | None = None) -> tuple[Array, Array]:
+                  kinks: Sequence[Kink] = (), cuts: Array | None = None) -> tuple[Array, Array]:
         """Integrate ``g`` for every pair; returns (values (B,), error estimates (B,)).
 
-        ``kink`` (1D): a function whose sign changes mark points where g is not smooth; cells are
+        ``kinks`` (1D): functions whose sign changes mark points where g is not smooth; cells are
         cut there first (see :meth:`split_at_kinks`); ``cuts`` (1D): fixed points where every pair's
         cells are cut too (:meth:`split_at_points`).
         """
         rtol = DEFAULT_RTOL[self.d] if rtol is None else rtol
-        a, b, bid = self.split_at_kinks(*self.initial_cells(), kink)
+        a, b, bid = self.split_at_kinks(*self.initial_cells(), kinks)
         if cuts is not None:
             a, b, bid = self.split_at_points(a, b, bid, cuts)
         acc_i, acc_e = np.zeros(self.B), np.zeros(self.B)
@@ -429,13 +430,15 @@ class PairCubature:
 
 def integrate_pairs(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], g: Integrand,
                     rtol: float | None = None, atol: float = DEFAULT_ATOL, spread: Array | None = None,
-                    cut_at_crossings: bool = True, cuts: Array | None = None) -> tuple[Array, Array]:
+                    crossing_levels: Sequence[float] = (0.0,), cuts: Array | None = None) -> tuple[Array, Array]:
     """Integrate ``g(x, log p, log q, pair)`` over R^d for each pair; see :class:`PairCubature`.
 
-    In 1D the mesh is first cut where p = q (``cut_at_crossings``), the kinks of |p − q|, of the
-    α = ∞ and hinge discriminators and of every integrand built on sign(p − q), and at the
-    points ``cuts`` (other known kinks of g, e.g. those of a WGAN critic).
+    In 1D the mesh is first cut where log p − log q crosses each of ``crossing_levels``: by default
+    where p = q, the kinks of |p − q|, of the α = ∞ and hinge discriminators and of every integrand
+    built on sign(p − q) (``()``: no cuts); and at the points ``cuts`` (other known kinks of g,
+    e.g. those of a WGAN critic).
     """
     cub = PairCubature(Ps, Qs, spread=spread)
-    kink = (lambda x, bid: cub.P.logpdf(x[:, None], bid) - cub.Q.logpdf(x[:, None], bid)) if cut_at_crossings else None
-    return cub.integrate(g, rtol=rtol, atol=atol, kink=kink, cuts=cuts)
+    log_ratio = lambda x, bid: cub.P.logpdf(x[:, None], bid) - cub.Q.logpdf(x[:, None], bid)
+    kinks = [lambda x, bid, t=float(t): log_ratio(x, bid) - t for t in crossing_levels]
+    return cub.integrate(g, rtol=rtol, atol=atol, kinks=kinks, cuts=cuts)

@@ -106,7 +106,7 @@ def wasserstein1(P, Q, error: bool = False, m: int = 10, rtol: float | None = No
     if todo and Ps[0].dim == 1:
         ps, qs = [Ps[i] for i in todo], [Qs[i] for i in todo]
         v, e = PairCubature(ps, qs).integrate(_cdf_gap(ps, qs, signed=False), rtol=rtol,
-                                              kink=lambda x, bid: _cdf_gap(ps, qs, signed=True)(x[:, None], None, None, bid))
+                                              kinks=[lambda x, bid: _cdf_gap(ps, qs, signed=True)(x[:, None], None, None, bid)])
         vals[todo], errs[todo] = v, e
     elif todo:
         import ot
