@@ -42,17 +42,22 @@ def _regularized(options: dict, dtype: str = "float32") -> ToyConfig:
 EQUIV_TOL_64 = 1e-9
 
 
-@pytest.mark.parametrize("options", REGULARIZED, ids=lambda o: "+".join(f"{k}={v}" for k, v in o.items()))
-def test_regularized_batched_equals_one_at_a_time(options):
-    # Every regularizer draws its randomness per seed, so seed s's run is the same batched or alone.
-    cfg = _regularized(options, "float64")
-    seeds = [2, 9]
+def _assert_batched_equals_alone(cfg: ToyConfig, seeds: list[int]) -> None:
+    """Train ``seeds`` batched and each alone: parameters and loss histories agree to EQUIV_TOL_64."""
     batched = train_toy(cfg, seeds)
     assert all(v is None for v in batched.diverged.values())
     for i, s in enumerate(seeds):
         alone = train_toy(cfg, [s])
         for a, b in zip(_params(batched, i), _params(alone, 0)):
             assert (a - b).abs().max() <= EQUIV_TOL_64
+        for name in ("loss_d", "loss_g"):
+            assert (getattr(batched, name)[:, i] - getattr(alone, name)[:, 0]).abs().max() <= EQUIV_TOL_64
+
+
+@pytest.mark.parametrize("options", REGULARIZED, ids=lambda o: "+".join(f"{k}={v}" for k, v in o.items()))
+def test_regularized_batched_equals_one_at_a_time(options):
+    # Every regularizer draws its randomness per seed, so seed s's run is the same batched or alone.
+    _assert_batched_equals_alone(_regularized(options, "float64"), [2, 9])
 
 
 def test_regularizers_change_training():
@@ -180,18 +185,10 @@ REMEDIES = [
 
 @pytest.mark.parametrize("options", REMEDIES, ids=lambda o: "+".join(f"{k}={v}" for k, v in o.items()))
 def test_remedies_train_and_stay_per_seed(options):
-    # As test_regularized_batched_equals_one_at_a_time (float64, EQUIV_TOL_64), losses included.
+    # As test_regularized_batched_equals_one_at_a_time (float64, EQUIV_TOL_64).
     cfg = _regularized(options, "float64")
     assert cfg.d_spec().in_dim == 2 * options.get("pack", 1) + int(options.get("minibatch_std", False))
-    seeds = [1, 4]
-    batched = train_toy(cfg, seeds)
-    assert all(v is None for v in batched.diverged.values())
-    for i, s in enumerate(seeds):
-        alone = train_toy(cfg, [s])
-        for a, b in zip(_params(batched, i), _params(alone, 0)):
-            assert (a - b).abs().max() <= EQUIV_TOL_64
-        for name in ("loss_d", "loss_g"):
-            assert (getattr(batched, name)[:, i] - getattr(alone, name)[:, 0]).abs().max() <= EQUIV_TOL_64
+    _assert_batched_equals_alone(cfg, [1, 4])
 
 
 def test_minibatch_std_keeps_real_and_fake_statistics_apart():
