@@ -3,12 +3,16 @@
 Integrals ∫ g(x, log p(x), log q(x)) dx over R^d for B pairs (P_b, Q_b) at once:
 
 1. **Mesh where the mass is.** Per pair, a box covering every component to ``tail`` standard
-   deviations is split (binary in 1D, quad-tree in 2D) until every cell within ``reach`` σ_c of a
-   component c is at most ``cell`` σ_c wide. Thin far-apart modes get small cells; empty space
-   gets a few large ones.
+   deviations is divided so that every cell within ``reach`` σ_c of a component c is at most
+   ``cell`` σ_c wide (1D: the cells between the sorted breakpoints of all components; 2D: a graded
+   quad-tree). Thin far-apart modes get small cells; empty space gets a few large ones. In 1D the
+   cells are also cut at the integrand's known kinks (crossings of log p/q with given levels, or
+   given points), located by the ITP method.
 2. **Tensor Gauss-Legendre with a built-in error estimate.** Each cell is integrated with an
    n-point rule (n = 20 in 1D, 10×10 in 2D) and with the n/2-point rule; |I_n − I_{n/2}| is the
    cell's error estimate (conservative: it is the error of the *coarser* rule).
+   Log densities are evaluated per cell from the components that matter there (per-cell pruning
+   with a proven bound, :data:`PRUNE_NATS`).
 3. **Adaptive refinement.** While a pair's summed estimate exceeds max(atol, rtol·|I|), its
    cells whose estimate exceeds their share tol/N_cells are bisected (2 or 4 children), all
    pairs and cells in one array pass per round.
