@@ -54,14 +54,19 @@ def test_pruned_cell_logpdf_matches_scipy(d):
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-11)
 
 
-def test_pruning_leaves_out_components_on_a_grid():
+def test_pruning_leaves_out_components_on_a_grid(monkeypatch):
     # a 5x5 grid with std 0.05: a cell of 4 std around one mode keeps that mode alone
     stack = quad._Stack.of([grid()])
+    kept = []
+    evaluate = quad._Stack._logsumexp_terms
+    monkeypatch.setattr(quad._Stack, "_logsumexp_terms",
+                        lambda self, x, pair, comp: (kept.append(comp.tolist()), evaluate(self, x, pair, comp))[-1])
     centre = grid().means[12]
     lo, hi = (centre - 0.1)[None], (centre + 0.1)[None]
     x = (lo + 0.2 * np.random.default_rng(0).uniform(size=(1, 50, 2)))
     full = logpdf_ref(grid(), x[0])
     np.testing.assert_allclose(stack.logpdf_cells(x, lo, hi, np.zeros(1, dtype=int))[0], full, rtol=1e-13)
+    assert kept == [[[12]]]  # one call, one cell, the centre mode alone
     only_mode = np.log(1 / 25) - np.log(2 * np.pi * 0.0025) - 0.5 * np.sum((x[0] - centre) ** 2, axis=1) / 0.0025
     np.testing.assert_allclose(full, only_mode, rtol=1e-13)  # the others' share is below e^{-50} here
 

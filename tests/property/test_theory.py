@@ -19,8 +19,8 @@ from scipy.special import ndtr
 
 import ot  # noqa: F401  (imported here so its 3-5 s first import never counts against a hypothesis deadline)
 
-from divergences import (F_DIVERGENCES, GaussianMixture, alpha_loss, arimoto, f_divergence, gaussian_kl, get_f, jsd, kl,
-                         optimal_discriminator, pearson_chi2, squared_hellinger, total_variation, value_function,
+from divergences import (F_DIVERGENCES, FDivergence, GaussianMixture, alpha_loss, arimoto, f_divergence, gaussian_kl,
+                         get_f, jsd, kl, optimal_discriminator, pearson_chi2, squared_hellinger, total_variation, value_function,
                          wasserstein1)
 from tests.helpers import LogitDiscriminator, assert_close, assert_le
 from tests.property.strategies import (alphas, gaussians_1d, gaussians_2d, lambdas, mixtures_1d, mixtures_2d,
@@ -72,9 +72,10 @@ def rtol_for(P, kinked: bool = True):
 
 
 def is_kinked(f, alpha=None) -> bool:
-    """TV-like integrands: tv, and Arimoto at α = ∞ or large α (name, or an FDivergence record)."""
-    name = getattr(f, "name", f)
-    return name in ("tv", "arimoto(inf)") or (name == "arimoto" and alpha is not None and alpha > 20)
+    """TV-like integrands, as the library marks them (``FDivergence.smooth``: tv, Arimoto at α = ∞ and
+    above ``ARIMOTO_BEND_ALPHA``); ``f`` a name (with ``alpha`` for arimoto) or a record."""
+    rec = f if isinstance(f, FDivergence) else get_f(f, alpha)
+    return not rec.smooth
 
 
 def fd(P, Q, f, alpha=None):
@@ -314,7 +315,7 @@ def test_alpha_gan_identity(PQ, alpha, c):
     D* = 1{p > q} is an indicator (no logit: integrated from probabilities)."""
     P, Q = PQ
     D = optimal_discriminator(P, Q, "alpha", alpha=alpha)
-    kinked = alpha > 20
+    kinked = is_kinked("arimoto", alpha)
     v, ev = value_function(P, Q, D, "alpha", error=True, alpha=alpha, rtol=rtol_for(P, kinked))
     d, ed = arimoto(P, Q, alpha, error=True, rtol=rtol_for(P, kinked))
     const = -1.0 if math.isinf(alpha) else alpha / (alpha - 1.0) * (2.0 ** (1.0 / alpha) - 2.0)
