@@ -15,6 +15,9 @@ small networks (G and D 2→64→64→out), the dispatch-bound regime.
   streams, same step order and the same FLOPs as batched (one D pass on the concatenated real and
   fake batch; D's weight gradients skipped in the G step), so the ratio measures batching only.
 
+Page faults: the median over rounds of the process's minor page faults (``getrusage``) per batched
+iteration (all S seeds) and per sequential seed-step; they show whether the allocator setting below holds.
+
 Protocol: the batched trainer and the S plain trainers are built first (not timed); each runs one
 warm-up epoch; then ``--repeats`` rounds alternate one timed epoch of ``--steps`` iterations
 batched with one timed epoch of every seed sequentially (an epoch includes drawing its minibatch
@@ -33,6 +36,10 @@ D step: G forward without grad (1×) + D forward and backward on the 2B real and
 backward on B samples (2×; D's weight gradients are not computed). Default nets: F_G = 481 600,
 F_D = 120 600, B = 128: 0.740 GFLOP per seed-step.
 
+Memory: on the CPU, glibc's allocator is set to keep freed memory (:func:`gan.malloc.retain_freed_memory`,
+which the toy trainer applies on CPU devices) before anything is built, so both sides run with the same
+process-wide setting; the header says whether it was in effect (``DISTMATCH_MALLOC=default`` turns it off).
+
 Threads: ``torch.set_num_threads`` is set to the number of CPU cores available to the process
 (``os.sched_getaffinity``) unless ``--threads`` says otherwise, and printed. The tables go to
 ``benchmarks/results/toy_speed_<device>.md`` (temporary file, then ``os.replace``).
@@ -50,6 +57,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import device_name
+from gan.malloc import retain_freed_memory
 from studies.common import write_atomic
 from toy.reference import PlainTrainer
 from toy.train import ToyConfig, ToyTrainer, TrainHooks
@@ -69,6 +77,15 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _minor_faults() -> int:
+    """Minor page faults of this process so far (``getrusage``; 0 where unavailable)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def measure(S: int, steps: int, repeats: int, device: torch.device, adam_batched: str, adam_seq: str,
             nets: dict | None = None) -> dict:
     """Interleaved timing of S seeds batched vs sequential; returns rates (seed-steps/s) per round.
@@ -85,19 +102,21 @@ def measure(S: int, steps: int, repeats: int, device: torch.device, adam_batched
     for p in plain:
         p.epoch()
     _sync(device)
-    rb, rs = [], []
+    rb, rs, fb, fs = [], [], [], []
     for r in range(repeats):
-        t0 = time.perf_counter()
+        f0, t0 = _minor_faults(), time.perf_counter()
         batched.epoch(r + 1)
         _sync(device)
-        t1 = time.perf_counter()
+        f1, t1 = _minor_faults(), time.perf_counter()
         for p in plain:
             p.epoch()
         _sync(device)
-        t2 = time.perf_counter()
+        f2, t2 = _minor_faults(), time.perf_counter()
         rb.append(S * steps / (t1 - t0))
         rs.append(S * steps / (t2 - t1))
-    return {"batched": rb, "sequential": rs}
+        fb.append((f1 - f0) / steps)
+        fs.append((f2 - f1) / (S * steps))
+    return {"batched": rb, "sequential": rs, "faults_batched": fb, "faults_sequential": fs}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threads = args.threads or cores
     torch.set_num_threads(threads)
+    malloc = "retained freed memory (gan.malloc)" if device.type == "cpu" and retain_freed_memory() else "default"
     steps = args.steps or (10 if device.type == "cpu" else 200)
     if args.adam == "auto":
         adam_b, adam_s = ("fused", "for") if device.type == "cpu" else ("fused", "fused")
@@ -128,11 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     name = device_name(device)
     head = (f"device: {args.device} ({name}); torch {torch.__version__}; threads {threads} of {cores} cores; "
             f"batch 128; float32; {steps} iterations per timed epoch, {args.repeats} interleaved rounds after 1 warm-up epoch; "
-            f"Adam: batched {adam_b}, sequential {adam_s}; {fl / 1e9:.3f} GFLOP per seed-step = 2·B·(4·F_G + 8·F_D)")
+            f"Adam: batched {adam_b}, sequential {adam_s}; glibc malloc: {malloc}; {fl / 1e9:.3f} GFLOP per seed-step = 2·B·(4·F_G + 8·F_D)")
     print(head, flush=True)
     header = ["| S | batched seed-steps/s | sequential seed-steps/s | ratio batched/sequential | ratio of best rounds "
-              "| batched GFLOP/s | sequential GFLOP/s |",
-              "|---:|---:|---:|---:|---:|---:|---:|"]
+              "| batched GFLOP/s | sequential GFLOP/s | page faults per iteration, batched / per seed-step, sequential |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     t_start = time.perf_counter()
     tables = {}
     for title, nets in (("default ring networks", {}), (f"small networks ({SMALL_LABEL})", SMALL_NETS)):
@@ -146,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
             b, s = statistics.median(res["batched"]), statistics.median(res["sequential"])
             ratio = statistics.median([x / y for x, y in zip(res["batched"], res["sequential"])])
             best = max(res["batched"]) / max(res["sequential"])
-            row = f"| {S} | {b:.1f} | {s:.1f} | {ratio:.2f} | {best:.2f} | {b * fl / 1e9:.1f} | {s * fl / 1e9:.1f} |"
+            faults = f"{statistics.median(res['faults_batched']):.0f} / {statistics.median(res['faults_sequential']):.0f}"
+            row = (f"| {S} | {b:.1f} | {s:.1f} | {ratio:.2f} | {best:.2f} | {b * fl / 1e9:.1f} | {s * fl / 1e9:.1f} "
+                   f"| {faults} |")
             lines.append(row)
             print(row, " rounds:", [f"{x:.1f}/{y:.1f}" for x, y in zip(res["batched"], res["sequential"])], flush=True)
         tables[f"{title}, {fl / 1e9:.4f} GFLOP per seed-step"] = lines
