@@ -29,6 +29,8 @@ best configuration / whole grid), ``heatmap_<problem>.png`` (success rate per lo
 
 from __future__ import annotations
 
+import functools
+
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -122,6 +124,8 @@ class LossComparisonConfig:
     n_fit: int = field(default=5000, metadata={"help": "generator samples for the 1D mixture fit"})
     device: Literal["cpu", "cuda"] = field(default="cpu", metadata={"help": "torch device"})
     seed_batch: int = field(default=40, metadata={"help": "seeds trained together"})
+    jobs: int = field(default=1, metadata={"help": "worker processes training (configuration, seed batch) pairs "
+                                                        "side by side (sharing the GPU on cuda)"})
     quick: bool = field(default=False, metadata={"help": f"CPU-sized preset {QUICK}"})
     fresh: bool = field(default=False, metadata={"help": "discard finished runs and start over"})
     plot_only: bool = field(default=False, metadata={"help": "redraw figures and ranking from the saved CSV"})
@@ -140,7 +144,7 @@ class LossComparisonConfig:
         if not self.n_dis or any(n < 1 for n in self.n_dis):
             raise ValueError(f"n_dis values must be positive integers; got {self.n_dis}")
         for name in ("seeds", "epochs", "n_train", "batch_size", "width", "depth", "n_eval", "n_fit", "seed_batch",
-                     "dpi"):
+                     "jobs", "dpi"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)}")
         if self.first_seed < 0:
@@ -351,7 +355,7 @@ def write_outputs(table: pd.DataFrame, cfg: LossComparisonConfig, out) -> pd.Dat
 def main(argv: list[str] | None = None) -> int:
     cfg, out = parse_config(LossComparisonConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK})
     return run_toy_study(cfg, out, STUDY, TABLE, write_outputs, ranking_markdown,
-                         post=lambda v, res: fit_metrics(v, res, cfg.n_fit))
+                         post=functools.partial(fit_metrics, n_fit=cfg.n_fit))
 
 
 if __name__ == "__main__":

@@ -81,6 +81,8 @@ class ModeCoverageConfig:
     depth: int = field(default=4, metadata={"help": "hidden layers of G and D"})
     device: Literal["cpu", "cuda"] = field(default="cpu", metadata={"help": "torch device"})
     seed_batch: int = field(default=40, metadata={"help": "seeds trained together as one batched computation"})
+    jobs: int = field(default=1, metadata={"help": "worker processes training (configuration, seed batch) pairs "
+                                                        "side by side (sharing the GPU on cuda)"})
     checkpoint_every: int = field(default=0, metadata={"help": "epochs between checkpoints (0: epochs // 10)"})
     dtype: Literal["float32", "float64"] = field(default="float32", metadata={"help": "training precision"})
     quick: bool = field(default=False, metadata={"help": f"CPU-sized preset {QUICK}"})
@@ -98,7 +100,7 @@ class ModeCoverageConfig:
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must lie in [0, 1); got {self.beta1}")
         for name in ("seeds", "epochs", "eval_every", "n_modes", "n_train", "n_eval", "batch_size", "g_width",
-                     "d_width", "depth", "seed_batch", "dpi"):
+                     "d_width", "depth", "seed_batch", "jobs", "dpi"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)}")
         if self.first_seed < 0 or self.checkpoint_every < 0:

@@ -18,8 +18,13 @@ checkpoint (epoch boundary, every random stream restored: the finished table equ
 uninterrupted run's). ``fresh=True`` deletes ``<out>/runs`` first. The table handed back holds
 exactly the requested variants and seeds: columns ``[*labels, config_key, seed, epoch, metric, value]``.
 
+Parallel: ``jobs > 1`` trains the pending (variant, seed batch) pairs in that many spawned worker processes,
+each storing its own part table and checkpoint exactly as above (so resuming and skipping work the same way).
+On a GPU a single seed-parallel run is bound by kernel launches from one CPU thread, so several processes
+sharing the device overlap their launches; on a CPU they split the cores.
+
 Progress: one tqdm bar over seed-epochs of all the work still to do, with the variant in training
-and its current mean number of modes captured.
+(with workers, the last one to report) and its current mean number of modes captured.
 """
 
 from __future__ import annotations
@@ -186,17 +191,103 @@ def latest(rows: Sequence[dict], metric: str, n: int) -> list[float]:
     return vals
 
 
+def _train_and_save(store: RunStore, v: Variant, batch: list[int], device: str, every: int,
+                    post: Callable[[Variant, Any], list[dict]] | None, on_epoch: Callable[[Any], None]) -> None:
+    """Train one (variant, seed batch), resuming from its checkpoint, and store its part table."""
+    from toy.train import train_toy  # torch is imported only when there is training to do
+
+    res = train_toy(v.config, batch, device, checkpoint=store.checkpoint(v.key, batch), checkpoint_every=every,
+                    on_epoch=on_epoch)
+    store.save(v, batch, res.rows + (post(v, res) if post is not None else []))
+
+
+def _modes_note(v: Variant, trainer: Any, n: int) -> str:
+    last = latest(trainer.rows, "modes_captured", n)
+    return f"{v.title()} | modes {sum(last) / max(len(last), 1):.2f}/{v.config.mixture.n_components}"
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(queue: Any, threads: int) -> None:
+    """Worker process set-up: its torch intra-op threads and the queue its progress goes to."""
+    import torch
+
+    torch.set_num_threads(threads)
+    _WORKER["queue"] = queue
+
+
+def _worker_batch(index: int, out_dir: str, v: Variant, batch: list[int], device: str, every: int,
+                  post: Callable[[Variant, Any], list[dict]] | None) -> int:
+    """One (variant, seed batch) in a worker process; reports ``(index, epochs done, note)`` after every epoch."""
+    queue = _WORKER["queue"]
+
+    def on_epoch(trainer: Any) -> None:
+        queue.put((index, trainer.epochs_done, _modes_note(v, trainer, len(batch))))
+
+    _train_and_save(RunStore(out_dir), v, batch, device, every, post, on_epoch)
+    return index
+
+
+def _run_parallel(todo: list[tuple[Variant, list[int]]], out_dir: str | Path, device: str, every: Callable[[Variant], int],
+                  post: Callable[[Variant, Any], list[dict]] | None, jobs: int, threads: int, bar: Any) -> None:
+    """The pending batches in ``jobs`` spawned worker processes (``threads`` torch threads each); the bar
+    advances from their per-epoch reports. The first worker error is raised after the others are cancelled."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from queue import Empty
+
+    ctx = mp.get_context("spawn")  # CUDA cannot be used in forked children
+    queue = ctx.Manager().Queue()
+    seen = [0] * len(todo)
+
+    def drain() -> None:
+        while True:
+            try:
+                i, done, note = queue.get_nowait()
+            except Empty:
+                return
+            if bar is not None:
+                bar.update(len(todo[i][1]) * (done - seen[i]))
+                bar.set_postfix_str(note)
+            seen[i] = done
+
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue, threads)) as pool:
+        futures = {pool.submit(_worker_batch, i, str(out_dir), v, batch, device, every(v), post)
+                   for i, (v, batch) in enumerate(todo)}
+        try:
+            while futures:
+                finished, futures = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
+                drain()
+                for f in finished:
+                    f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+    drain()
+
+
 def run_variants(variants: Sequence[Variant], seeds: Sequence[int], out_dir: str | Path, *, device: str = "cpu",
                  seed_batch: int = 40, fresh: bool = False, checkpoint_every: int = 0, progress: bool = True,
-                 post: Callable[[Variant, Any], list[dict]] | None = None) -> pd.DataFrame:
+                 post: Callable[[Variant, Any], list[dict]] | None = None, jobs: int = 1,
+                 threads_per_job: int | None = None) -> pd.DataFrame:
     """Train what is missing of ``variants`` × ``seeds`` (module docstring) and return the whole table.
 
     checkpoint_every : epochs between checkpoints of a batch in progress; 0 picks max(1, epochs // 10).
     post(variant, result) : extra rows ``{seed, epoch, metric, value}`` computed from a finished batch's
-        :class:`toy.train.ToyResult` (its trained G and D), stored with the batch.
+        :class:`toy.train.ToyResult` (its trained G and D), stored with the batch (picklable when ``jobs > 1``:
+        a module-level function or a ``functools.partial`` of one).
+    jobs : number of worker processes, each training one pending (variant, seed batch) at a time (spawned; on
+        CUDA they share the GPU, which pays off when single runs leave it idle between kernel launches). 1 trains
+        in this process. A batch's numbers do not depend on ``jobs`` (every random stream is per seed), given the
+        same number of torch threads.
+    threads_per_job : torch intra-op threads of each worker (default: this process's count divided by ``jobs``,
+        at least 1).
     """
-    from toy.train import train_toy  # torch is imported only when there is training to do
-
+    for name, value in (("jobs", jobs), ("threads_per_job", 1 if threads_per_job is None else threads_per_job)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
     store = RunStore(out_dir, fresh)
     todo = pending(store, variants, seeds, seed_batch)
     bar = None
@@ -204,24 +295,30 @@ def run_variants(variants: Sequence[Variant], seeds: Sequence[int], out_dir: str
         from tqdm.auto import tqdm
 
         total = sum(len(batch) * v.config.epochs for v, batch in todo)
-        bar = tqdm(total=total, unit="seed-epoch", desc="training", dynamic_ncols=True)
+        bar = tqdm(total=total, unit="seed-epoch", desc="training" + (f" ({jobs} jobs)" if jobs > 1 else ""),
+                   dynamic_ncols=True)
+
+    def every(v: Variant) -> int:
+        return checkpoint_every or max(1, v.config.epochs // 10)
+
     try:
-        for v, batch in todo:
-            seen = [0]
+        if jobs > 1 and len(todo) > 1:
+            import torch
 
-            def on_epoch(trainer, v=v, batch=batch, seen=seen):
-                if bar is None:
-                    return
-                bar.update(len(batch) * (trainer.epochs_done - seen[0]))
-                seen[0] = trainer.epochs_done
-                last = latest(trainer.rows, "modes_captured", len(batch))
-                bar.set_postfix_str(f"{v.title()} | modes {sum(last) / max(len(last), 1):.2f}/"
-                                    f"{v.config.mixture.n_components}")
+            threads = threads_per_job or max(1, torch.get_num_threads() // jobs)
+            _run_parallel(todo, out_dir, device, every, post, min(jobs, len(todo)), threads, bar)
+        else:
+            for v, batch in todo:
+                seen = [0]
 
-            every = checkpoint_every or max(1, v.config.epochs // 10)
-            res = train_toy(v.config, batch, device, checkpoint=store.checkpoint(v.key, batch),
-                            checkpoint_every=every, on_epoch=on_epoch)
-            store.save(v, batch, res.rows + (post(v, res) if post is not None else []))
+                def on_epoch(trainer, v=v, batch=batch, seen=seen):
+                    if bar is None:
+                        return
+                    bar.update(len(batch) * (trainer.epochs_done - seen[0]))
+                    seen[0] = trainer.epochs_done
+                    bar.set_postfix_str(_modes_note(v, trainer, len(batch)))
+
+                _train_and_save(store, v, batch, device, every(v), post, on_epoch)
     finally:
         if bar is not None:
             bar.close()
@@ -247,7 +344,7 @@ def run_toy_study(cfg: Any, out: Path, study: str, table_name: str,
     With ``cfg.plot_only`` only the outputs are redrawn from the saved table.
 
     ``cfg`` must provide ``variants()``, ``seed_list()`` and the fields ``device``, ``seed_batch``, ``fresh``,
-    ``progress``, ``plot_only`` (``checkpoint_every`` optional).
+    ``progress``, ``plot_only`` (``checkpoint_every`` and ``jobs`` optional).
     """
     from studies.common import RunTimer, saved_table, write_run_json
 
@@ -261,7 +358,7 @@ def run_toy_study(cfg: Any, out: Path, study: str, table_name: str,
     variants = cfg.variants()
     table = run_variants(variants, cfg.seed_list(), out, device=cfg.device, seed_batch=cfg.seed_batch,
                          fresh=cfg.fresh, checkpoint_every=getattr(cfg, "checkpoint_every", 0),
-                         progress=cfg.progress, post=post)
+                         progress=cfg.progress, post=post, jobs=getattr(cfg, "jobs", 1))
     write_csv_atomic(table, out / table_name)
     summary = write_outputs(table, cfg, out)
     wall = timer.stop()

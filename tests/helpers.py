@@ -39,3 +39,24 @@ class LogitDiscriminator:
         from scipy.special import expit
 
         return expit(self.logit(x))
+
+
+def assert_jobs_match_serial(main, argv: list[str], table: str, tmp_path) -> None:
+    """A toy study run with ``--jobs 2`` (spawned workers) writes the same table as the serial run, to the bit.
+
+    Both run with one torch thread (the workers get max(1, 1 // 2) = 1), so the arithmetic is the same; the
+    serial run is done here rather than taken from a module fixture for that reason.
+    """
+    import pandas as pd
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(argv + ["--out", str(tmp_path / "serial")]) == 0
+        assert main(argv + ["--jobs", "2", "--out", str(tmp_path / "jobs2")]) == 0
+    finally:
+        torch.set_num_threads(before)
+    serial, parallel = pd.read_csv(tmp_path / "serial" / table), pd.read_csv(tmp_path / "jobs2" / table)
+    assert len(serial) > 0
+    pd.testing.assert_frame_equal(serial, parallel, check_exact=True)

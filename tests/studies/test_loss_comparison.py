@@ -10,6 +10,7 @@ import pytest
 
 from studies import loss_comparison as lc
 from studies.common import parse_config
+from tests.helpers import assert_jobs_match_serial
 
 TINY = ["--seeds", "2", "--epochs", "1", "--n-train", "640", "--losses", "ns", "wgan-gp", "lsgan", "--regularizers",
         "none", "sn", "gp", "--lrs", "1e-3", "--adam-betas", "0.5/0.999", "--n-dis", "1", "--width", "16", "--depth",
@@ -83,3 +84,10 @@ def test_bad_options(capsys):
     assert "b1/b2" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         lc.main(["--losses", "nope", "--no-progress"])
+
+
+def test_parallel_jobs_write_the_serial_table(tmp_path):
+    # functools.partial post-processing (the 1D analytic metrics) must reach the workers: the toy1d problem
+    argv = TINY[:TINY.index("--losses")] + ["--losses", "ns", "lsgan", "--regularizers", "none", "--problems", "toy1d",
+                                           *TINY[TINY.index("--lrs"):]]
+    assert_jobs_match_serial(lc.main, argv, lc.TABLE, tmp_path)

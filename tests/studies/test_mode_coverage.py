@@ -11,6 +11,7 @@ import pytest
 from studies import mode_coverage as mc
 from studies.common import parse_config
 from studies.runs import RunStore, pending
+from tests.helpers import assert_jobs_match_serial
 
 TINY = ["--seeds", "2", "--epochs", "2", "--eval-every", "1", "--losses", "ns", "a0.3-1", "--n-train", "1280",
         "--g-width", "16", "--d-width", "16", "--depth", "2", "--n-eval", "500", "--no-progress"]
@@ -124,3 +125,8 @@ def test_paper_defaults():
     assert (c.g_width, c.d_width, c.g_depth, c.batch_size, c.lr_g, c.betas_g) == (400, 200, 4, 128, 1e-4, (0.9, 0.99))
     assert (c.n_train, c.n_eval, c.mixture.n_components) == (50_000, 25_000, 8)
     assert np.allclose(c.mixture.covs, 1e-4 * np.eye(2)) and np.allclose(np.linalg.norm(c.mixture.means, axis=1), 1)
+
+
+def test_parallel_jobs_write_the_serial_table(tmp_path):
+    assert_jobs_match_serial(mc.main, TINY, mc.TABLE, tmp_path)
+    assert json.loads((tmp_path / "jobs2" / "run.json").read_text())["config"]["jobs"] == 2
