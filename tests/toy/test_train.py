@@ -91,14 +91,18 @@ def _small_config(**kw) -> ToyConfig:
 EQUIV_TOL = 1e-5
 
 
+CUDA = pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"))
+
+
+@pytest.mark.parametrize("device", ["cpu", CUDA])
 @pytest.mark.parametrize("n_dis", [1, 2])
-def test_batched_equals_one_at_a_time(n_dis):
+def test_batched_equals_one_at_a_time(n_dis, device):
     seeds = [3, 5, 7]
     cfg = _small_config(n_dis=n_dis, n_train=64 * 20 * n_dis)
-    batched = train_toy(cfg, seeds)
+    batched = train_toy(cfg, seeds, device)
     assert batched.iterations == 20
     for i, s in enumerate(seeds):
-        alone = train_toy(cfg, [s])
+        alone = train_toy(cfg, [s], device)
         for a, b in zip(list(batched.G.parameters()) + list(batched.D.parameters()),
                         list(alone.G.parameters()) + list(alone.D.parameters())):
             assert (a[i] - b[0]).abs().max() <= EQUIV_TOL
