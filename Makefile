@@ -15,8 +15,8 @@ figures: env
 	$(PY) -m studies.toy_gradients
 	$(PY) -m studies.alpha_sweep
 	$(PY) -m studies.image_gan --dataset mnist5k --arch dcgan --loss ns --quick
-	$(PY) -m studies.mode_coverage --quick
-	$(PY) -m studies.loss_comparison --quick
+	$(PY) -m studies.mode_coverage --quick --jobs 2
+	$(PY) -m studies.loss_comparison --quick --jobs 2
 
 test: env
 	$(PY) -m pytest -q
