@@ -130,3 +130,18 @@ def test_paper_defaults():
 def test_parallel_jobs_write_the_serial_table(tmp_path):
     assert_jobs_match_serial(mc.main, TINY, mc.TABLE, tmp_path)
     assert json.loads((tmp_path / "jobs2" / "run.json").read_text())["config"]["jobs"] == 2
+
+
+def _failing_post(variant, result):
+    raise RuntimeError(f"post-processing failed for {variant.title()}")
+
+
+def test_a_worker_error_reaches_the_caller(tmp_path):
+    from studies.runs import run_variants
+
+    cfg = _cfg()
+    with pytest.raises(RuntimeError, match="post-processing failed for"):
+        run_variants(cfg.variants()[:2], cfg.seed_list(), tmp_path, progress=False, post=_failing_post, jobs=2,
+                     threads_per_job=1)
+    with pytest.raises(ValueError, match="jobs must be a positive integer"):
+        run_variants(cfg.variants(), cfg.seed_list(), tmp_path, progress=False, jobs=0)
