@@ -30,18 +30,9 @@ from tests.reference import REF_F, arimoto_f_ref, harmonic_overlap_ref, integrat
 LOG2 = math.log(2.0)
 LOG4 = math.log(4.0)
 FLOOR = 1e-12  # float64 rounding of sums of O(1) terms, a few hundred ulps
-# Integrands with a kink (|p − q|, min(p, q): TV, hinge, Arimoto at α = ∞) are, in 2D, integrated
-# less accurately than the returned error estimate claims: the |I_n − I_{n/2}| estimate misses the
-# error of cells cut by the curve p = q (1D meshes are cut there; 2D ones are not). On 2D products
-# A ⊗ C vs B ⊗ C (exact TV known) errors reached 1.5e-6 against estimates ~1e-9 (pinned by an xfail
-# test in tests/divergences/test_measures.py). Identities involving such quantities get this
-# allowance; a wrong formula is off by far more. 1D integrands (TV, hinge, α = ∞ and large finite α
-# included) get none.
-KINK_TOL = 1e-4
-
-
-def kink_tol(P) -> float:
-    return KINK_TOL if P.dim == 2 else 0.0
+# Integrands with a kink (|p − q|, min(p, q): TV, hinge, Arimoto at α = ∞ and large α) get no allowance:
+# 1D meshes are cut at the kinks, and 2D cells straddling them get a bisection error estimate
+# (divergences.quadrature); identities hold within the returned error estimates in both.
 F_NAMES = sorted(F_DIVERGENCES)
 G = GaussianMixture.gaussian
 
@@ -122,9 +113,13 @@ def test_divergence_bounded_below_by_f_one_and_data_processing(data, name, alpha
     quantisation x ↦ 1{v·x ≤ t}: D_f(P||Q) ≥ Q(A) f(P(A)/Q(A)) + Q(A^c) f(P(A^c)/Q(A^c))."""
     P, Q = data.draw(pairs())
     alpha = alpha if name == "arimoto" else None
-    v, err = fd(P, Q, name, alpha)
-    if is_kinked(name, alpha):
-        err += kink_tol(P)
+    with warnings.catch_warnings():  # χ² may be finite but beyond float64 (documented: warns, returns inf)
+        warnings.filterwarnings("ignore", "pearson: the divergence is finite but exceeds", RuntimeWarning)
+        warnings.filterwarnings("ignore", "neyman: the divergence is finite but exceeds", RuntimeWarning)
+        v, err = fd(P, Q, name, alpha)
+    if math.isinf(v):  # e.g. χ²(N(0, .25²) || N(4, .2031²)) ≈ e^800 (the thorough profile drew it): both hold
+        assert v > 0, f"{name}: D_f = {v}"
+        return
     f_one = -LOG4 if name == "gan" else 0.0
     assert_le(f_one, v, err + FLOOR, f"{name}: D_f ≥ f(1)")
     direction = [1.0] if P.dim == 1 else [math.cos(angle), math.sin(angle)]
@@ -151,11 +146,13 @@ def test_jsd_symmetric_and_bounded(PQ):
 
 @given(PQ=pairs())
 @example(PQ=(G(0.0, 1.0), G(32.0, 1.0)))  # TV = 1 + 9e-16 (within its estimate); χ² = e^1024 − 1 overflows
+# 2D χ² close to its finiteness boundary converges slowly (one drawn pair, χ² = 7.6e44, takes ~10 s and stops
+# short of rtol 1e-8 with an IntegrationWarning); the profile's 5 s deadline would make this test flaky
+@settings(deadline=60_000)
 def test_classical_inequalities(PQ):
     """TV ≤ 1, H² ≤ 2, Pinsker, Le Cam, JSD ≤ log2·TV, TV ≤ √(2 JSD), H² ≤ KL ≤ log(1 + χ²)."""
     P, Q = PQ
     tv, etv = total_variation(P, Q, error=True, rtol=rtol_for(P))
-    etv += kink_tol(P)
     h2, eh = squared_hellinger(P, Q, error=True)
     kl_, ekl = kl(P, Q, error=True)
     js, ejs = jsd(P, Q, error=True)
@@ -304,7 +301,7 @@ def test_fgan_value_attains_divergence_at_optimal_critic_general(PQ, name):
     assume(math.isfinite(d))
     T = optimal_discriminator(P, Q, loss, **params)
     v, ev = value_function(P, Q, T, loss, error=True, rtol=rtol_for(P, is_kinked(rec)), **params)
-    tol = ev + ed + FLOOR * (1 + abs(d)) + (2 * kink_tol(P) if is_kinked(rec) else 0.0)
+    tol = ev + ed + FLOOR * (1 + abs(d))
     assert_close(v, d, tol, f"{name}: V_f(T*) = D_f")
 
 
@@ -319,8 +316,7 @@ def test_alpha_gan_identity(PQ, alpha, c):
     v, ev = value_function(P, Q, D, "alpha", error=True, alpha=alpha, rtol=rtol_for(P, kinked))
     d, ed = arimoto(P, Q, alpha, error=True, rtol=rtol_for(P, kinked))
     const = -1.0 if math.isinf(alpha) else alpha / (alpha - 1.0) * (2.0 ** (1.0 / alpha) - 2.0)
-    kink = 2 * kink_tol(P) if kinked else 0.0
-    assert_close(v, d + const, ev + ed + FLOOR + kink, f"α-GAN identity at α={alpha}")
+    assert_close(v, d + const, ev + ed + FLOOR, f"α-GAN identity at α={alpha}")
     if math.isinf(alpha):
         return
     wobble = (lambda x: np.sin(x)) if P.dim == 1 else (lambda x: np.sin(x[:, 0] + x[:, 1]))
@@ -338,7 +334,7 @@ def test_hinge_optimum_is_2tv_minus_2(PQ):
     D = optimal_discriminator(P, Q, "hinge")
     v, ev = value_function(P, Q, D, "hinge", error=True, rtol=rtol_for(P))
     tv, etv = total_variation(P, Q, error=True, rtol=rtol_for(P))
-    assert_close(v, 2 * tv - 2, ev + 2 * etv + FLOOR + 3 * kink_tol(P), "hinge sup V = 2 TV − 2")
+    assert_close(v, 2 * tv - 2, ev + 2 * etv + FLOOR, "hinge sup V = 2 TV − 2")
 
 
 @given(P=mixtures_1d(), Q=mixtures_1d(), a=st.floats(-1.0, 0.5), gap=st.floats(0.5, 2.0))
@@ -382,7 +378,7 @@ def test_arimoto_half_is_squared_hellinger_and_infinity_is_tv(PQ):
     assert_close(a, h, ea + eh + FLOOR, "D_{f_1/2} = H²")
     tv, etv = total_variation(P, Q, error=True, rtol=rtol_for(P))
     b, eb = arimoto(P, Q, math.inf, error=True, rtol=rtol_for(P))
-    assert_close(b, tv, eb + etv + FLOOR + 2 * kink_tol(P), "D_{f_∞} = TV")
+    assert_close(b, tv, eb + etv + FLOOR, "D_{f_∞} = TV")
 
 
 @given(PQ=pairs(), log_alpha=st.floats(0.1, math.log(1e8)))
@@ -397,7 +393,7 @@ def test_arimoto_sandwiched_by_tv(PQ, log_alpha):
     k = alpha / (alpha - 1.0)
     lo = k * (1.0 + tv - 2.0 ** (1.0 / alpha))
     hi = k * 2.0 ** (1.0 / alpha) * tv
-    tol = ed + k * 2.0 * etv + FLOOR + 2 * kink_tol(P)
+    tol = ed + k * 2.0 * etv + FLOOR
     assert_le(lo, d, tol, f"lower TV bound at α={alpha:g}")
     assert_le(d, hi, tol, f"upper TV bound at α={alpha:g}")
 
