@@ -22,6 +22,7 @@ Lim & Ye (2017) hinge; Arjovsky et al. (2017) WGAN; Nowozin et al. (2016) f-GAN.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -29,7 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._numerics import Array, check_alpha, check_finite, sigmoid, softplus
-from .fdiv import F_DIVERGENCES, _arimoto_g, alpha_reward_log, get_f
+from .fdiv import F_DIVERGENCES, FDivergence, _arimoto_g, alpha_reward_log, get_f
 from .mixture import GaussianMixture
 from .quadrature import integrate_pairs, pair_up
 
@@ -74,6 +75,7 @@ class Objective:
     logit_rewards: tuple[Callable[[Array], Array], Callable[[Array], Array]] | None = None  # same, from logits
     output: str = "probability"  # or "critic"
     params: dict = field(default_factory=dict)
+    f_record: FDivergence | None = None  # the f of an f-GAN objective (its critic is T* = f'(p/q))
 
 
 def _vanilla() -> Objective:
@@ -129,7 +131,7 @@ def _fgan(name: str, alpha: float | None = None) -> Objective:
     return Objective(
         rec.name, real=lambda t: t, fake=lambda t: -rec.f_conj(t), optimal_from_r=t_star,
         logit_rewards=(lambda v: rec.g_f(v), lambda v: -rec.conj_g_f(v)), output="critic",
-        params={"f": rec.name},
+        params={"f": rec.name}, f_record=rec,
     )
 
 
@@ -220,19 +222,63 @@ def optimal_discriminator(P: GaussianMixture, Q: GaussianMixture, loss: str = "v
 
 
 # ----------------------------------------------------------------------------- value functions
+T_OVERFLOW = 1e300
+"""An f-GAN critic value |T*| above this has overflowed or been clipped at an open end of dom f* (T* = −e^{−r}
+for reverse KL, 1 − e^{−2r} for Neyman χ², 2 expm1(r) for Pearson χ², at |r| ≳ 350-710)."""
+
+
+def _same_mixture(a: GaussianMixture, b: GaussianMixture) -> bool:
+    return a is b or (a.dim == b.dim and all(np.array_equal(getattr(a, k), getattr(b, k))
+                                             for k in ("weights", "means", "covs")))
+
+
+def _optimal_fgan_record(D: Callable, obj: Objective, P: GaussianMixture, Q: GaussianMixture):
+    """The f record when D is the closed-form f-GAN critic T* = f'(p/q) of this objective and pair, else None."""
+    if not (isinstance(D, OptimalDiscriminator) and D._fn is None and obj.f_record is not None
+            and D.objective.name == obj.name and D.objective.params == obj.params):
+        return None
+    return obj.f_record if _same_mixture(D.P, P) and _same_mixture(D.Q, Q) else None
+
+
+def _density_times(log_density: Array, reward: Array) -> Array:
+    """density · reward as sign(reward) · exp(log density + log|reward|): no precision is lost where the density
+    is subnormal or below float64 (log density < −708) while the reward is large but finite. Where the density
+    rounds to 0 and the reward is ±inf (a reward that overflowed far out in the tails) the term is 0, as 0·(±∞)."""
+    out = np.sign(reward) * np.exp(log_density + np.log(np.abs(reward)))
+    return np.where((np.exp(log_density) == 0.0) & ~np.isfinite(reward), 0.0, out)
+
+
+def _fenchel_young(rec, lp: Array, lq: Array) -> Array:
+    """p·f'(u) − q·f*(f'(u)) = q·f(u), u = p/q, as q φ(u) + f(1) q + f'(1) (p − q) from the record's log-space
+    Bregman integrand q φ (:mod:`divergences.fdiv`); finite wherever the densities are."""
+    p, q = np.exp(lp), np.exp(lq)
+    return rec.integrand(lp, lq) + rec.f_one * q + float(rec.f_prime(1.0)) * (p - q)
+
+
 def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], Array], loss: str = "vanilla",
                    error: bool = False, rtol: float | None = None, **params):
     """V(D) = E_P[real(D(X))] + E_Q[fake(D(X))] for a given discriminator callable D (see the module table).
 
     D receives points of shape (n,) for 1D mixtures and (n, d) otherwise. If D has a ``logit``
     method (as optimal discriminators of probability-valued losses do; ``has_logit`` may say it is
-    unavailable) and the loss has a logit
-    form, rewards are evaluated from logits (softplus, no log of a rounded probability).
-    Integrated by the same adaptive cubature as the divergences (rtol as there).
-    Terms with zero density contribute 0 (0·(−∞) = 0). In 1D the mesh is cut at the density
-    crossings and at ``D.kinks`` where D has that attribute (points where D is not smooth, e.g.
-    the knots of the WGAN critic at the crossings of F_P and F_Q): Gauss rules, and their error
-    estimate, assume a smooth integrand inside each cell.
+    unavailable) and the loss has a logit form, rewards are evaluated from logits (softplus, no log of
+    a rounded probability). Integrated by the same adaptive cubature as the divergences (rtol as there).
+    Density × reward is formed in log space, so a density below the float64 range keeps its precision
+    against a large reward; where the density rounds to 0 and the reward is infinite the term is 0
+    (0·(−∞) = 0). In 1D the mesh is cut at the density crossings and at ``D.kinks`` where D has that
+    attribute (points where D is not smooth, e.g. the knots of the WGAN critic at the crossings of F_P
+    and F_Q): Gauss rules, and their error estimate, assume a smooth integrand inside each cell.
+
+    For the closed-form f-GAN critic of the same loss and pair (``optimal_discriminator(P, Q, f)``),
+    T* = f'(p/q) and f*(T*) leave the float64 range where |log p/q| is large while p or q still carries
+    mass (T* = 2(e^r − 1) and f*(T*) = e^{2r} − 1 for Pearson, e^r for KL's conjugate, −e^{−r} for
+    reverse KL's T*). At points where T*, f*(T*) or p·T* − q·f*(T*) is not finite, or |T*| >
+    :data:`T_OVERFLOW`, the integrand is evaluated as its exact value q·f(p/q) (the Fenchel–Young
+    equality f*(f'(u)) = u f'(u) − f(u); Nowozin et al. 2016, eq. 5) from the record's log-space
+    integrand; everywhere else term by term as for any D (the form q φ(u) + f(1) q + f'(1)(p − q)
+    cancels where p ≫ q for records with f'(1) ≠ 0, so it is not used where the terms are fine). For
+    Pearson and Neyman χ² the mesh reaches as far as the divergence's (``chi2_is_finite``), and an
+    infinite χ² gives V(T*) = sup V = +inf.
     """
     if not callable(D):
         raise TypeError("D must be callable: x -> discriminator output")
@@ -243,14 +289,27 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
     use_logit = obj.logit_rewards is not None and getattr(D, "has_logit", hasattr(D, "logit"))
     real, fake = obj.logit_rewards if use_logit else (obj.real, obj.fake)
     call = D.logit if use_logit else D
+    rec = _optimal_fgan_record(D, obj, Ps[0], Qs[0])
+    spread = None
+    if rec is not None and rec.name in ("pearson", "neyman"):
+        from .measures import chi2_is_finite
+
+        num, den = (Ps[0], Qs[0]) if rec.name == "pearson" else (Qs[0], Ps[0])
+        finite, sp = chi2_is_finite(num, den)
+        if not finite:
+            return (math.inf, 0.0) if error else math.inf
+        spread = np.array([sp])
 
     def integrand(x: Array, lp: Array, lq: Array, bid: Array) -> Array:
         t = np.asarray(call(x[:, 0] if x.shape[1] == 1 else x), dtype=float)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            pr, pf = np.exp(lp), np.exp(lq)
-            a = np.where(pr > 0, pr * real(t), 0.0)
-            b = np.where(pf > 0, pf * fake(t), 0.0)
-        return a + b
+            r_real, r_fake = real(t), fake(t)
+            out = _density_times(lp, r_real) + _density_times(lq, r_fake)
+            if rec is not None:
+                bad = ~(np.isfinite(r_real) & np.isfinite(r_fake) & np.isfinite(out)) | (np.abs(t) > T_OVERFLOW)
+                if bad.any():
+                    out[bad] = _fenchel_young(rec, lp[bad], lq[bad])
+        return out
 
-    v, e = integrate_pairs(Ps, Qs, integrand, rtol=rtol, cuts=getattr(D, "kinks", None))
+    v, e = integrate_pairs(Ps, Qs, integrand, rtol=rtol, cuts=getattr(D, "kinks", None), spread=spread)
     return (float(v[0]), float(e[0])) if error else float(v[0])

@@ -261,19 +261,21 @@ def test_fgan_critic_with_narrower_data_does_not_warn(name, params):
     assert_close(v, d, e + ed + 1e-12, f"{name}: V(T*) = D_f")
 
 
-# ----------------------------------------------------------------------------- open bugs (xfail)
-@pytest.mark.xfail(strict=True, reason="Pearson f-GAN at T* when χ² = inf: T* = 2 expm1(r) saturates to inf, the "
-                   "real term p·T* is +inf and the fake term −q·f*(T*) is −inf; the pair is resolved as −inf "
-                   "instead of sup V = D = +inf")
+# ----------------------------------------------------------------------------- extreme density ratios
+# T* = f'(p/q) and f*(T*) leave float64 where |log p/q| is large while p or q still carries mass; value_function
+# then uses the Fenchel–Young equality p T* − q f*(T*) = q f(p/q) at those points (divergences.objectives). Each case
+# below returned a wrong value before (noted per test) and is checked against a closed form.
+# before: Pearson f-GAN at T* when χ² = inf: T* = 2 expm1(r) saturates to inf, the real term p·T* is +inf and the
+#   fake term −q·f*(T*) is −inf; the pair is resolved as −inf instead of sup V = D = +inf
 def test_fgan_pearson_value_at_optimum_when_divergence_is_infinite():
     A, B = G(0.0, 4.0), G(0.0, 1.0)
     assert f_divergence(A, B, "pearson") == math.inf
     assert value_function(A, B, optimal_discriminator(A, B, "pearson"), "pearson") == math.inf
 
 
-@pytest.mark.xfail(strict=True, reason="KL f-GAN at T* = 1 + r: the fake term q·f*(T*) = q·e^{r} is formed as "
-                   "q·exp(T* − 1), which overflows to inf where r > 709 while q is still subnormal-positive "
-                   "(|x| > 9.5 here, carrying P-mass 2e-6), so V(T*) = −inf instead of KL = 29.42")
+# before: KL f-GAN at T* = 1 + r: the fake term q·f*(T*) = q·e^{r} is formed as q·exp(T* − 1), which overflows to
+#   inf where r > 709 while q is still subnormal-positive (|x| > 9.5 here, carrying P-mass 2e-6), so V(T*) = −inf
+#   instead of KL = 29.42
 def test_fgan_kl_value_at_optimum_with_much_wider_data():
     A, B = G(0.0, 4.0), G(0.0, 1.0 / 16.0)
     want = 0.5 * (4.0 * 16.0 - 1.0 + math.log(1.0 / 64.0))  # closed form ½(σp²/σq² − 1 + log σq²/σp²)
@@ -282,10 +284,9 @@ def test_fgan_kl_value_at_optimum_with_much_wider_data():
     assert_close(v, want, max(e, 1e-10), "V(T*) = KL")
 
 
-@pytest.mark.xfail(strict=True, reason="reverse-KL f-GAN at T* = −e^{−r}: where log p/q < −709.8 (|x| > 9.5 here, "
-                   "carrying Q-mass 2e-6) T* overflows and is clipped to −1.8e308, so f*(T*) = −1 − log(−T*) "
-                   "is −710.8 instead of −1 + r; V(T*) = 29.420439 vs reverse KL = 29.420558 (error 1.2e-4, "
-                   "estimate 4e-11)")
+# before: reverse-KL f-GAN at T* = −e^{−r}: where log p/q < −709.8 (|x| > 9.5 here, carrying Q-mass 2e-6) T*
+#   overflows and is clipped to −1.8e308, so f*(T*) = −1 − log(−T*) is −710.8 instead of −1 + r; V(T*) =
+#   29.420439 vs reverse KL = 29.420558 (error 1.2e-4, estimate 4e-11)
 def test_fgan_reverse_kl_value_at_optimum_with_much_narrower_data():
     A, B = G(0.0, 1.0 / 16.0), G(0.0, 4.0)
     want = 0.5 * (4.0 * 16.0 - 1.0 + math.log(1.0 / 64.0))  # KL(Q||P) in closed form
@@ -293,12 +294,49 @@ def test_fgan_reverse_kl_value_at_optimum_with_much_narrower_data():
     assert_close(v, want, max(e, 1e-10), "V(T*) = KL(Q||P)")
 
 
-@pytest.mark.xfail(strict=True, reason="Pearson f-GAN at T* with χ² finite but close to its boundary 2σq² > σp²: the "
-                   "integrand decays like p²/q ~ exp(−0.0057 x²), log p/q passes 709 on the mesh and T*, p·T*, "
-                   "q·f*(T*) overflow; value_function returns −inf for χ² = 3.745")
+# before: Pearson f-GAN at T* with χ² finite but close to its boundary 2σq² > σp²: the integrand decays like p²/q
+#   ~ exp(−0.0057 x²), log p/q passes 709 on the mesh and T*, p·T*, q·f*(T*) overflow; value_function returns
+#   −inf for χ² = 3.745
 def test_fgan_pearson_value_at_optimum_with_heavy_ratio_tails():
     vp = 1.97753906
     A, B = G(0.0, vp), G(0.0, 1.0)
     want = 1.0 / math.sqrt(vp * (2.0 - vp)) - 1.0  # χ² = σq²/(σp √(2σq² − σp²)) − 1, σq = 1
     v, e = value_function(A, B, optimal_discriminator(A, B, "pearson"), "pearson", error=True)
     assert_close(v, want, max(e, 1e-10), "V(T*) = χ²")  # (assert_close also rejects err = inf)
+
+
+@pytest.mark.parametrize("name", sorted(F_DIVERGENCES) + ["arimoto"])
+def test_fenchel_young_form_equals_the_two_terms_where_both_are_finite(name):
+    # the substitute used where T* or f*(T*) overflows must be the same function as p T* − q f*(T*) pointwise:
+    # compare the two on |log p/q| ≤ 30 (generic terms from the record's T* and conjugate, the substitute from
+    # its Bregman integrand)
+    from divergences.objectives import _fenchel_young
+
+    params = {"alpha": 3.0} if name == "arimoto" else {}
+    obj = get_objective(name, **params)
+    rec = obj.f_record
+    lq = np.linspace(-8.0, 2.0, 11)[:, None] * np.ones((1, 13))
+    lp = lq + np.linspace(-30.0, 30.0, 13)[None, :]
+    lp, lq = lp.ravel(), lq.ravel()
+    t = obj.optimal_from_r(lp - lq)
+    p, q = np.exp(lp), np.exp(lq)
+    real, fake = p * obj.real(t), q * obj.fake(t)
+    fy = _fenchel_young(rec, lp, lq)
+    # both forms are differences of larger terms (p T* vs q f*(T*); q φ vs f'(1)(p − q)): compare at their scale
+    scale = np.abs(real) + np.abs(fake) + np.abs(rec.integrand(lp, lq)) + abs(rec.f_one) * q \
+        + abs(float(rec.f_prime(1.0))) * (p + q)
+    assert np.all(np.abs(fy - (real + fake)) <= 1e-12 * scale), np.max(np.abs(fy - (real + fake)) / scale)
+
+
+def test_fenchel_young_only_for_the_optimal_critic_of_the_same_pair_and_loss():
+    from divergences.objectives import _optimal_fgan_record
+
+    A, B, C = G(0.0, 1.0), G(1.0, 2.0), G(0.5, 1.0)
+    kl_obj = get_objective("kl")
+    assert _optimal_fgan_record(optimal_discriminator(A, B, "kl"), kl_obj, A, B) is kl_obj.f_record
+    same_values = GaussianMixture.gaussian(0.0, 1.0)  # equal parameters, another object
+    assert _optimal_fgan_record(optimal_discriminator(same_values, B, "kl"), kl_obj, A, B) is kl_obj.f_record
+    assert _optimal_fgan_record(optimal_discriminator(A, C, "kl"), kl_obj, A, B) is None  # another pair
+    assert _optimal_fgan_record(optimal_discriminator(A, B, "pearson"), kl_obj, A, B) is None  # another f
+    assert _optimal_fgan_record(lambda x: np.ones(len(x)), kl_obj, A, B) is None  # any other critic
+    assert _optimal_fgan_record(optimal_discriminator(A, B, "vanilla"), get_objective("vanilla"), A, B) is None

@@ -19,8 +19,8 @@ Q = 0.4 N(2.15, 0.3²) + 0.6 N(5.15, 0.3²): equal component variances make log(
 linearly in the tails, so p/q stays moderate on both samples and every term has finite variance
 for every loss (Pearson and Neyman χ² need E_P (p/q)² = ∫p³/q² and E_P (q/p)⁴ finite); a huge ratio
 would also push T* to the edge of dom f* where the v ↦ T round trip loses its digits. Q is
-stochastically larger than P (no crossing of the CDFs), which keeps the WGAN critic computable,
-see the strict xfail below. The seeds' suggestion N(3.5, 1.0²) is checked too, except where it
+stochastically larger than P (no crossing of the CDFs), so the WGAN critic is one linear piece of
+slope −1. The seeds' suggestion N(3.5, 1.0²) is checked too, except where it
 breaks these conditions: its tails are heavier than P's, so ∫q²/p = ∞, i.e. the Neyman χ² value is
 infinite and the reverse-KL real term −T* = q/p has infinite variance under P.
 """
