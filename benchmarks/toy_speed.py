@@ -37,7 +37,7 @@ backward on B samples (2×; D's weight gradients are not computed). Default nets
 F_D = 120 600, B = 128: 0.740 GFLOP per seed-step.
 
 Memory: on the CPU, glibc's allocator is set to keep freed memory (:func:`gan.malloc.retain_freed_memory`,
-which the toy trainer applies on CPU devices) before anything is built, so both sides run with the same
+which the study runner applies on CPU devices too) before anything is built, so both sides run with the same
 process-wide setting; the header says whether it was in effect (``DISTMATCH_MALLOC=default`` turns it off).
 
 Threads: ``torch.set_num_threads`` is set to the number of CPU cores available to the process

@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike
 
 from ._numerics import Array, check_alpha, check_finite, sigmoid, softplus
 from .fdiv import F_DIVERGENCES, FDivergence, _arimoto_g, alpha_reward_log, get_f
+from .measures import _CHI2_ROLES, chi2_is_finite
 from .mixture import GaussianMixture
 from .quadrature import integrate_pairs, pair_up
 
@@ -183,6 +184,18 @@ class OptimalDiscriminator:
             return self.objective.optimal_from_r(self.log_ratio(x))
 
     @property
+    def bend_levels(self) -> tuple[float, ...]:
+        """Values of log p/q where the value function's integrand at D* is not smooth (or bends sharply): p = q
+        for the hinge, α = ∞ and TV-type critics, Arimoto's levels for α-GAN / f-GAN at large α (the records'
+        ``bend_levels``); () for smooth ones."""
+        name, params = self.objective.name, self.objective.params
+        if name == "hinge":
+            return (0.0,)
+        if name == "alpha":
+            return get_f("arimoto", params["alpha"]).bend_levels
+        return self.objective.f_record.bend_levels if self.objective.f_record is not None else ()
+
+    @property
     def has_logit(self) -> bool:
         """Whether D* is a probability with a finite logit (vanilla, α-GAN with α < ∞)."""
         name = self.objective.name
@@ -241,11 +254,18 @@ def _optimal_fgan_record(D: Callable, obj: Objective, P: GaussianMixture, Q: Gau
 
 
 def _density_times(log_density: Array, reward: Array) -> Array:
-    """density · reward as sign(reward) · exp(log density + log|reward|): no precision is lost where the density
-    is subnormal or below float64 (log density < −708) while the reward is large but finite. Where the density
-    rounds to 0 and the reward is ±inf (a reward that overflowed far out in the tails) the term is 0, as 0·(±∞)."""
-    out = np.sign(reward) * np.exp(log_density + np.log(np.abs(reward)))
-    return np.where((np.exp(log_density) == 0.0) & ~np.isfinite(reward), 0.0, out)
+    """density · reward: the plain product where the density is a normal float64 (log density > −700), else
+    sign(reward) · exp(log density + log|reward|), so that a subnormal or underflowed density keeps its
+    precision against a large finite reward. Where the density rounds to 0 and the reward is ±inf (a reward
+    that overflowed far out in the tails) the term is 0, as 0·(±∞)."""
+    reward = np.broadcast_to(reward, log_density.shape)
+    density = np.exp(log_density)
+    tiny = log_density <= -700.0
+    out = density * reward
+    if tiny.any():
+        far = np.sign(reward[tiny]) * np.exp(log_density[tiny] + np.log(np.abs(reward[tiny])))
+        out[tiny] = np.where((density[tiny] == 0.0) & ~np.isfinite(reward[tiny]), 0.0, far)
+    return out
 
 
 def _fenchel_young(rec, lp: Array, lq: Array) -> Array:
@@ -267,7 +287,8 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
     against a large reward; where the density rounds to 0 and the reward is infinite the term is 0
     (0·(−∞) = 0). In 1D the mesh is cut at the density crossings and at ``D.kinks`` where D has that
     attribute (points where D is not smooth, e.g. the knots of the WGAN critic at the crossings of F_P
-    and F_Q): Gauss rules, and their error estimate, assume a smooth integrand inside each cell.
+    and F_Q): Gauss rules, and their error estimate, assume a smooth integrand inside each cell. In 2D the
+    cells straddling ``D.bend_levels`` (optimal discriminators declare them) get a bisection error estimate.
 
     For the closed-form f-GAN critic of the same loss and pair (``optimal_discriminator(P, Q, f)``),
     T* = f'(p/q) and f*(T*) leave the float64 range where |log p/q| is large while p or q still carries
@@ -291,11 +312,9 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
     call = D.logit if use_logit else D
     rec = _optimal_fgan_record(D, obj, Ps[0], Qs[0])
     spread = None
-    if rec is not None and rec.name in ("pearson", "neyman"):
-        from .measures import chi2_is_finite
-
-        num, den = (Ps[0], Qs[0]) if rec.name == "pearson" else (Qs[0], Ps[0])
-        finite, sp = chi2_is_finite(num, den)
+    if rec is not None and rec.name in _CHI2_ROLES:
+        num, den = _CHI2_ROLES[rec.name]
+        finite, sp = chi2_is_finite((Ps[0], Qs[0])[num], (Ps[0], Qs[0])[den])
         if not finite:
             return (math.inf, 0.0) if error else math.inf
         spread = np.array([sp])
@@ -311,5 +330,9 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
                     out[bad] = _fenchel_young(rec, lp[bad], lq[bad])
         return out
 
-    v, e = integrate_pairs(Ps, Qs, integrand, rtol=rtol, cuts=getattr(D, "kinks", None), spread=spread)
+    # 1D: cut at p = q (cheap, and where most critics' kinks lie); 2D: a bisection error estimate along the levels
+    # where D is known to bend (it costs up to 4x the cells that straddle them)
+    levels = (0.0,) if Ps[0].dim == 1 else tuple(getattr(D, "bend_levels", ()))
+    v, e = integrate_pairs(Ps, Qs, integrand, rtol=rtol, cuts=getattr(D, "kinks", None), spread=spread,
+                           crossing_levels=levels)
     return (float(v[0]), float(e[0])) if error else float(v[0])

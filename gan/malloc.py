@@ -17,8 +17,10 @@ Measured on the 2-core CPU of development (default ring networks, S = 40, float3
 The price is memory: the process keeps up to ``trim_threshold`` of freed heap instead of returning it. Requests above ``mmap_threshold`` (at most 32 MiB on 64-bit glibc) still use
 ``mmap``, so very large stacks (S ≳ 50 of the ring generator) fault as before.
 
-Applied by the toy trainer on CPU devices. It is a process-wide setting: set the environment variable
-``DISTMATCH_MALLOC=default`` to leave glibc's allocator as it is. A no-op (returning False) where the C
+A process-wide setting, so the library does not apply it on import or in a trainer: the study runner
+(:mod:`studies.runs`, in this process for CPU runs and in every worker) and ``benchmarks.toy_speed`` call it;
+call it yourself before training large seed stacks on the CPU. The environment variable
+``DISTMATCH_MALLOC=default`` makes it leave glibc's allocator as it is. A no-op (returning False) where the C
 library is not glibc (macOS, musl).
 """
 
@@ -68,10 +70,10 @@ def retain_freed_memory(mmap_threshold: int = MMAP_THRESHOLD_MAX, trim_threshold
         raise ValueError(f"mmap_threshold must be in (0, {MMAP_THRESHOLD_MAX}] bytes (glibc's limit); got {mmap_threshold}")
     if not 0 <= trim_threshold < 2**31:
         raise ValueError(f"trim_threshold must be in [0, 2**31) bytes (mallopt takes a C int); got {trim_threshold}")
+    if _applied == (mmap_threshold, trim_threshold):
+        return True  # in effect, whatever the environment says now
     if os.environ.get(OPT_OUT_ENV, "").strip().lower() == "default":
         return False
-    if _applied == (mmap_threshold, trim_threshold):
-        return True
     libc = _glibc()
     if libc is None:
         return False

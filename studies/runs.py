@@ -18,6 +18,10 @@ checkpoint (epoch boundary, every random stream restored: the finished table equ
 uninterrupted run's). ``fresh=True`` deletes ``<out>/runs`` first. The table handed back holds
 exactly the requested variants and seeds: columns ``[*labels, config_key, seed, epoch, metric, value]``.
 
+Memory: on the CPU the runner (this process, or each worker) sets glibc to keep freed memory
+(:func:`gan.malloc.retain_freed_memory`): the stacked per-step tensors are then reused rather than page-faulted
+in anew at every step.
+
 Parallel: ``jobs > 1`` trains the pending (variant, seed batch) pairs in that many spawned worker processes,
 each storing its own part table and checkpoint exactly as above (so resuming and skipping work the same way).
 On a GPU a single seed-parallel run is bound by kernel launches from one CPU thread, so several processes
@@ -210,9 +214,13 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(queue: Any, threads: int) -> None:
-    """Worker process set-up: its torch intra-op threads and the queue its progress goes to."""
+    """Worker process set-up: glibc keeps freed memory (:mod:`gan.malloc`; it matters on the CPU and costs
+    nothing on CUDA), its torch intra-op threads, and the queue its progress goes to."""
     import torch
 
+    from gan.malloc import retain_freed_memory
+
+    retain_freed_memory()
     torch.set_num_threads(threads)
     _WORKER["queue"] = queue
 
@@ -231,41 +239,44 @@ def _worker_batch(index: int, out_dir: str, v: Variant, batch: list[int], device
 
 def _run_parallel(todo: list[tuple[Variant, list[int]]], out_dir: str | Path, device: str, every: Callable[[Variant], int],
                   post: Callable[[Variant, Any], list[dict]] | None, jobs: int, threads: int, bar: Any) -> None:
-    """The pending batches in ``jobs`` spawned worker processes (``threads`` torch threads each); the bar
-    advances from their per-epoch reports. The first worker error is raised after the others are cancelled."""
+    """The pending batches in a pool of ``jobs`` spawned worker processes (``threads`` torch threads each); the bar
+    advances from their per-epoch reports. On the first worker error, or an interrupt here, the pool is
+    terminated (batches in progress stop; their last checkpoints stay for a resume) and the error is raised."""
     import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from queue import Empty
 
     ctx = mp.get_context("spawn")  # CUDA cannot be used in forked children
-    queue = ctx.Manager().Queue()
+    queue = ctx.Queue()
     seen = [0] * len(todo)
 
-    def drain() -> None:
+    def drain(timeout: float) -> None:
         while True:
             try:
-                i, done, note = queue.get_nowait()
+                i, done, note = queue.get(timeout=timeout)
             except Empty:
                 return
+            timeout = 0.0
             if bar is not None:
                 bar.update(len(todo[i][1]) * (done - seen[i]))
                 bar.set_postfix_str(note)
             seen[i] = done
 
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue, threads)) as pool:
-        futures = {pool.submit(_worker_batch, i, str(out_dir), v, batch, device, every(v), post)
-                   for i, (v, batch) in enumerate(todo)}
-        try:
-            while futures:
-                finished, futures = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
-                drain()
-                for f in finished:
-                    f.result()
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
-    drain()
+    pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(queue, threads))
+    try:
+        results = [pool.apply_async(_worker_batch, (i, str(out_dir), v, batch, device, every(v), post))
+                   for i, (v, batch) in enumerate(todo)]
+        while results:
+            drain(0.5)
+            for r in [r for r in results if r.ready()]:
+                r.get()  # re-raises a worker's exception here
+                results.remove(r)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    drain(0.0)
 
 
 def run_variants(variants: Sequence[Variant], seeds: Sequence[int], out_dir: str | Path, *, device: str = "cpu",
@@ -305,9 +316,14 @@ def run_variants(variants: Sequence[Variant], seeds: Sequence[int], out_dir: str
         if jobs > 1 and len(todo) > 1:
             import torch
 
+            jobs = min(jobs, len(todo))
             threads = threads_per_job or max(1, torch.get_num_threads() // jobs)
-            _run_parallel(todo, out_dir, device, every, post, min(jobs, len(todo)), threads, bar)
+            _run_parallel(todo, out_dir, device, every, post, jobs, threads, bar)
         else:
+            if str(device).startswith("cpu"):
+                from gan.malloc import retain_freed_memory
+
+                retain_freed_memory()
             for v, batch in todo:
                 seen = [0]
 

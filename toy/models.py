@@ -19,7 +19,7 @@ B = 128, 2 threads, interleaved rounds in one process, median seed-steps/s): exp
 ``F.linear`` to the same batched GEMMs), fused Adam 140 vs foreach Adam 106, and
 ``torch.compile`` of the forward passes 129 vs 145 eager (in a second session): the simplest
 form, eager ``baddbmm`` with fused Adam, is used. With glibc keeping freed memory (:mod:`gan.malloc`, applied
-by the toy trainer on the CPU; without it the per-step gradient tensors page-fault) the stacked step runs at
+by the study runner and the benchmark on the CPU; without it the per-step gradient tensors page-fault) the stacked step runs at
 ≈ 100-135 GFLOP/s there (``python -m benchmarks.toy_speed``), most of it in the batched GEMMs.
 """
 

@@ -34,9 +34,10 @@ that act on whole seed batches:
 use it to inject a NaN). Hooks that draw random numbers should draw them per seed
 (``trainer.hook_gens``, the seeds' ``hook`` streams) to keep batched ≡ one-at-a-time.
 
-Memory: on CPU devices the trainer calls :func:`gan.malloc.retain_freed_memory` (a process-wide glibc
-setting; ``DISTMATCH_MALLOC=default`` opts out), so the large per-step tensors are reused rather than
-page-faulted in anew at every step (about 12% faster at S = 40 on the 2-core CPU of development).
+Memory: on the CPU, large stacks of seeds free and reallocate tens of MB per step, which glibc returns to the
+kernel and page-faults back in; :func:`gan.malloc.retain_freed_memory` (a process-wide setting, applied by the
+study runner :mod:`studies.runs` and by ``benchmarks.toy_speed``, not by the trainer) avoids that: 7-12% at
+S = 40 on the 2-core CPU of development.
 
 Checkpoints (:meth:`ToyTrainer.state_dict`, ``train_toy(checkpoint=...)``): networks, Adam states,
 every per-seed random stream, masks, loss history and metric rows, saved at epoch boundaries; a
@@ -57,7 +58,6 @@ import torch
 from divergences import GaussianMixture, ring
 from gan.checkpoint import load_checkpoint, save_checkpoint
 from gan.losses import AdversarialLoss, get_loss
-from gan.malloc import retain_freed_memory
 from gan.regularizers import TrainOptions
 from gan.remedies import minibatch_stddev, pack
 from gan.seeding import ADAM_IMPLS, make_adam
@@ -270,8 +270,6 @@ class ToyTrainer:
 
     def __init__(self, config: ToyConfig, seeds: list[int], device: torch.device, hooks: TrainHooks):
         self.cfg, self.seeds, self.device = config, seeds, device
-        if device.type == "cpu":
-            retain_freed_memory()  # no page faults on the per-step gradient tensors (gan.malloc)
         self.S = S = len(seeds)
         self.dtype = DTYPES[config.dtype]
         self.data = ToyData(config.mixture, config.n_train, config.fresh, config.data_seed, config.latent_dim,

@@ -52,6 +52,7 @@ def test_retained_memory_stops_page_faults():
 
 
 def test_opt_out_leaves_the_allocator_alone(monkeypatch):
+    monkeypatch.setattr(malloc, "_applied", None)  # as in a fresh process (another test may have applied it)
     monkeypatch.setenv(malloc.OPT_OUT_ENV, "default")
     assert malloc.retain_freed_memory() is False
 
