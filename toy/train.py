@@ -36,8 +36,9 @@ use it to inject a NaN). Hooks that draw random numbers should draw them per see
 
 Memory: on the CPU, large stacks of seeds free and reallocate tens of MB per step, which glibc returns to the
 kernel and page-faults back in; :func:`gan.malloc.retain_freed_memory` (a process-wide setting, applied by the
-study runner :mod:`studies.runs` and by ``benchmarks.toy_speed``, not by the trainer) avoids that: 7-12% at
-S = 40 on the 2-core CPU of development.
+study runner :mod:`studies.runs` and by ``benchmarks.toy_speed``, not by the trainer) avoids that: 143.7 →
+153.7 seed-steps/s at S = 40 on the 2-core CPU of development (``python -m benchmarks.toy_speed --seeds 40
+--repeats 5 --no-small --no-write`` with and without ``DISTMATCH_MALLOC=default``).
 
 Checkpoints (:meth:`ToyTrainer.state_dict`, ``train_toy(checkpoint=...)``): networks, Adam states,
 every per-seed random stream, masks, loss history and metric rows, saved at epoch boundaries; a
