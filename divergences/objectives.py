@@ -287,7 +287,7 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
     against a large reward; where the density rounds to 0 and the reward is infinite the term is 0
     (0·(−∞) = 0). In 1D the mesh is cut at the density crossings and at ``D.kinks`` where D has that
     attribute (points where D is not smooth, e.g. the knots of the WGAN critic at the crossings of F_P
-    and F_Q): Gauss rules, and their error estimate, assume a smooth integrand inside each cell. In 2D the
+    and F_Q) and where log p/q crosses ``D.bend_levels``: Gauss rules, and their error estimate, assume a smooth integrand inside each cell. In 2D the
     cells straddling ``D.bend_levels`` (optimal discriminators declare them) get a bisection error estimate.
 
     For the closed-form f-GAN critic of the same loss and pair (``optimal_discriminator(P, Q, f)``),
@@ -330,9 +330,11 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
                     out[bad] = _fenchel_young(rec, lp[bad], lq[bad])
         return out
 
-    # 1D: cut at p = q (cheap, and where most critics' kinks lie); 2D: a bisection error estimate along the levels
-    # where D is known to bend (it costs up to 4x the cells that straddle them)
-    levels = (0.0,) if Ps[0].dim == 1 else tuple(getattr(D, "bend_levels", ()))
+    # 1D: cut at p = q (cheap, and where most critics' kinks lie) and where D is known to bend (Arimoto's levels
+    # r = ±k/α of large-α critics); 2D: a bisection error estimate along the bend levels only (it costs up to 4x
+    # the cells that straddle them)
+    bends = tuple(getattr(D, "bend_levels", ()))
+    levels = tuple(sorted({0.0, *bends})) if Ps[0].dim == 1 else bends
     v, e = integrate_pairs(Ps, Qs, integrand, rtol=rtol, cuts=getattr(D, "kinks", None), spread=spread,
                            crossing_levels=levels)
     return (float(v[0]), float(e[0])) if error else float(v[0])
