@@ -5,7 +5,7 @@ them (a batch, broadcast against a single mixture), and return a float (an array
 With ``error=True`` they return ``(value, error_estimate)``; the estimate is conservative (see
 :mod:`divergences.quadrature`). Tolerances by default: relative 1e-11 (1D) / 1e-8 (2D) on the
 conservative estimate, absolute floor 1e-14. Truly infinite divergences (χ² with too-light
-denominator tails) return ``inf`` after an exact tail test, never overflow noise.
+denominator tails) return ``inf`` after an exact tail test (:func:`chi2_is_finite`), never overflow noise.
 """
 
 from __future__ import annotations
@@ -39,13 +39,37 @@ def _tail_rates_1d(A: GaussianMixture, B: GaussianMixture) -> tuple[float, float
     return worst_c, worst_l
 
 
-def chi2_is_finite(A: GaussianMixture, B: GaussianMixture, n_dirs: int = 3600) -> tuple[bool, float]:
+def _min_upper_envelope(coef: np.ndarray) -> float:
+    """min over ψ of max_j (m_j + p_j cos ψ + q_j sin ψ), exactly, for rows ``coef[j] = (m_j, p_j, q_j)``.
+
+    The minimum of an upper envelope of such curves lies at the minimum of one of them
+    (ψ = atan2(−q, −p), value m − √(p² + q²)) or where two of them cross
+    ((p_j − p_k) cos ψ + (q_j − q_k) sin ψ = m_k − m_j: at most two angles per pair).
+    """
+    m, p, q = coef.T
+    psi = [np.arctan2(-q, -p)]
+    for j in range(len(coef)):
+        for k in range(j + 1, len(coef)):
+            a, b, rhs = p[j] - p[k], q[j] - q[k], m[k] - m[j]
+            rho = np.hypot(a, b)
+            if rho > 0 and abs(rhs) <= rho:
+                base, half = np.arctan2(b, a), np.arccos(np.clip(rhs / rho, -1.0, 1.0))
+                psi.append(np.array([base - half, base + half]))
+    psi = np.concatenate(psi)
+    env = np.max(m[:, None] + p[:, None] * np.cos(psi)[None, :] + q[:, None] * np.sin(psi)[None, :], axis=0)
+    return float(np.min(env))
+
+
+def chi2_is_finite(A: GaussianMixture, B: GaussianMixture) -> tuple[bool, float]:
     """Whether ∫ a²/b dx < ∞ for mixtures a, b, and a tail spread factor for the cubature mesh.
 
     Along a ray x = t v the mixture log-densities behave like −t² min_k v^T Σ_k^{-1} v / 2, so
     a²/b decays iff c(v) = 2 min_i v^TΣ_{A,i}^{-1}v − min_j v^TΣ_{B,j}^{-1}v > 0 for all directions v.
-    1D is exact (the boundary c = 0 is decided by the linear terms). In 2D the directions are
-    scanned on a grid of ``n_dirs`` angles and the boundary c = 0 is treated as infinite.
+    1D is exact (the boundary c = 0 is decided by the linear terms). In 2D, with v = (cos θ, sin θ),
+    c = min_i max_j v^T M_ij v, M_ij = 2Σ_{A,i}^{-1} − Σ_{B,j}^{-1}, and each v^T M v = m + p cos 2θ + q sin 2θ
+    (m = tr M / 2, p = (M₁₁ − M₂₂)/2, q = M₁₂), so min_v c is found exactly by
+    :func:`_min_upper_envelope`; the boundary min c = 0 (to 1e-12 relative) is treated as infinite.
+    The spread factor 1/(σ_max √c_min) widens the mesh for slowly decaying tails.
     """
     sig_max = float(np.max(np.concatenate([A.scales(), B.scales()])))
     if A.dim == 1:
@@ -55,17 +79,70 @@ def chi2_is_finite(A: GaussianMixture, B: GaussianMixture, n_dirs: int = 3600) -
         if c == 0 and lin < 0:
             return True, max(1.0, 800.0 / (-lin) / (40.0 * sig_max))
         return False, 1.0
-    theta = np.linspace(0.0, np.pi, n_dirs, endpoint=False)
-    v = np.stack([np.cos(theta), np.sin(theta)], axis=1)
-    quad = lambda m: np.min(np.einsum("nd,kde,ne->kn", v, np.linalg.inv(m.covs), v), axis=0)
-    c = 2.0 * quad(A) - quad(B)
-    cmin = float(np.min(c))
-    if cmin <= 1e-12 * float(np.max(np.abs(c))):
+    if A.dim != 2:
+        raise ValueError(f"chi2_is_finite handles 1D and 2D mixtures; got dimension {A.dim}")
+    M = 2.0 * np.linalg.inv(A.covs)[:, None] - np.linalg.inv(B.covs)[None, :]  # (i, j, 2, 2)
+    coef = np.stack([(M[..., 0, 0] + M[..., 1, 1]) / 2, (M[..., 0, 0] - M[..., 1, 1]) / 2, M[..., 0, 1]], axis=-1)
+    cmin = min(_min_upper_envelope(rows) for rows in coef)
+    scale = float(np.max(np.abs(coef[..., 0]) + np.hypot(coef[..., 1], coef[..., 2])))
+    if cmin <= 1e-12 * scale:
         return False, 1.0
     return True, max(1.0, 1.0 / (sig_max * np.sqrt(cmin)))
 
 
+def chi2_tail_components(A: GaussianMixture, B: GaussianMixture) -> GaussianMixture | None:
+    """2D: the Gaussians that shape ∫ a²/b, as mesh components for the cubature, or None.
+
+    a_i(x)²/b_j(x) is, up to a constant, the Gaussian with precision Λ_ij = 2Σ_{A,i}^{-1} − Σ_{B,j}^{-1} and
+    mean Λ_ij^{-1}(2Σ_{A,i}^{-1}μ_{A,i} − Σ_{B,j}^{-1}μ_{B,j}) where Λ_ij is positive definite. Near the finiteness
+    boundary these are long (slow tails) and, for thin a_i, thin: the mesh must follow them at their own scale,
+    not a uniformly widened copy of the mixtures. Returned (equal weights; only the shapes matter) when every
+    component i of a has such a j (a²/b ≤ a_i²/(w_j b_j) summed over i bounds the integrand, cross terms by
+    AM–GM); None otherwise (e.g. only crossed components of b together cover a_i's tail), and the caller falls
+    back to the spread factor of :func:`chi2_is_finite`.
+    """
+    if A.dim != 2:
+        return None
+    PA, PB = np.linalg.inv(A.covs), np.linalg.inv(B.covs)
+    means, covs = [], []
+    for i in range(A.n_components):
+        found = False
+        for j in range(B.n_components):
+            lam = 2.0 * PA[i] - PB[j]
+            if np.linalg.eigvalsh(lam)[0] <= 1e-12 * np.abs(lam).max():
+                continue
+            cov = np.linalg.inv(lam)
+            cov = 0.5 * (cov + cov.T)
+            means.append(cov @ (2.0 * PA[i] @ A.means[i] - PB[j] @ B.means[j]))
+            covs.append(cov)
+            found = True
+        if not found:
+            return None
+    return GaussianMixture(np.full(len(means), 1.0 / len(means)), np.array(means), np.array(covs))
+
+
 _CHI2_ROLES = {"pearson": (0, 1), "neyman": (1, 0)}  # (numerator², denominator) as indices into (P, Q)
+
+
+def chi2_mesh(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], name: str
+              ) -> tuple[np.ndarray, np.ndarray, list[GaussianMixture] | None]:
+    """For the χ² record ``name`` ("pearson" or "neyman") and pairs (P_b, Q_b): (finite, spread, mesh_extra).
+
+    finite and the spread factor from :func:`chi2_is_finite`; in 2D, where :func:`chi2_tail_components` finds
+    the tail Gaussians of a²/b, the mesh follows them (spread 1) instead; mesh_extra is None in 1D, and holds P_b
+    itself (no extra shape) for pairs that keep the spread factor.
+    """
+    num, den = _CHI2_ROLES[name]
+    B = len(Ps)
+    finite, spread = np.ones(B, dtype=bool), np.ones(B)
+    extra: list[GaussianMixture] | None = None if Ps[0].dim == 1 else list(Ps)
+    for b, pair in enumerate(zip(Ps, Qs)):
+        finite[b], spread[b] = chi2_is_finite(pair[num], pair[den])
+        if finite[b] and extra is not None:
+            tails = chi2_tail_components(pair[num], pair[den])
+            if tails is not None:
+                extra[b], spread[b] = tails, 1.0
+    return finite, spread, extra
 
 
 def f_divergence(P: Mixtures, Q: Mixtures, f: str | FDivergence, alpha: float | None = None,
@@ -96,16 +173,15 @@ def f_divergence(P: Mixtures, Q: Mixtures, f: str | FDivergence, alpha: float | 
     B = len(Ps)
     finite = np.ones(B, dtype=bool)
     spread = np.ones(B)
+    extra = None
     if rec.name in _CHI2_ROLES:
-        num, den = _CHI2_ROLES[rec.name]
-        for b, pair in enumerate(zip(Ps, Qs)):
-            finite[b], spread[b] = chi2_is_finite(pair[num], pair[den])
+        finite, spread, extra = chi2_mesh(Ps, Qs, rec.name)
     values, errors = np.full(B, np.inf), np.zeros(B)
     idx = np.flatnonzero(finite)
     if idx.size:
         integrand = lambda x, lp, lq, bid: rec.integrand(lp, lq)
         v, e = integrate_pairs([Ps[i] for i in idx], [Qs[i] for i in idx], integrand, rtol=rtol, spread=spread[idx],
-                              crossing_levels=rec.bend_levels)
+                              crossing_levels=rec.bend_levels, mesh_extra=None if extra is None else [extra[i] for i in idx])
         if np.any(np.isinf(v)):
             warnings.warn(f"{rec.name}: the divergence is finite but exceeds the float64 range; returned inf",
                           RuntimeWarning, stacklevel=2)

@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike
 
 from ._numerics import Array, check_alpha, check_finite, sigmoid, softplus
 from .fdiv import F_DIVERGENCES, FDivergence, _arimoto_g, alpha_reward_log, get_f
-from .measures import _CHI2_ROLES, chi2_is_finite
+from .measures import _CHI2_ROLES, chi2_mesh
 from .mixture import GaussianMixture
 from .quadrature import integrate_pairs, pair_up
 
@@ -298,7 +298,7 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
     equality f*(f'(u)) = u f'(u) − f(u); Nowozin et al. 2016, eq. 5) from the record's log-space
     integrand; everywhere else term by term as for any D (the form q φ(u) + f(1) q + f'(1)(p − q)
     cancels where p ≫ q for records with f'(1) ≠ 0, so it is not used where the terms are fine). For
-    Pearson and Neyman χ² the mesh reaches as far as the divergence's (``chi2_is_finite``), and an
+    Pearson and Neyman χ² the mesh follows the divergence's tails (``divergences.measures.chi2_mesh``), and an
     infinite χ² gives V(T*) = sup V = +inf.
     """
     if not callable(D):
@@ -311,13 +311,11 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
     real, fake = obj.logit_rewards if use_logit else (obj.real, obj.fake)
     call = D.logit if use_logit else D
     rec = _optimal_fgan_record(D, obj, Ps[0], Qs[0])
-    spread = None
+    spread, extra = None, None
     if rec is not None and rec.name in _CHI2_ROLES:
-        num, den = _CHI2_ROLES[rec.name]
-        finite, sp = chi2_is_finite((Ps[0], Qs[0])[num], (Ps[0], Qs[0])[den])
-        if not finite:
+        finite, spread, extra = chi2_mesh(Ps, Qs, rec.name)
+        if not finite[0]:
             return (math.inf, 0.0) if error else math.inf
-        spread = np.array([sp])
 
     def integrand(x: Array, lp: Array, lq: Array, bid: Array) -> Array:
         t = np.asarray(call(x[:, 0] if x.shape[1] == 1 else x), dtype=float)
@@ -336,5 +334,5 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
     bends = tuple(getattr(D, "bend_levels", ()))
     levels = tuple(sorted({0.0, *bends})) if Ps[0].dim == 1 else bends
     v, e = integrate_pairs(Ps, Qs, integrand, rtol=rtol, cuts=getattr(D, "kinks", None), spread=spread,
-                           crossing_levels=levels)
+                           crossing_levels=levels, mesh_extra=extra)
     return (float(v[0]), float(e[0])) if error else float(v[0])

@@ -5,7 +5,10 @@ Integrals ∫ g(x, log p(x), log q(x)) dx over R^d for B pairs (P_b, Q_b) at onc
 1. **Mesh where the mass is.** Per pair, a box covering every component to ``tail`` standard
    deviations is divided so that every cell within ``reach`` σ_c of a component c is at most
    ``cell`` σ_c wide (1D: the cells between the sorted breakpoints of all components; 2D: a graded
-   quad-tree). Thin far-apart modes get small cells; empty space gets a few large ones. In 1D the
+   quad-tree, distances and widths measured in each component's own metric (x − μ_c)ᵀΣ_c⁻¹(x − μ_c), so a
+   thin component at any angle to the axes is meshed at its thin width). Thin far-apart modes get small
+   cells; empty space gets a few large ones. Callers may add shapes to mesh around (the χ² tail Gaussians
+   a_i²/b_j, :func:`divergences.measures.chi2_tail_components`). In 1D the
    cells are also cut at the integrand's known kinks (crossings of log p/q with given levels, or
    given points), located by the ITP method.
 2. **Tensor Gauss-Legendre with a built-in error estimate.** Each cell is integrated with an
@@ -236,28 +239,55 @@ def _itp_roots(f: Callable[[Array], Array], lo: Array, hi: Array, f_lo: Array, f
     return 0.5 * (lo + hi)
 
 
+def _box_mahalanobis2(lo: Array, hi: Array, prec: Array) -> Array:
+    """min over y in the box [lo, hi] of yᵀΛy, exactly, for 2D boxes (..., 2) and precisions Λ (..., 2, 2).
+
+    0 if the box holds the origin; otherwise the minimum of the convex quadratic lies on an edge, and on the
+    edge y₁ = s it is at y₂ = clip(−Λ₁₂ s/Λ₂₂) (likewise for y₂ = t): the smallest of the four edge minima.
+    """
+    A, B, C = prec[..., 0, 0], prec[..., 0, 1], prec[..., 1, 1]
+    best = np.full(A.shape, np.inf)
+    for s in (lo[..., 0], hi[..., 0]):
+        y = np.clip(-B * s / C, lo[..., 1], hi[..., 1])
+        best = np.minimum(best, A * s * s + 2.0 * B * s * y + C * y * y)
+    for t in (lo[..., 1], hi[..., 1]):
+        y = np.clip(-B * t / A, lo[..., 0], hi[..., 0])
+        best = np.minimum(best, A * y * y + 2.0 * B * y * t + C * t * t)
+    inside = np.all((lo <= 0.0) & (hi >= 0.0), axis=-1)
+    return np.where(inside, 0.0, best)
+
+
 class PairCubature:
     """Adaptive cubature engine for a batch of B pairs (P_b, Q_b) of the same dimension d ∈ {1, 2}."""
 
     def __init__(self, Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], tail: float = 40.0,
-                 spread: Array | None = None, cell: float | None = None, reach: float = 8.0):
+                 spread: Array | None = None, cell: float | None = None, reach: float = 8.0,
+                 mesh_extra: Sequence[GaussianMixture] | None = None):
         self.d = Ps[0].dim
         if self.d not in N_NODES:
             raise ValueError(f"the divergence engine integrates in d = 1 or 2; got d = {self.d}")
         self.B = len(Ps)
         self.P, self.Q = _Stack.of(Ps), _Stack.of(Qs)
         self.spread = np.ones(self.B) if spread is None else np.asarray(spread, float)
+        # components the mesh is built around besides those of P and Q (2D; e.g. the χ² tail Gaussians a_i²/b_j)
+        self.E = self.P if mesh_extra is None else _Stack.of(mesh_extra)
         self.tail, self.cell, self.reach = tail, CELL_SIGMAS[self.d] if cell is None else cell, reach
         n = N_NODES[self.d]
         self._rules = (_gl(n), _gl(n // 2))
 
     # ------------------------------------------------------------------ mesh
     def _components(self) -> tuple[Array, Array, Array]:
-        """All components of both mixtures: centres (B, 2K, d), σ (B, 2K, d), valid mask (B, 2K)."""
-        mu = np.concatenate([self.P.means, self.Q.means], axis=1)
-        sd = np.concatenate([self.P.scales, self.Q.scales], axis=1) * self.spread[:, None, None]
-        ok = np.concatenate([np.isfinite(self.P.logw), np.isfinite(self.Q.logw)], axis=1)
+        """All components of both mixtures: centres (B, 2K, d), per-axis σ (B, 2K, d), valid mask (B, 2K)."""
+        stacks = (self.P, self.Q, self.E)
+        mu = np.concatenate([m.means for m in stacks], axis=1)
+        sd = np.concatenate([m.scales for m in stacks], axis=1) * self.spread[:, None, None]
+        ok = np.concatenate([np.isfinite(m.logw) for m in stacks], axis=1)
         return mu, sd, ok
+
+    def _precisions(self) -> Array:
+        """Σ_c^{-1} / spread² of the components of :meth:`_components` (B, n, d, d), from W (Σ^{-1} = W Wᵀ)."""
+        W = np.concatenate([m.prec_chol for m in (self.P, self.Q, self.E)], axis=1)
+        return np.einsum("bkij,bklj->bkil", W, W) / self.spread[:, None, None, None] ** 2
 
     def initial_cells(self) -> tuple[Array, Array, Array]:
         """The starting mesh: per pair, cells covering every component to ``tail`` σ, and at most
@@ -266,7 +296,9 @@ class PairCubature:
         big = np.where(ok[..., None], 1.0, np.nan)
         lo = np.nanmin((mu - self.tail * sd) * big, axis=1)
         hi = np.nanmax((mu + self.tail * sd) * big, axis=1)
-        return (self._breakpoint_mesh if self.d == 1 else self._quadtree_mesh)(lo, hi, mu, sd, ok)
+        if self.d == 1:
+            return self._breakpoint_mesh(lo, hi, mu, sd, ok)
+        return self._quadtree_mesh(lo, hi, mu, self._precisions(), ok)
 
     def _breakpoint_mesh(self, lo: Array, hi: Array, mu: Array, sd: Array, ok: Array) -> tuple[Array, Array, Array]:
         """1D: the cells between the sorted union of the box ends and, for every component c,
@@ -280,16 +312,25 @@ class PairCubature:
         bid = np.broadcast_to(np.arange(self.B)[:, None], a.shape)
         return a[cell][:, None], b[cell][:, None], bid[cell]
 
-    def _quadtree_mesh(self, lo: Array, hi: Array, mu: Array, sd: Array, ok: Array) -> tuple[Array, Array, Array]:
-        """d ≥ 2: the box split into quadrants until no cell within ``reach`` σ_c of a component c is
-        wider than ``cell`` σ_c (a graded mesh: cells grow geometrically away from the components)."""
+    def _quadtree_mesh(self, lo: Array, hi: Array, mu: Array, prec: Array, ok: Array) -> tuple[Array, Array, Array]:
+        """2D: the box split into quadrants until no cell within Mahalanobis distance ``reach`` of a component c
+        spans more than ``cell`` in c's metric (a graded mesh: cells grow geometrically away from the components).
+
+        Both tests use c's full covariance (precision ``prec``), so a thin component at any orientation gets cells of
+        its thin width along its whole length (with per-axis σ a rotated thin Gaussian looked up to σ_max wide,
+        and a KL at correlation 1 − 1e-6 was off by 1 with an estimate of 1e-8): near = exact minimum of
+        (x − μ_c)ᵀΛ_c(x − μ_c) over the cell (:func:`_box_mahalanobis2`) < reach²; too wide = the larger cell
+        diagonal d has √(dᵀΛ_c d / 2) > cell (= the width in σ for an axis-aligned cell and component).
+        """
         a, b, bid = lo, hi, np.arange(self.B)
         done_a, done_b, done_id = [], [], []
         for _ in range(64):
-            # distance from each component centre to each cell, in that component's σ units
-            gap = np.maximum(np.maximum(a[:, None, :] - mu[bid], mu[bid] - b[:, None, :]), 0.0) / sd[bid]
-            near = (np.sqrt(np.sum(gap**2, axis=-1)) < self.reach) & ok[bid]
-            wide = np.max((b - a)[:, None, :] / sd[bid], axis=-1) > self.cell
+            L = prec[bid]  # (n, K, 2, 2)
+            near = (_box_mahalanobis2(a[:, None, :] - mu[bid], b[:, None, :] - mu[bid], L) < self.reach**2) & ok[bid]
+            w = (b - a)[:, None, :]
+            wx, wy = w[..., 0], w[..., 1]
+            diag2 = L[..., 0, 0] * wx**2 + L[..., 1, 1] * wy**2 + 2.0 * np.abs(L[..., 0, 1] * wx * wy)
+            wide = diag2 > 2.0 * self.cell**2
             split = np.any(near & wide, axis=1)
             done_a.append(a[~split]), done_b.append(b[~split]), done_id.append(bid[~split])
             if not split.any():
@@ -485,16 +526,18 @@ class PairCubature:
 
 def integrate_pairs(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], g: Integrand,
                     rtol: float | None = None, atol: float = DEFAULT_ATOL, spread: Array | None = None,
-                    crossing_levels: Sequence[float] = (0.0,), cuts: Array | None = None) -> tuple[Array, Array]:
+                    crossing_levels: Sequence[float] = (0.0,), cuts: Array | None = None,
+                    mesh_extra: Sequence[GaussianMixture] | None = None) -> tuple[Array, Array]:
     """Integrate ``g(x, log p, log q, pair)`` over R^d for each pair; see :class:`PairCubature`.
 
     In 1D the mesh is first cut where log p − log q crosses each of ``crossing_levels``: by default
     where p = q, the kinks of |p − q|, of the α = ∞ and hinge discriminators and of every integrand
     built on sign(p − q) (``()``: no cuts); and at the points ``cuts`` (other known kinks of g,
     e.g. those of a WGAN critic). In 2D the cells that straddle those levels get a bisection error
-    estimate instead (:meth:`PairCubature.evaluate_cells`).
+    estimate instead (:meth:`PairCubature.evaluate_cells`). ``spread`` (per pair) widens every component for the
+    mesh; ``mesh_extra`` (2D, per pair) adds components the mesh is refined around as around those of P and Q.
     """
-    cub = PairCubature(Ps, Qs, spread=spread)
+    cub = PairCubature(Ps, Qs, spread=spread, mesh_extra=mesh_extra)
     log_ratio = lambda x, bid: cub.P.logpdf(x[:, None], bid) - cub.Q.logpdf(x[:, None], bid)
     kinks = [lambda x, bid, t=float(t): log_ratio(x, bid) - t for t in crossing_levels]
     return cub.integrate(g, rtol=rtol, atol=atol, kinks=kinks, cuts=cuts, levels=tuple(crossing_levels))

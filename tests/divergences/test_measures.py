@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
-from divergences import (F_DIVERGENCES, GaussianMixture, arimoto, chi2_is_finite, f_divergence, gan_divergence,
-                         gaussian_kl, get_f, jsd, kl, neyman_chi2, optimal_discriminator, pearson_chi2, reverse_kl,
+from divergences import (F_DIVERGENCES, GaussianMixture, IntegrationWarning, arimoto, chi2_is_finite, f_divergence,
+                         gan_divergence, gaussian_kl, get_f, jsd, kl, neyman_chi2, optimal_discriminator, pearson_chi2, reverse_kl,
                          seed_toy, squared_hellinger, total_variation, value_function)
 from tests.helpers import assert_close
 from tests.reference import (arimoto_mp_1d, chi2_gauss, divergence_ref, gaussian_kl_ref, hellinger2_gauss,
@@ -17,6 +18,11 @@ from tests.reference import (arimoto_mp_1d, chi2_gauss, divergence_ref, gaussian
 LOG2 = math.log(2.0)
 NAMES = sorted(F_DIVERGENCES)
 G = GaussianMixture.gaussian
+
+
+def _rotation(t: float) -> np.ndarray:
+    return np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+
 
 # 1D pairs: overlapping mixtures, a wider generator, a narrower one (finite χ² in both roles)
 PAIRS_1D = {
@@ -118,6 +124,22 @@ def test_single_gaussians_2d_closed_forms():
     assert e <= 1e-8 * max(1.0, v) * 10
 
 
+@pytest.mark.parametrize("thin", [1e-4, 1e-6])
+@pytest.mark.parametrize("angle", [0.3, 0.7, 2.0])
+def test_rotated_thin_gaussian_2d_closed_forms(thin, angle):
+    """A thin Gaussian (variances 1 and ``thin``) at an angle to the axes against a round-ish one: KL and H² against
+    their closed forms. Regression: the 2D mesh sized cells by per-axis σ, which for a rotated thin component is
+    up to its long σ, so its ridge fell between the Gauss nodes (KL off by 1.05 at thin = 1e-6, angle 0.7, with an
+    error estimate of 1.4e-8)."""
+    R = _rotation(angle)
+    Sp, Sq = R @ np.diag([1.0, thin]) @ R.T, np.diag([0.8, 1.3])
+    P, Q = G([0.1, 0.2], Sp), G([0.0, 0.0], Sq)
+    v, e = kl(P, Q, error=True)
+    assert_close(v, gaussian_kl_ref([0.1, 0.2], Sp, [0.0, 0.0], Sq), e + 1e-12 * (1 + v), "KL rotated thin")
+    h, eh = squared_hellinger(P, Q, error=True)
+    assert_close(h, hellinger2_gauss([0.1, 0.2], Sp, [0.0, 0.0], Sq), eh + 1e-12, "H² rotated thin")
+
+
 # ----------------------------------------------------------------------------- χ² tails
 def test_pearson_infinite_when_q_tails_too_light():
     # ∫ p²/q with p = N(0,1), q = N(0, 0.4): exponent −x² + x²/0.8 > 0, not integrable
@@ -140,6 +162,51 @@ def test_pearson_finite_closed_form_when_q_tails_heavy_enough():
     want = 0.6 / math.sqrt(0.2) * math.exp(0.25 / 0.2) - 1.0
     v, e = pearson_chi2(G(0.5, 1.0), G(0.0, 0.6), error=True)
     assert_close(v, want, max(e, 1e-12 * want), "Pearson shifted")
+
+
+@pytest.mark.parametrize("angle", [0.0, 0.5 * math.pi / 3600, 0.3, 1.0])
+@pytest.mark.parametrize("ratio,finite", [(2.0001, False), (1.9999, True), (1.99, True)])
+def test_pearson_2d_finiteness_is_exact_at_any_orientation(angle, ratio, finite):
+    """Single Gaussians: ∫ p²/q < ∞ iff 2Σ_P⁻¹ − Σ_Q⁻¹ is positive definite (a Gaussian integral). The pair is a
+    thin P (variances 1, 1e-4) against Q with variance 1/ratio along P's long axis, so that matrix has eigenvalue
+    2 − ratio there; rotated by ``angle``. Regression: a scan of 3600 directions missed the thin negative cone
+    between two grid angles (0.5·π/3600 gave χ² = 7431.67 instead of inf)."""
+    R = _rotation(angle)
+    Sp = R @ np.diag([1.0, 1e-4]) @ R.T
+    Sq = R @ np.diag([1.0 / ratio, 1.0]) @ R.T
+    assert bool(np.all(np.linalg.eigvalsh(2 * np.linalg.inv(Sp) - np.linalg.inv(Sq)) > 0)) is finite  # the criterion
+    P, Q = G([0.0, 0.0], Sp), G([0.1, 0.0], Sq)
+    assert chi2_is_finite(P, Q)[0] is finite
+    if not finite:
+        assert pearson_chi2(P, Q) == math.inf
+        return
+    # p²/q is a Gaussian ridge 0.007 wide and (1/√(2 − ratio)) long along P's long axis: the mesh must follow it
+    # (a uniformly widened mesh gave 539 for 4999 at angle 0.3 with an estimate of 6e-7)
+    want = chi2_gauss([0.0, 0.0], Sp, [0.1, 0.0], Sq)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        v, e = pearson_chi2(P, Q, error=True)
+    short = [w for w in caught if issubclass(w.category, IntegrationWarning)]
+    if ratio == 1.99:
+        assert not short
+        assert_close(v, want, e + 1e-12 * v, "Pearson 2D near the boundary")
+    else:  # 2 − ratio = 5e-5 of the scale: the cubature may stop at its budget, but then it says so
+        assert_close(v, want, 1e-6 * v, "Pearson 2D at 5e-5 from the boundary")
+        assert abs(v - want) <= e + 1e-12 * v or short
+
+
+def test_chi2_2d_mixture_finiteness_direction_by_direction():
+    """Mixtures: a²/b decays iff c(v) = 2 min_i v^TΣ_{a,i}⁻¹v − min_j v^TΣ_{b,j}⁻¹v > 0 in every direction v.
+    b = two crossed components (variances (1, 0.2) and (0.2, 1)): min_j v^TΣ_j⁻¹v is at most 3 (on the
+    diagonals), so a round a of variance 0.5 (2/0.5 = 4) is fine against b, but not against its first component
+    alone (5 along y). Every component of a counts: one of variance 3 along x (2/3 < 1) makes it infinite."""
+    Bx, By = np.diag([1.0, 0.2]), np.diag([0.2, 1.0])
+    B = GaussianMixture([0.5, 0.5], [[0.0, 0.0], [0.0, 0.0]], [Bx, By])
+    A = G([0.0, 0.0], 0.5 * np.eye(2))
+    assert chi2_is_finite(A, B)[0] is True
+    assert chi2_is_finite(A, G([0.0, 0.0], Bx))[0] is False
+    A2 = GaussianMixture([0.5, 0.5], [[0.0, 0.0], [1.0, 0.0]], [0.5 * np.eye(2), np.diag([3.0, 0.5])])
+    assert chi2_is_finite(A2, B)[0] is False
 
 
 def test_neyman_uses_the_other_tail():
