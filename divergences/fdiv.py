@@ -81,7 +81,10 @@ class FDivergence:
     f_conj : convex conjugate f*(t) = sup_u [t u − f(u)]; +inf outside ``conj_domain``.
     conj_domain : effective domain of f*.
     activation : (v, ops) ↦ g_f(v), the f-GAN output activation mapping a real logit v into
-        ``conj_domain`` (Nowozin et al. 2016, Table 2), written once for numpy and torch ops.
+        ``conj_domain`` (Nowozin et al. 2016, §2.4 and Table 2), written once for numpy and torch ops. Every
+        g_f here is increasing in v (a larger logit means "more real"); for Neyman χ² and squared Hellinger
+        g_f(v) = 1 − e^{−v}, onto (−∞, 1), the form of common f-GAN code (a decreasing 1 − e^{v} has the same
+        range and would only flip the sign of the logit).
     conj_activation : (v, ops) ↦ f*(g_f(v)) in a stable closed form (e.g. softplus(v) for ``gan``).
     t_star_log : r ↦ f'(e^r), the optimal f-GAN critic as a function of r = log(p/q).
     integrand : (log p, log q) ↦ q φ(p/q) ≥ 0 with φ(u) = f(u) − f(1) − f'(1)(u − 1).
@@ -277,12 +280,27 @@ def _js() -> FDivergence:
     )
 
 
+def _gan_f(u: ArrayLike) -> Array:
+    """f(u) = u log u − (u + 1) log(u + 1) = −u log1p(1/u) − log1p(u): no cancellation of the O(u log u) terms
+    at large u (f(1e12) = −28.63, which the first form gets to 2e-3)."""
+    u = np.asarray(u, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        head = np.where(u > 0, -u * np.log1p(1.0 / np.where(u > 0, u, 1.0)), 0.0)
+    return head - np.log1p(u)
+
+
+def _gan_f_prime(u: ArrayLike) -> Array:
+    """f'(u) = log(u/(u + 1)) = −log1p(1/u) (−inf at u = 0; the quotient form rounds to 0 beyond u ≈ 1e16)."""
+    with np.errstate(divide="ignore"):
+        return -np.log1p(1.0 / np.asarray(u, float))
+
+
 def _gan() -> FDivergence:
     dom = Interval(-np.inf, 0.0)
     return FDivergence(
         name="gan",
-        f=lambda u: _xlogx(np.asarray(u, float)) - _xlogx(np.asarray(u, float) + 1.0),
-        f_prime=lambda u: np.log(np.asarray(u, float) / (np.asarray(u, float) + 1.0)),
+        f=_gan_f,
+        f_prime=_gan_f_prime,
         f_conj=_conj_on(dom, lambda t: -np.log(-np.expm1(t))),
         conj_domain=dom,
         activation=lambda v, ops: -ops.softplus(-v),
@@ -318,6 +336,16 @@ def _arimoto_dh(beta: float, r: Array, s0: Array) -> Array:
     da = r * sigmoid(beta * r) / beta - sp / beta**2
     db = -LOG2 / beta**2
     return da * np.exp(a) - db * np.exp(LOG2 / beta - s0) - _u_minus_one_shifted(r) * db * np.exp((1.0 / beta - 1.0) * LOG2)
+
+
+def _arimoto_dH(beta: float, r: Array, s0: Array) -> Array:
+    """d/dβ [(1 + u^β)^{1/β} − 2^{1/β}] e^{−s0}, u = e^r, s0 = max(r, 0), without the linear term of
+    :func:`_arimoto_dh` and with d/dβ log(1 + u^β)/β = [r σ(βr) − softplus(βr)/β]/β written for r > 0 as
+    −[r σ(−βr) + softplus(−βr)/β]/β (the two O(r) terms cancel exactly): O(r u^{−β}) at large u, to full precision."""
+    a = np.where(r > 0, softplus(-beta * r) / beta, softplus(beta * r) / beta)
+    da = np.where(r > 0, -(r * sigmoid(-beta * r) + softplus(-beta * r) / beta) / beta,
+                  (r * sigmoid(beta * r) - softplus(beta * r) / beta) / beta)
+    return da * np.exp(a) + LOG2 / beta**2 * np.exp(LOG2 / beta - s0)
 
 
 def _arimoto_phi_shifted(alpha: float, r: Array) -> Array:
@@ -439,7 +467,12 @@ def arimoto_f(alpha: float) -> FDivergence:
         if np.isinf(a):
             return np.maximum(1.0 - u, 0.0)
         if abs(a - 1.0) < _ALPHA_NEAR_ONE:
-            return _arimoto_phi_shifted(a, r) * np.maximum(u, 1.0) + fp1 * (u - 1.0)
+            # f_α = α/(α−1)[H(α) − H(1)] = α ∫_0^1 H'(1 + s(α−1)) ds, H(β) = (1+u^β)^{1/β} − 2^{1/β}: no O(u) terms
+            # to cancel (φ_α + f_α'(1)(u − 1) lost 1e-3 at u = 1e12)
+            rc = np.clip(r, -745.0, 700.0)  # u^β underflows below e^−745; e^{s0} must not overflow (u ≤ e^700)
+            s0 = np.maximum(rc, 0.0)
+            acc = sum(w * _arimoto_dH(1.0 + t * (a - 1.0), rc, s0) for t, w in zip(_GL_S, _GL_W))
+            return a * acc * np.exp(s0)
         # (1+u^α)^{1/α} − (1+u) as u·expm1(softplus(−αr)/α) − 1 (r > 0) or expm1(softplus(αr)/α) − u:
         # no cancellation of O(u) terms for large u.
         head = np.where(r > 0, u * np.expm1(softplus(-a * np.abs(r)) / a) - 1.0,

@@ -336,3 +336,27 @@ def test_arimoto_conjugate_accurate_near_zero_alpha_two():
     t = np.array([-1e-30, -1e-100, -1e-200])
     # f*(t) = f*(0) + O(|t|·u*(t)) with u* ~ |t|^{-1/2} for α = 2, so |f*(t) − f*(0)| ≤ 1e-14 here
     np.testing.assert_allclose(arimoto_f(2.0).f_conj(t), 2.0 * (math.sqrt(2.0) - 1.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("alpha", [0.97, 1.04, 1.3, 1.0 + 1e-6])
+def test_arimoto_f_at_extreme_ratios_against_mpmath(alpha):
+    """The public f_α to 1e-14 relative for u from 1e-9 to 1e12. Regression: near α = 1 it was formed as
+    φ_α(u) + f_α'(1)(u − 1), whose O(u) terms cancel: f_1.04(1e12) = −16.35474 for −16.35374."""
+    u = np.array([1e-9, 0.5, 3.0, 1e3, 1e12])
+    assert np.allclose(arimoto_f(alpha).f(u), arimoto_f_mp(alpha, u), rtol=1e-14, atol=1e-15)
+
+
+def test_gan_f_and_f_prime_at_extreme_ratios_against_mpmath():
+    """f(u) = u log u − (u+1) log(u+1) and f'(u) = log(u/(u+1)) in 60-digit arithmetic. Regression: the first
+    form cancelled at large u (f(1e12) = −28.6328 for −28.6310; f'(1e12) 2e-5 off)."""
+    import mpmath as mp
+
+    rec = F_DIVERGENCES["gan"]
+    with mp.workdps(60):
+        for u in (1e-9, 0.5, 3.0, 1e3, 1e12, 1e20):
+            x = mp.mpf(u)
+            f_want = float(x * mp.log(x) - (x + 1) * mp.log(x + 1))
+            fp_want = float(mp.log(x / (x + 1)))
+            assert_close(float(rec.f(u)), f_want, 1e-15 * max(1.0, abs(f_want)), f"gan f({u:g})")
+            assert_close(float(rec.f_prime(u)), fp_want, 1e-15 * abs(fp_want), f"gan f'({u:g})")
+    assert rec.f(0.0) == 0.0 and rec.f_prime(0.0) == -math.inf
