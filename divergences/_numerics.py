@@ -50,11 +50,12 @@ def check_finite(name: str, value: ArrayLike) -> NDArray:
 
 
 def check_alpha(alpha: float, allow_one: bool = True) -> float:
-    """Validate an α of the α-loss / Arimoto family: α in (0, ∞], NaN rejected."""
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise TypeError(f"alpha must be a real number in (0, inf]; got {alpha!r}") from None
+    """Validate an α of the α-loss / Arimoto family: a real number (int, float, numpy scalar; not bool or str)
+    in (0, ∞], NaN rejected."""
+    arr = None if isinstance(alpha, (str, bytes)) else np.asarray(alpha)
+    if arr is None or arr.ndim != 0 or arr.dtype.kind not in "iuf":
+        raise TypeError(f"alpha must be a real number in (0, inf]; got {alpha!r}")
+    a = float(arr)
     if np.isnan(a) or a <= 0.0:
         raise ValueError(f"alpha must lie in (0, inf]; got {alpha!r}")
     if not allow_one and a == 1.0:

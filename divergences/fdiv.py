@@ -510,15 +510,22 @@ def get_f(name: str | FDivergence, alpha: float | None = None) -> FDivergence:
     A record passed in is returned unchanged. Unknown names raise ``ValueError`` listing the known ones.
     """
     if isinstance(name, FDivergence):
+        if alpha is not None:
+            raise ValueError(f"alpha={alpha!r} given with the record {name.name!r}: alpha only selects an 'arimoto' f")
         return name
     if not isinstance(name, str):
         raise TypeError(f"f must be a registered name or an FDivergence record; got {type(name).__name__}")
     if name == "arimoto" or name.startswith("arimoto("):
-        if alpha is None and name.startswith("arimoto("):
-            alpha = float(name[len("arimoto(") : -1])
+        if name.startswith("arimoto("):
+            named = float(name[len("arimoto(") : -1])
+            if alpha is not None and check_alpha(alpha) != named:
+                raise ValueError(f"{name!r} names alpha = {named:g} but alpha={alpha!r} was given")
+            alpha = named
         if alpha is None:
             raise ValueError("the 'arimoto' f-divergence needs alpha=... in (0, inf]")
         return arimoto_f(alpha)
+    if alpha is not None:
+        raise ValueError(f"the f-divergence {name!r} takes no alpha (alpha={alpha!r}); alpha is for 'arimoto'")
     try:
         return F_DIVERGENCES[name]
     except KeyError:

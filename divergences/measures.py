@@ -218,10 +218,18 @@ def arimoto(P: Mixtures, Q: Mixtures, alpha: float, error: bool = False, rtol: f
 
 
 def gaussian_kl(mean_p, cov_p, mean_q, cov_q) -> float:
-    """Closed form KL(N(μ_p, Σ_p) || N(μ_q, Σ_q)) = ½[tr(Σ_q⁻¹Σ_p) + Δμᵀ Σ_q⁻¹ Δμ − d + log det Σ_q / det Σ_p]."""
-    mp, mq = np.atleast_1d(np.asarray(mean_p, float)), np.atleast_1d(np.asarray(mean_q, float))
-    Sp, Sq = np.atleast_2d(np.asarray(cov_p, float)), np.atleast_2d(np.asarray(cov_q, float))
-    d = mp.size
+    """Closed form KL(N(μ_p, Σ_p) || N(μ_q, Σ_q)) = ½[tr(Σ_q⁻¹Σ_p) + Δμᵀ Σ_q⁻¹ Δμ − d + log det Σ_q / det Σ_p].
+
+    A scalar mean with a scalar variance is 1D. Means and covariances are checked as for a
+    :class:`GaussianMixture` component (finite, symmetric positive definite, matching shapes); P and Q must
+    have the same dimension (ValueError otherwise).
+    """
+    P = GaussianMixture([1.0], [np.atleast_1d(np.asarray(mean_p, float))], [cov_p])
+    Q = GaussianMixture([1.0], [np.atleast_1d(np.asarray(mean_q, float))], [cov_q])
+    if P.dim != Q.dim:
+        raise ValueError(f"P and Q must have the same dimension; got {P.dim} and {Q.dim}")
+    mp, mq, Sp, Sq = P.means[0], Q.means[0], P.covs[0], Q.covs[0]
+    d = P.dim
     iq = np.linalg.inv(Sq)
     dm = mq - mp
     _, ldq = np.linalg.slogdet(Sq)

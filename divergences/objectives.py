@@ -151,7 +151,10 @@ def get_objective(loss: str, **params) -> Objective:
         except TypeError as exc:
             raise ValueError(f"bad parameters for loss {loss!r}: {exc}") from None
     if loss in F_DIVERGENCES or loss == "arimoto":
-        return _fgan(loss, **params)
+        try:
+            return _fgan(loss, **params)
+        except TypeError as exc:
+            raise ValueError(f"bad parameters for the f-GAN loss {loss!r} (only 'arimoto' takes alpha): {exc}") from None
     known = ", ".join(list(OBJECTIVES) + sorted(F_DIVERGENCES) + ["arimoto"])
     raise ValueError(f"unknown loss {loss!r}; known: {known}")
 
@@ -335,4 +338,8 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
     levels = tuple(sorted({0.0, *bends})) if Ps[0].dim == 1 else bends
     v, e = integrate_pairs(Ps, Qs, integrand, rtol=rtol, cuts=getattr(D, "kinks", None), spread=spread,
                            crossing_levels=levels, mesh_extra=extra)
+    if np.isnan(v[0]):
+        raise ValueError(f"V(D) is undefined (NaN) for the loss {obj.name!r}: D returned values outside the domain of "
+                         "its rewards (a probability outside [0, 1] for the probability-valued losses, a critic "
+                         "outside dom f* for an f-GAN) or NaN")
     return (float(v[0]), float(e[0])) if error else float(v[0])

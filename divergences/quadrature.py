@@ -34,6 +34,7 @@ quadrature); Genz & Malik (1980) for the cell-splitting strategy.
 
 from __future__ import annotations
 
+import math
 import warnings
 from functools import cached_property, lru_cache
 from dataclasses import dataclass
@@ -473,6 +474,9 @@ class PairCubature:
         bends, whose straddling cells get the bisection error estimate of :meth:`evaluate_cells`.
         """
         rtol = DEFAULT_RTOL[self.d] if rtol is None else rtol
+        for name, tol in (("rtol", rtol), ("atol", atol)):
+            if not (isinstance(tol, (int, float, np.floating)) and not isinstance(tol, bool) and 0 <= tol < math.inf):
+                raise ValueError(f"{name} must be a finite number >= 0; got {tol!r}")
         a, b, bid = self.split_at_kinks(*self.initial_cells(), kinks)
         if cuts is not None:
             a, b, bid = self.split_at_points(a, b, bid, cuts)

@@ -95,6 +95,8 @@ def wasserstein1(P, Q, error: bool = False, m: int = 10, rtol: float | None = No
     the cost matrix has (k_P m²)×(k_Q m²) entries. Translated copies return the shift length exactly.
     """
     Ps, Qs, batched = pair_up(P, Q)
+    if Ps[0].dim not in (1, 2):
+        raise ValueError(f"wasserstein1 handles 1D and 2D mixtures; got dimension {Ps[0].dim}")
     vals, errs = np.zeros(len(Ps)), np.zeros(len(Ps))
     todo = []
     for i, (p, q) in enumerate(zip(Ps, Qs)):

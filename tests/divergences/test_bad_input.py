@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from divergences import (GaussianMixture, alpha_loss, arimoto, f_divergence, get_f, jsd, kantorovich_potential, kl,
-                         optimal_discriminator, value_function, wasserstein1)
+from divergences import (GaussianMixture, alpha_loss, arimoto, f_divergence, gaussian_kl, get_f, jsd,
+                         kantorovich_potential, kl, optimal_discriminator, value_function, wasserstein1)
 
 G = GaussianMixture.gaussian
 P1 = G(0.0, 1.0)
@@ -261,3 +261,54 @@ def test_sample_negative_n():
 def test_sample_bad_rng():
     with pytest.raises(TypeError, match="rng must be"):
         P1.sample(3, rng=1.5)
+
+
+# ----------------------------------------------------------------------------- found by review (each passed silently)
+@pytest.mark.parametrize("alpha", [True, "2", [2.0]])
+def test_alpha_must_be_a_real_number(alpha):
+    with pytest.raises(TypeError, match="alpha must be a real number"):
+        arimoto(P1, G(1.0, 1.0), alpha)
+
+
+def test_alpha_given_to_an_f_without_one():
+    with pytest.raises(ValueError, match="takes no alpha"):
+        f_divergence(P1, G(1.0, 1.0), "kl", alpha=2.0)
+    with pytest.raises(ValueError, match="takes no alpha"):
+        optimal_discriminator(P1, G(1.0, 1.0), "kl", alpha=2.0)
+    with pytest.raises(ValueError, match="only selects an 'arimoto'"):
+        get_f(get_f("kl"), alpha=2.0)
+
+
+def test_arimoto_name_and_alpha_disagree():
+    with pytest.raises(ValueError, match="names alpha = 2 but alpha=3"):
+        get_f("arimoto(2)", alpha=3.0)
+    assert get_f("arimoto(2)", alpha=2.0).name == "arimoto(2)"
+
+
+@pytest.mark.parametrize("rtol", [-1e-8, math.nan, math.inf])
+def test_bad_rtol(rtol):
+    with pytest.raises(ValueError, match="rtol must be a finite number >= 0"):
+        kl(P1, G(1.0, 2.0), rtol=rtol)
+
+
+def test_value_function_of_a_probability_outside_0_1():
+    with pytest.raises(ValueError, match="outside the domain"):
+        value_function(P1, G(1.0, 1.0), lambda x: np.full(np.shape(x)[0], 1.2))
+
+
+@pytest.mark.parametrize("args,match", [
+    ((0.0, -1.0, 0.0, 1.0), "positive definite"),
+    (([0.0, 0.0], [[1.0, 2.0], [2.0, 1.0]], [0.0, 0.0], np.eye(2)), "positive definite"),
+    ((0.0, 0.0, 0.0, 1.0), "positive definite"),
+    (([0.0, 0.0], np.eye(2), 0.0, 1.0), "same dimension"),
+    ((0.0, math.nan, 0.0, 1.0), "finite"),
+])
+def test_gaussian_kl_checks_its_gaussians(args, match):
+    with pytest.raises(ValueError, match=match):
+        gaussian_kl(*args)
+
+
+def test_w1_in_three_dimensions():
+    A = GaussianMixture([1.0], [[0.0, 0.0, 0.0]], [np.eye(3)])
+    with pytest.raises(ValueError, match="1D and 2D"):
+        wasserstein1(A, GaussianMixture([1.0], [[0.0, 0.0, 0.0]], [2.0 * np.eye(3)]))
