@@ -112,7 +112,10 @@ def wgan() -> AdversarialLoss:
 
 def lsgan(a: float = 0.0, b: float = 1.0, c: float = 1.0) -> AdversarialLoss:
     """Least squares GAN (Mao et al. 2017): D: ½E_P(v − b)² + ½E_Q(v − a)²; G: ½E_Q(v − c)². Default 0-1-1 coding."""
-    a, b, c = float(a), float(b), float(c)
+    try:
+        a, b, c = (float(t) for t in (a, b, c))
+    except (TypeError, ValueError):
+        raise ValueError(f"LSGAN targets a, b, c must be real numbers; got a={a!r}, b={b!r}, c={c!r}") from None
     if not all(map(math.isfinite, (a, b, c))):
         raise ValueError(f"LSGAN targets must be finite; got a={a}, b={b}, c={c}")
     if a == b:

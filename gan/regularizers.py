@@ -92,6 +92,8 @@ def _check_sample_ndim(x: torch.Tensor, sample_ndim: int, name: str = "x") -> No
 
 
 def _check_positive(name: str, value: float, allow_zero: bool = False) -> float:
+    if isinstance(value, (bool, str, bytes)):  # float(True) and float("2") would pass
+        raise TypeError(f"{name} must be a real number; got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -209,11 +211,14 @@ def r1_penalty(critic: Critic, real: torch.Tensor, gamma: float = 10.0, sample_n
 
 def dragan_perturb(real: torch.Tensor, generator: Generators, scale: float = 0.5,
                    sample_ndim: int = 1) -> torch.Tensor:
-    """x + δ with δ = scale · std(x) · u, u ~ U[0, 1) element-wise (Kodali et al. 2017, reference code).
+    """x̂ = x + α (x_p − x) with x_p = x + scale · std(x) · u: u ~ U[0, 1) element-wise, α ~ U[0, 1) per sample.
 
-    std(x) is the (population, ddof = 0) standard deviation of all entries of one batch (sample and feature axes), one
-    value per leading index: for a seed-parallel batch (S, B, *features) each seed uses its own
-    std. Shapes preserved; the result is detached.
+    The perturbation of the authors' reference code (Kodali et al. 2017, github.com/kodalinaveen3/DRAGAN:
+    ``X_p = X + 0.5 * X.std() * U``, gradients at ``X + alpha * (X_p - X)``), which the paper writes as
+    x + δ with δ ~ N(0, cI); so δ = α · scale · std(x) · u. u is drawn first, then α (one per sample,
+    broadcast over the features). std(x) is the (population, ddof = 0) standard deviation of all entries of
+    one batch (sample and feature axes), one value per leading index: for a seed-parallel batch
+    (S, B, *features) each seed uses its own std. Shapes preserved; the result is detached.
     """
     _check_generator(generator)
     _check_sample_ndim(real, sample_ndim, "real")
@@ -223,12 +228,13 @@ def dragan_perturb(real: torch.Tensor, generator: Generators, scale: float = 0.5
     std = x.flatten(lead).std(dim=-1, correction=0)  # numpy's x.std() of the reference code (ddof = 0)
     std = std.reshape(tuple(x.shape[:lead]) + (1,) * (x.ndim - lead))
     u = draw("rand", x.shape, generator, x.dtype, x.device)
-    return (x + s * std * u).detach()
+    alpha = draw("rand", tuple(x.shape[:sample_ndim]) + (1,) * (x.ndim - sample_ndim), generator, x.dtype, x.device)
+    return (x + alpha * (s * std * u)).detach()
 
 
 def dragan_penalty(critic: Critic, real: torch.Tensor, generator: Generators, weight: float = 10.0,
                    scale: float = 0.5, sample_ndim: int = 1) -> torch.Tensor:
-    """DRAGAN penalty λ E (‖∇D(x + δ)‖₂ − 1)² around the data, δ = 0.5 std(x) U[0, 1).
+    """DRAGAN penalty λ E (‖∇D(x̂)‖₂ − 1)² around the data, x̂ = x + α · 0.5 std(x) U[0, 1), α ~ U[0, 1).
 
     Kodali, Abernethy, Hays & Kira (2017), "On convergence and stability of GANs", eq. (4) with
     the perturbation of the authors' code (λ = 10). Shapes: (*lead, B, *features) → (*lead,).

@@ -29,7 +29,7 @@ from torch import nn
 from torch.func import functional_call
 
 from .losses import AdversarialLoss
-from .regularizers import _check_sample_ndim, critic_outputs
+from .regularizers import _check_positive, _check_sample_ndim, critic_outputs
 
 Batch = torch.Tensor | Callable[[int], torch.Tensor]
 
@@ -51,12 +51,16 @@ def minibatch_stddev(x: torch.Tensor, sample_ndim: int = 1, group_size: int | No
     axis, broadcast over the others: (*lead, B, d) → (*lead, B, d + 1), images
     (*lead, B, C, H, W) → (*lead, B, C + 1, H, W). Every sample of a group gets the same s.
 
+    ``eps`` ≥ 0 (ValueError otherwise); with eps = 0 the statistic is exact but its gradient is NaN where a
+    feature is constant over a group (the default keeps the square root differentiable).
+
     >>> import torch
     >>> minibatch_stddev(torch.tensor([[0.0, 0.0], [2.0, 4.0]]), eps=0.0)
     tensor([[0.0000, 0.0000, 1.5000],
             [2.0000, 4.0000, 1.5000]])
     """
     _check_sample_ndim(x, sample_ndim)
+    _check_positive("eps", eps, allow_zero=True)
     n = x.shape[sample_ndim - 1]
     g = n if group_size is None else _check_int("group_size", group_size, 1)
     if n % g:
@@ -77,7 +81,7 @@ class MinibatchStdDev(nn.Module):
         super().__init__()
         self.sample_ndim = _check_int("sample_ndim", sample_ndim, 1)
         self.group_size = None if group_size is None else _check_int("group_size", group_size, 1)
-        self.eps = float(eps)
+        self.eps = _check_positive("eps", eps, allow_zero=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return minibatch_stddev(x, self.sample_ndim, self.group_size, self.eps)

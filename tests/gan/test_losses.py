@@ -295,3 +295,61 @@ def test_d_loss_matches_terms_definition():
     # O(1) values through the same log1p/exp in both: a few ulps (2e-16 each)
     assert abs(float(get_loss("minimax").d_loss(v_real, v_fake)) - want) <= 1e-15
     assert abs(float(get_loss("ns").g_loss(v_fake)) - float(F.softplus(torch.tensor(1.0, dtype=torch.float64)))) <= 1e-15
+
+
+# ----------------------------------------------------------------------------- every term against the papers' formulas
+def _sigma(v: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def _ell(alpha: float, y: int, d: np.ndarray) -> np.ndarray:
+    """α-loss ℓ_α(y, d) = α/(α−1) (1 − d_y^{(α−1)/α}), d_1 = d, d_0 = 1 − d (Sypherd et al.; plain powers)."""
+    dy = d if y == 1 else 1.0 - d
+    return alpha / (alpha - 1.0) * (1.0 - dy ** ((alpha - 1.0) / alpha))
+
+
+# (name, params) → (d_real, d_fake, g_fake) as functions of the logit v, written from the papers, not from gan.losses
+PAPER_TERMS = {
+    ("wgan", ()): (lambda v: -v, lambda v: v, lambda v: -v),                          # Arjovsky et al. 2017
+    ("hinge", ()): (lambda v: np.maximum(1 - v, 0), lambda v: np.maximum(1 + v, 0), lambda v: -v),  # Lim & Ye 2017
+    ("lsgan", ()): (lambda v: 0.5 * (v - 1) ** 2, lambda v: 0.5 * v**2, lambda v: 0.5 * (v - 1) ** 2),  # Mao 0-1-1
+    ("lsgan", (("a", -1.0), ("b", 1.0), ("c", 0.0))):
+        (lambda v: 0.5 * (v - 1) ** 2, lambda v: 0.5 * (v + 1) ** 2, lambda v: 0.5 * v**2),  # Mao et al. (-1, 1, 0)
+    ("alpha", (("alpha", 3.0),)):  # Kurri et al. 2021: G minimises the value function, −ℓ_α(0, D)
+        (lambda v: _ell(3.0, 1, _sigma(v)), lambda v: _ell(3.0, 0, _sigma(v)), lambda v: -_ell(3.0, 0, _sigma(v))),
+    ("alpha_d_alpha_g", (("alpha_d", 0.5), ("alpha_g", 1.2))):  # Welfert et al.: D with α_D, G NS with α_G
+        (lambda v: _ell(0.5, 1, _sigma(v)), lambda v: _ell(0.5, 0, _sigma(v)), lambda v: _ell(1.2, 1, _sigma(v))),
+    ("alpha_d_alpha_g", (("alpha_d", 3.0), ("alpha_g", 0.7))):
+        (lambda v: _ell(3.0, 1, _sigma(v)), lambda v: _ell(3.0, 0, _sigma(v)), lambda v: _ell(0.7, 1, _sigma(v))),
+    # Nowozin et al. 2016: T = g_f(v), D maximises E_P T − E_Q f*(T); G: −g_f(v) (alternative) or −f*(g_f(v))
+    ("fgan_kl", ()): (lambda v: -v, lambda v: np.exp(v - 1), lambda v: -v),            # g = v, f* = e^{t−1}
+    ("fgan_kl", (("g_form", "saturating"),)): (lambda v: -v, lambda v: np.exp(v - 1), lambda v: -np.exp(v - 1)),
+    ("fgan_reverse_kl", ()): (lambda v: np.exp(-v), lambda v: v - 1, lambda v: np.exp(-v)),  # g = −e^{−v}
+    ("fgan_reverse_kl", (("g_form", "saturating"),)): (lambda v: np.exp(-v), lambda v: v - 1, lambda v: 1 - v),
+    ("fgan_pearson", (("g_form", "saturating"),)):
+        (lambda v: -v, lambda v: 0.25 * v**2 + v, lambda v: -(0.25 * v**2 + v)),        # g = v, f* = t²/4 + t
+}
+
+
+@pytest.mark.parametrize("key", list(PAPER_TERMS), ids=lambda k: k[0] + "".join(f"-{n}={v}" for n, v in k[1]))
+def test_every_term_matches_the_papers_formula(key):
+    """d_real, d_fake and the generator term of each loss against its paper, pointwise in float64. The generator
+    terms of wgan, hinge, lsgan, (α_D, α_G) and the two f-GAN forms had no test that failed when they were wrong."""
+    name, params = key
+    loss = get_loss(name, **dict(params))
+    v = np.linspace(-6.0, 6.0, 49)
+    t = torch.tensor(v, dtype=torch.float64)
+    for term, want in zip((loss.d_real, loss.d_fake, loss.g_fake), PAPER_TERMS[key]):
+        np.testing.assert_allclose(term(t).numpy(), want(v), rtol=1e-12, atol=1e-13)
+
+
+def test_lsgan_targets_must_be_numbers():
+    with pytest.raises(ValueError, match="LSGAN targets a, b, c must be real numbers"):
+        get_loss("lsgan", a="x")
+
+
+@pytest.mark.parametrize("alpha", [True, "2"])
+def test_alpha_must_be_a_number_not_bool_or_string(alpha):
+    """Regression: True was taken as α = 1 and "2" as 2."""
+    with pytest.raises(ValueError, match="alpha must be a real number"):
+        get_loss("alpha", alpha=alpha)

@@ -104,9 +104,15 @@ def test_r1_linear_and_quadratic():
 def test_dragan_perturbation_and_penalty():
     x = batch((128, 3), 1) * 2.0
     xp = dragan_perturb(x, gen(4))
-    delta = (xp - x) / (0.5 * x.std(correction=0))  # should be U[0, 1) element-wise
+    # the reference code: X_p = X + 0.5 X.std() U, gradients at X + α (X_p − X), α ~ U[0, 1) per sample; u then α
+    g = gen(4)
+    u = torch.rand(x.shape, generator=g, dtype=x.dtype)
+    alpha = torch.rand((x.shape[0], 1), generator=g, dtype=x.dtype)
+    x_p = x + 0.5 * x.std(correction=0) * u
+    assert val((xp - (x + alpha * (x_p - x))).abs().max()) <= EXACT
+    delta = (xp - x) / (0.5 * x.std(correction=0))  # α·u: in [0, 1), mean 1/4, variance 1/9 − 1/16 = 7/144
     assert val(delta.min()) >= -1e-12 and val(delta.max()) < 1.0
-    assert abs(val(delta.mean()) - 0.5) <= 4 * math.sqrt(1 / 12 / delta.numel())  # 4σ of the U[0,1) mean
+    assert abs(val(delta.mean()) - 0.25) <= 4 * math.sqrt(7 / 144 / x.shape[0])  # α shared across a row: n = B
     D = linear_critic([2.0, 0.0, 0.0])
     assert abs(val(dragan_penalty(D, x, gen(4), weight=5.0)) - 5.0) <= EXACT  # 5·(2 − 1)²
     dq = dragan_penalty(Quadratic(), x, gen(4), weight=5.0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -39,6 +41,15 @@ def test_minibatch_stddev_known_batch():
     assert torch.max(torch.abs(out[:, 2] - 1.5)) <= 1e-8
     assert torch.equal(minibatch_stddev(x, eps=0.0)[:, 2], torch.tensor([1.5, 1.5], dtype=DT))
     assert torch.equal(MinibatchStdDev(eps=0.0)(x), minibatch_stddev(x, eps=0.0))
+
+
+@pytest.mark.parametrize("eps", [-1.0, math.nan, math.inf])
+def test_minibatch_stddev_rejects_bad_eps(eps):
+    """Regression: a negative or NaN eps gave a NaN feature without an error."""
+    with pytest.raises(ValueError, match="eps must be finite and in"):
+        minibatch_stddev(torch.randn(8, 2), eps=eps)
+    with pytest.raises(ValueError, match="eps must be finite and in"):
+        MinibatchStdDev(eps=eps)
 
 
 def test_minibatch_stddev_groups_and_images():
