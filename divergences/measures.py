@@ -128,9 +128,11 @@ def chi2_mesh(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], name
               ) -> tuple[np.ndarray, np.ndarray, list[GaussianMixture] | None]:
     """For the χ² record ``name`` ("pearson" or "neyman") and pairs (P_b, Q_b): (finite, spread, mesh_extra).
 
-    finite and the spread factor from :func:`chi2_is_finite`; in 2D, where :func:`chi2_tail_components` finds
-    the tail Gaussians of a²/b, the mesh follows them (spread 1) instead; mesh_extra is None in 1D, and holds P_b
-    itself (no extra shape) for pairs that keep the spread factor.
+    finite and the spread factor from :func:`chi2_is_finite`; in 2D, where the tails of a²/b are slower than the
+    mixtures' own (spread > 1) and :func:`chi2_tail_components` finds their Gaussians, the mesh follows them
+    (spread 1) instead (with spread = 1 the mixtures' mesh covers a²/b, and the K_a·K_b tail Gaussians, most of
+    them far from where b's component j dominates, would only cost time: 80x on the 5x5 grid); mesh_extra is
+    None in 1D, and holds P_b itself (no extra shape) for pairs that keep the spread factor.
     """
     num, den = _CHI2_ROLES[name]
     B = len(Ps)
@@ -138,7 +140,7 @@ def chi2_mesh(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], name
     extra: list[GaussianMixture] | None = None if Ps[0].dim == 1 else list(Ps)
     for b, pair in enumerate(zip(Ps, Qs)):
         finite[b], spread[b] = chi2_is_finite(pair[num], pair[den])
-        if finite[b] and extra is not None:
+        if finite[b] and spread[b] > 1.0 and extra is not None:  # slow tails only: else the mixtures' mesh will do
             tails = chi2_tail_components(pair[num], pair[den])
             if tails is not None:
                 extra[b], spread[b] = tails, 1.0
