@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -49,6 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchmarks.common import device_name
+from gan.device import DEVICE_HELP, device_option, resolve_device
 from gan.nets import build_models
 from gan.regularizers import TrainOptions
 from gan.train import ImageTrainConfig, ImageTrainer
@@ -200,7 +200,7 @@ def _mem(p: int | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    ap.add_argument("--device", type=device_option, default="auto", help=f"torch device: {DEVICE_HELP} (default: auto)")
     ap.add_argument("--steps", type=int, default=None, help="timed iterations per round (default 50; quick 2)")
     ap.add_argument("--rounds", type=int, default=None, help="interleaved timed rounds (default 5; quick 2)")
     ap.add_argument("--warmup", type=int, default=None, help="untimed iterations first (default 20; quick 1)")
@@ -214,10 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="markdown output file")
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args(argv)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if device.type == "cuda" and not torch.cuda.is_available():
-        print("CUDA is not available", file=sys.stderr)
-        return 2
+    device = resolve_device(args.device)
     if args.quick:
         args.steps, args.rounds = args.steps or 2, args.rounds or 2
         args.warmup = 1 if args.warmup is None else args.warmup

@@ -1,6 +1,6 @@
 """Seed-parallel toy training vs one seed after another: seed-steps per second.
 
-    python -m benchmarks.toy_speed [--device cpu|cuda] [--steps N] [--repeats R] [--seeds 1 8 40]
+    python -m benchmarks.toy_speed [--device auto|cpu|cuda|cuda:N] [--steps N] [--repeats R] [--seeds 1 8 40]
 
 Workload: the default 2D-ring networks of :class:`toy.train.ToyConfig` (G 2→400→400→400→400→2
 ReLU, D 2→200→200→200→200→1 LeakyReLU(0.2)), NS loss, batch 128, float32, Adam; one seed-step is
@@ -50,13 +50,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
 from benchmarks.common import device_name
+from gan.device import DEVICE_HELP, device_option, resolve_device
 from gan.malloc import retain_freed_memory
 from studies.common import write_atomic
 from toy.reference import PlainTrainer
@@ -121,7 +121,7 @@ def measure(S: int, steps: int, repeats: int, device: torch.device, adam_batched
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--device", type=device_option, default="auto", help=f"torch device: {DEVICE_HELP} (default: auto)")
     ap.add_argument("--steps", type=int, default=None, help="iterations per timed epoch (default 10 on CPU, 200 on CUDA)")
     ap.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 8, 40], help="numbers of seeds S")
@@ -131,10 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-small", action="store_true", help="skip the small-network table")
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args(argv)
-    device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        print("CUDA is not available", file=sys.stderr)
-        return 2
+    device = resolve_device(args.device)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threads = args.threads or cores
     torch.set_num_threads(threads)
@@ -146,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         adam_b = adam_s = args.adam
     fl = flops_per_seed_step(ToyConfig())
     name = device_name(device)
-    head = (f"device: {args.device} ({name}); torch {torch.__version__}; threads {threads} of {cores} cores; "
+    head = (f"device: {device.type} ({name}); torch {torch.__version__}; threads {threads} of {cores} cores; "
             f"batch 128; float32; {steps} iterations per timed epoch, {args.repeats} interleaved rounds after 1 warm-up epoch; "
             f"Adam: batched {adam_b}, sequential {adam_s}; glibc malloc: {malloc}; {fl / 1e9:.3f} GFLOP per seed-step = 2·B·(4·F_G + 8·F_D)")
     print(head, flush=True)
@@ -178,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError:
         load = "n/a"
     text = "\n".join([
-        f"# toy_speed ({args.device})", "",
+        f"# toy_speed ({device.type})", "",
         "Seed-parallel toy training (`toy.train.ToyTrainer`, S seeds stacked) vs the same S seeds one after another "
         "with plain `nn.Sequential` + `torch.optim.Adam` (`toy.reference.PlainTrainer`), measured in the same run. "
         "Protocol and FLOP count: `benchmarks/toy_speed.py` docstring.", "",
@@ -187,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ])
     print(f"wall {wall:.0f} s")
     if not args.no_write:
-        out = write_atomic(RESULTS / f"toy_speed_{args.device}.md", text)
+        out = write_atomic(RESULTS / f"toy_speed_{device.type}.md", text)
         print(f"wrote {out}")
     return 0
 

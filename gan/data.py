@@ -310,12 +310,31 @@ def _check_split(split: str, allowed: Sequence[str]) -> None:
         raise ValueError(f"unknown split {split!r}; known: {', '.join(allowed)}")
 
 
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
+"""File extensions of :func:`image_folder`."""
+
+ROOT_CONTENTS: dict[str, str] = {
+    "mnist": "train-images-idx3-ubyte and train-labels-idx1-ubyte (t10k-images-idx3-ubyte and "
+             "t10k-labels-idx1-ubyte for split='test'), each gzipped (.gz) or not, in the directory itself, its raw/ "
+             "or its MNIST/raw/",
+    "fashion_mnist": "train-images-idx3-ubyte and train-labels-idx1-ubyte (t10k-images-idx3-ubyte and "
+                     "t10k-labels-idx1-ubyte for split='test'), each gzipped (.gz) or not, in the directory itself, "
+                     "its raw/ or its FashionMNIST/raw/",
+    "cifar10": "the CIFAR-10 python batches data_batch_1 ... data_batch_5 (test_batch for split='test'), in the "
+               "directory itself or its cifar-10-batches-py/",
+    "image_folder": f"image files ({', '.join(IMAGE_EXTENSIONS)}), in subfolders too",
+}
+"""What the ``root`` directory of each on-disk data set must hold, for error messages (and the command lines')."""
+
+
 def _check_root(root: PathLike | None, what: str) -> Path:
     if root is None:
-        raise ValueError(f"{what} reads files you already have (nothing is downloaded): pass root=<directory>")
+        raise ValueError(f"{what} reads files you already have (nothing is downloaded): pass root=<directory> "
+                         f"holding {ROOT_CONTENTS[what]}")
     path = Path(root).expanduser()
     if not path.is_dir():
-        raise FileNotFoundError(f"{what}: root {str(path)!r} is not a directory")
+        raise FileNotFoundError(f"{what}: root {str(path)!r} is not a directory; expected a directory holding "
+                                f"{ROOT_CONTENTS[what]}")
     return path
 
 
@@ -429,9 +448,6 @@ def cifar10(root: PathLike | None, split: str = "train") -> ImageData:
 
 
 # ----------------------------------------------------------------------------- folder of images
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
-
-
 def image_folder(root: PathLike | None, resolution: int | None = None, channels: int = 3, recursive: bool = True,
                  limit: int | None = None, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> ImageData:
     """Every image under ``root`` (sorted by path), center-cropped to a square and resized to ``resolution``.
@@ -509,7 +525,7 @@ def load_dataset(name: str, root: PathLike | None = None, resolution: int | None
     if "root" in params:
         if root is None:
             raise ValueError(f"data set {name!r} reads files you already have (nothing is downloaded): "
-                             f"pass root=<directory>")
+                             f"pass root=<directory> holding {ROOT_CONTENTS[name]}")
         kwargs["root"] = root
     elif root is not None:
         raise ValueError(f"data set {name!r} is built in and takes no root; got root={str(root)!r}")

@@ -63,6 +63,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .checkpoint import load_checkpoint as load_checkpoint_file, save_checkpoint as save_checkpoint_file
+from .device import DEVICE_HELP, device_option, resolve_device
 from .losses import LOSSES, AdversarialLoss, get_loss
 from .nets import ARCHS, EMA, LATENTS, ArchSpec, DiffAugment, build_models, get_arch, spectral_norm_
 from .nets.diffaugment import parse_policy
@@ -364,8 +365,9 @@ class ImageTrainer:
     runs ``steps`` more iterations with logging and checkpoints; ``sample(n, generator)`` draws
     images from the EMA generator (or G); ``state_dict`` / ``load_state_dict`` and
     ``save_checkpoint`` / ``load_checkpoint`` resume a run exactly. ``num_classes`` K is the
-    label range (needed for conditional models; 0 for unlabelled data). ``device`` defaults to
-    CUDA when available (``cuda:LOCAL_RANK`` under torchrun), else the CPU.
+    label range (needed for conditional models; 0 for unlabelled data). ``device``: a ``torch.device`` or
+    a :mod:`gan.device` option (``auto``/None: CUDA when available, ``cuda:LOCAL_RANK`` under torchrun, else
+    the CPU; ``cpu``, ``cuda``, ``cuda:N``; anything else, or CUDA where there is none, is a ``ValueError``).
     """
 
     def __init__(self, config: ImageTrainConfig, images: torch.Tensor, labels: torch.Tensor | None = None,
@@ -466,11 +468,9 @@ class ImageTrainer:
         return images, labels
 
     def _resolve_device(self, device) -> torch.device:
-        if device is not None:
-            return torch.device(device)
-        if torch.cuda.is_available():
-            return torch.device("cuda", self.dist.local_rank)
-        return torch.device("cpu")
+        if isinstance(device, torch.device):
+            return device
+        return resolve_device(device, local_rank=self.dist.local_rank)  # None/"auto": cuda:LOCAL_RANK or cpu
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else nullcontext()
@@ -549,7 +549,7 @@ class ImageTrainer:
         return d, g
 
     # ------------------------------------------------------------------ the loop
-    def train(self, steps: int) -> list[dict]:
+    def train(self, steps: int, bar: Any = None) -> list[dict]:
         """Run ``steps`` more iterations (the counter ``step`` goes on from where it is).
 
         Every ``log_every`` iterations (and at the last one) the mean losses since the previous log
@@ -557,13 +557,19 @@ class ImageTrainer:
         g_loss, seconds, images_per_s), the progress bar and TensorBoard. A checkpoint is written
         every ``checkpoint_every`` iterations and at the end when ``checkpoint_path`` is set.
         Returns ``history``.
+
+        Progress: with ``cfg.progress`` (on rank 0) a tqdm bar of this call's ``steps`` (none for 0 steps);
+        a caller that trains in several calls (evaluating in between) passes its own ``bar`` instead, one
+        bar over the whole run, which this method advances by one per iteration and leaves open.
         """
         _check_int("steps", steps, 0)
         cfg = self.cfg
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=steps, disable=not cfg.progress or self.dist.rank != 0, unit="it", dynamic_ncols=True,
-                   desc=f"{cfg.arch}/{self.loss.name}")
+        own_bar = bar is None
+        if own_bar:
+            bar = tqdm(total=steps, disable=not cfg.progress or self.dist.rank != 0 or steps == 0, unit="it",
+                       dynamic_ncols=True, desc=f"{cfg.arch}/{self.loss.name}")
         sums = torch.zeros(2, device=self.device)
         count, t0, step0 = 0, time.perf_counter(), self.step
         try:
@@ -583,7 +589,8 @@ class ImageTrainer:
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self.save_checkpoint(cfg.checkpoint_path)
         finally:
-            bar.close()
+            if own_bar:
+                bar.close()
         if cfg.checkpoint_path is not None and steps > 0 and not (cfg.checkpoint_every and
                                                                   self.step % cfg.checkpoint_every == 0):
             self.save_checkpoint(cfg.checkpoint_path)
@@ -713,12 +720,18 @@ class ImageTrainer:
 
 
 # ----------------------------------------------------------------------------- command line
-def _parse_loss_params(items: Sequence[str]) -> dict[str, Any]:
+def parse_loss_params(items: Sequence[str]) -> dict[str, Any]:
+    """``["KEY=VALUE", ...]`` (``--loss-params`` of ``python -m gan.train`` and ``studies.image_gan``) as a dict:
+    numbers as floats, anything else as a string; ``ValueError`` for an item without ``=`` or a key.
+
+    >>> parse_loss_params(["alpha_d=0.5", "alpha_g=1.2"])
+    {'alpha_d': 0.5, 'alpha_g': 1.2}
+    """
     out: dict[str, Any] = {}
     for item in items:
         key, sep, val = item.partition("=")
         if not sep or not key:
-            raise argparse.ArgumentTypeError(f"--loss-param takes KEY=VALUE; got {item!r}")
+            raise ValueError(f"--loss-params takes KEY=VALUE items (e.g. alpha_d=0.5 alpha_g=1.2); got {item!r}")
         try:
             out[key] = float(val)
         except ValueError:
@@ -726,43 +739,76 @@ def _parse_loss_params(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def load_dataset_cli(dataset: str, data_root: str | os.PathLike | None, **kwargs: Any):
+    """:func:`gan.data.load_dataset` for the command lines (``python -m gan.train``, ``studies.image_gan``): a data
+    set that cannot be loaded raises ``ValueError`` worded for ``--dataset``/``--data-root`` (the caller makes it a
+    command-line error): a missing or misplaced ``--data-root`` says what the directory must hold."""
+    from .data import ROOT_CONTENTS, load_dataset  # imported here: the trainer itself does not depend on gan.data
+
+    if dataset in ROOT_CONTENTS and data_root is None:
+        raise ValueError(f"--dataset {dataset} reads files you already have (nothing is downloaded): give their "
+                         f"directory with --data-root DIR; it must hold {ROOT_CONTENTS[dataset]}")
+    if dataset not in ROOT_CONTENTS and data_root is not None:
+        raise ValueError(f"--dataset {dataset} is built in: leave out --data-root (it is for the data sets read from "
+                         f"your files: {', '.join(ROOT_CONTENTS)})")
+    if data_root is not None and not Path(data_root).expanduser().is_dir():
+        raise ValueError(f"--data-root {str(data_root)!r} is not a directory; --dataset {dataset} expects a "
+                         f"directory holding {ROOT_CONTENTS[dataset]}")
+    try:
+        return load_dataset(dataset, root=data_root, **kwargs)
+    except (ValueError, FileNotFoundError, ModuleNotFoundError) as exc:
+        where = f"--dataset {dataset}" + (f" --data-root {data_root}" if data_root is not None else "")
+        raise ValueError(f"{where}: {exc}") from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m gan.train`` (and ``torchrun -m gan.train``) command line."""
-    p = argparse.ArgumentParser(prog="python -m gan.train", description="Train an image GAN (DCGAN / SN-ResNet).",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--dataset", default="mnist5k", help="gan.data.load_dataset name")
-    p.add_argument("--data-root", default=None, help="data directory (gan.data default when omitted)")
+    from .data import DATASETS, ROOT_CONTENTS
+
+    p = argparse.ArgumentParser(prog="python -m gan.train", description="Train an image GAN (DCGAN / SN-ResNet).")
+    p.add_argument("--dataset", default="mnist5k", choices=list(DATASETS),
+                   help="gan.data.load_dataset name (default: %(default)s)")
+    p.add_argument("--data-root", default=None, metavar="DIR",
+                   help=f"directory of the files of an on-disk data set ({', '.join(ROOT_CONTENTS)}); not for the "
+                        f"built-in ones")
     p.add_argument("--resolution", type=int, default=None, help="resize to this size (default: the data's)")
-    p.add_argument("--arch", default="dcgan", choices=list(ARCHS))
-    p.add_argument("--loss", default=None, choices=list(LOSSES), help="default: the architecture's")
-    p.add_argument("--loss-param", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--steps", type=int, default=10_000, help="total iterations of the run")
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--n-dis", type=int, default=None)
-    p.add_argument("--lr-d", type=float, default=None)
-    p.add_argument("--lr-g", type=float, default=None)
-    p.add_argument("--beta1", type=float, default=None)
-    p.add_argument("--beta2", type=float, default=None)
-    p.add_argument("--penalty", default=None, choices=["gp", "r1", "dragan"])
-    p.add_argument("--penalty-weight", type=float, default=None)
-    p.add_argument("--clip", type=float, default=None)
-    p.add_argument("--spectral-norm", action="store_true")
-    p.add_argument("--conditional", action="store_true")
-    p.add_argument("--cond-head", default="projection", choices=list(CONDITIONAL_HEADS))
-    p.add_argument("--g-channels", type=int, default=None)
-    p.add_argument("--d-channels", type=int, default=None)
-    p.add_argument("--ema-decay", type=float, default=0.999, help="negative: no EMA")
-    p.add_argument("--diffaugment", default="", help="e.g. color,translation,cutout")
-    p.add_argument("--compile", action="store_true")
-    p.add_argument("--no-amp", action="store_true", help="fp32 on CUDA")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--log-every", type=int, default=100)
-    p.add_argument("--checkpoint", default=None, help="checkpoint file")
-    p.add_argument("--checkpoint-every", type=int, default=0)
+    p.add_argument("--arch", default="dcgan", choices=list(ARCHS), help="network architecture (default: %(default)s)")
+    p.add_argument("--loss", default=None, choices=list(LOSSES), help="gan.losses name (default: the architecture's)")
+    p.add_argument("--loss-params", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="parameters of the loss, e.g. --loss-params alpha_d=0.5 alpha_g=1.2 (default: none)")
+    p.add_argument("--steps", type=int, default=10_000, help="total iterations of the run (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=None, help="global minibatch size (default: the architecture's)")
+    p.add_argument("--n-dis", type=int, default=None, help="D steps per G step (default: the architecture's)")
+    p.add_argument("--lr-d", type=float, default=None, help="Adam learning rate of D (default: the architecture's)")
+    p.add_argument("--lr-g", type=float, default=None, help="Adam learning rate of G (default: the architecture's)")
+    p.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default: the architecture's)")
+    p.add_argument("--beta2", type=float, default=None, help="Adam beta2 (default: the architecture's)")
+    p.add_argument("--penalty", default=None, choices=["gp", "r1", "dragan"], help="D penalty (default: the "
+                   "architecture's)")
+    p.add_argument("--penalty-weight", type=float, default=None, help="penalty weight (default: the architecture's)")
+    p.add_argument("--clip", type=float, default=None, help="D weight clipping (default: the architecture's)")
+    p.add_argument("--spectral-norm", action="store_true", help="spectral norm on D")
+    p.add_argument("--conditional", action="store_true", help="class-conditional G and D")
+    p.add_argument("--cond-head", default="projection", choices=list(CONDITIONAL_HEADS),
+                   help="conditional D head (default: %(default)s)")
+    p.add_argument("--g-channels", type=int, default=None, help="G width (default: the architecture's)")
+    p.add_argument("--d-channels", type=int, default=None, help="D width (default: the architecture's)")
+    p.add_argument("--ema-decay", type=float, default=0.999, help="generator EMA decay; negative: no EMA "
+                   "(default: %(default)s)")
+    p.add_argument("--diffaugment", default="", help="DiffAugment policy, e.g. color,translation,cutout (default: off)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the forward passes")
+    p.add_argument("--no-amp", action="store_true", help="fp32 on CUDA (default: bf16 autocast on CUDA)")
+    p.add_argument("--seed", type=int, default=0, help="root of every random stream (default: %(default)s)")
+    p.add_argument("--log-every", type=int, default=100, help="iterations between loss logs (default: %(default)s)")
+    p.add_argument("--checkpoint", default=None, metavar="FILE", help="checkpoint file (default: none)")
+    p.add_argument("--checkpoint-every", type=int, default=0,
+                   help="iterations between checkpoints; 0: only at the end (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
-    p.add_argument("--tensorboard", default=None, help="TensorBoard log directory")
-    p.add_argument("--sample-every", type=int, default=0)
-    p.add_argument("--device", default=None)
+    p.add_argument("--tensorboard", default=None, metavar="DIR", help="TensorBoard log directory (default: none)")
+    p.add_argument("--sample-every", type=int, default=0, help="iterations between TensorBoard sample grids; 0: none "
+                   "(default: %(default)s)")
+    p.add_argument("--device", type=device_option, default="auto",
+                   help=f"torch device: {DEVICE_HELP}; under torchrun auto is cuda:LOCAL_RANK (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     return p
 
@@ -776,7 +822,7 @@ def config_from_args(args: argparse.Namespace) -> ImageTrainConfig:
     if args.spectral_norm:
         over["spectral_norm"] = True
     return ImageTrainConfig(
-        arch=args.arch, loss=args.loss, loss_params=_parse_loss_params(args.loss_param),
+        arch=args.arch, loss=args.loss, loss_params=parse_loss_params(args.loss_params),
         options=dataclasses.replace(base, **over), batch_size=args.batch_size, g_channels=args.g_channels,
         d_channels=args.d_channels, conditional=args.conditional, cond_head=args.cond_head,
         ema_decay=None if args.ema_decay < 0 else args.ema_decay, diffaugment=args.diffaugment,
@@ -795,10 +841,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     if args.resume and args.checkpoint is None:
         parser.error("--resume needs --checkpoint")
-    from .data import load_dataset  # imported here: the trainer itself does not depend on gan.data
-
-    data = load_dataset(args.dataset, root=args.data_root, resolution=args.resolution)
-    trainer = ImageTrainer.from_data(cfg, data, device=args.device)
+    try:
+        data = load_dataset_cli(args.dataset, args.data_root, resolution=args.resolution)
+        trainer = ImageTrainer.from_data(cfg, data, device=args.device)
+    except ValueError as exc:
+        parser.error(str(exc))
     if trainer.device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
     if args.resume and Path(args.checkpoint).exists():
@@ -813,7 +860,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = ["ADAM_IMPLS", "STREAMS", "DistInfo", "ImageBatcher", "ImageTrainConfig", "ImageTrainer", "image_grid",
-           "main", "make_adam", "stream_seed", "uint8_to_float"]
+           "load_dataset_cli", "main", "make_adam", "parse_loss_params", "stream_seed", "uint8_to_float"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,4 @@
-"""Arimoto divergence D_{f_α}(P_r || P_g) of the seed toy pairs as a function of α, with its limits.
+"""Arimoto divergence D_{f_α}(P_r || P_g) of the 1D toy pairs as a function of α, with its limits.
 
 D_{f_α} (Kurri, Sypherd & Sankar 2021; Österreicher & Vajda 2003) is the f-divergence the α-GAN
 value function reduces to at the optimal discriminator D*_α = p^α/(p^α + q^α) (see
@@ -11,9 +11,10 @@ value function reduces to at the optimal discriminator D*_α = p^α/(p^α + q^α
 and for every pair D_{f_α} ≤ f_α(0) = α/(α−1)(2 − 2^{1/α}) (equality iff the supports are disjoint),
 drawn as the 'disjoint_supports' curve. D_{f_α} is *not* monotone in α in general: for Q → P,
 D_{f_α} ≈ ½ f_α''(1) χ²(P||Q) with f_α''(1) = α·2^{1/α−2}, which is smallest at α = ln 2; for the
-two (well separated) seed pairs the sweep happens to decrease over the whole grid.
+two (well separated) toy pairs the sweep happens to decrease over the whole grid.
 
-Pairs: P_r = ½N(2, 0.3²) + ½N(5, 0.3²) against 'right' N(6, 0.3²) and 'left' N(−0.5, 0.3²)
+Pairs (the 1D toy of the ISIT 2025 tutorial's lecture notes this project was made from):
+P_r = ½N(2, 0.3²) + ½N(5, 0.3²) against 'right' N(6, 0.3²) and 'left' N(−0.5, 0.3²)
 (``divergences.seed_toy()``). α grid: ``n_alpha`` log-spaced points in [alpha_min, alpha_max] plus
 α = 1/2 and α = 1 exactly, plus α = inf.
 
@@ -34,7 +35,7 @@ import divergences
 from divergences import GaussianMixture, arimoto_f, seed_toy
 from studies.common import RunTimer, parse_config, pyplot, saved_table, savefig_atomic, write_csv_atomic, write_run_json
 
-DESCRIPTION = "Arimoto divergence D_{f_alpha} vs alpha for the seed toy pairs, with its 2JSD / Hellinger^2 / TV limits"
+DESCRIPTION = "Arimoto divergence D_{f_alpha} vs alpha for the 1D toy pairs, with its 2JSD / Hellinger^2 / TV limits"
 STUDY = "alpha_sweep"
 TABLE = "alpha_sweep.csv"
 COLUMNS = ["pair", "quantity", "alpha", "value", "abs_error"]

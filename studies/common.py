@@ -41,7 +41,8 @@ import time
 import types
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import (Any, Callable, Literal, Mapping, NewType, NoReturn, Sequence, TypeVar, Union, get_args, get_origin,
+                    get_type_hints)
 
 C = TypeVar("C")
 
@@ -53,6 +54,62 @@ VERSIONED_PACKAGES = ("numpy", "scipy", "matplotlib", "pandas", "seaborn", "torc
 
 
 # ----------------------------------------------------------------------------- config -> CLI
+Device = NewType("Device", str)
+"""Type of a config field that is a torch device option (``device: Device = "auto"``): on the command line
+``--device DEVICE``, one of :data:`DEVICE_HELP`, checked when parsed by :func:`gan.device.device_option` (a
+misspelt device, or CUDA where there is none, is a command-line error, exit status 2). ``auto`` stays ``auto`` in
+the config; the run resolves it (:func:`gan.device.resolve_device`) and records the resolved device in run.json."""
+
+DEVICE_HELP = "auto (CUDA when available, else the CPU), cpu, cuda or cuda:N"
+"""The allowed device spellings, for help texts (the same as ``gan.device.DEVICE_HELP``; not imported from there
+because importing ``gan`` imports torch)."""
+
+
+def _device_converter(text: str) -> str:
+    from gan.device import device_option  # torch is imported only for configs with a device option
+
+    return device_option(text)
+
+
+_device_converter.__name__ = "device"
+
+_SPECIAL_TYPES: dict[Any, Callable[[str], Any]] = {Device: _device_converter}
+"""Config field types with their own command-line converter (argparse ``type``)."""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` with each option's default shown once, as it would be typed.
+
+    ``(default: X)`` is appended from the option's real default, except where the help text already
+    places it (``%(default)s``, as booleans' ``--x/--no-x`` do) or the default is None: such an option's
+    help says in words what leaving it out does (e.g. "default: the architecture's"). Tuples are shown
+    space-separated (``ns minimax``), an empty tuple as ``none``. The description and epilog keep their
+    line breaks (variant tables).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if default is None or default is argparse.SUPPRESS or "%(default)" in text or not action.option_strings:
+            return text
+        return f"{text} (default: {_show_default(default).replace('%', '%%')})".lstrip()
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        # paths and option values stay whole (a long default directory pattern may overrun the column)
+        return textwrap.wrap(self._whitespace_matcher.sub(" ", text).strip(), width, break_long_words=False,
+                             break_on_hyphens=False)
+
+
+def _show_default(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return " ".join(_show_default(v) for v in value) if value else "none"
+    if isinstance(value, str) and not value:
+        return '""'
+    return str(value)
+
+
 def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -68,6 +125,8 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
 
 
 def _scalar_parser(tp: Any, optional: bool, where: str):
+    if tp in _SPECIAL_TYPES:
+        return _SPECIAL_TYPES[tp]
     if tp is bool:
         raise TypeError(f"{where}: bool inside a tuple or Optional is not supported on the command line")
     if get_origin(tp) is Literal:
@@ -95,22 +154,25 @@ def _scalar_parser(tp: Any, optional: bool, where: str):
 
 
 def build_parser(config_cls: type, study: str, description: str | None = None,
-                 suppress_defaults: bool = False) -> argparse.ArgumentParser:
+                 suppress_defaults: bool = False, epilog: str | None = None,
+                 out_default: str | None = None) -> argparse.ArgumentParser:
     """An ``argparse`` parser with one option per field of the frozen dataclass ``config_cls``.
 
     Field ``foo_bar`` becomes ``--foo-bar`` with the field's default; bools become
     ``--foo-bar/--no-foo-bar`` flags; ``tuple[X, ...]`` takes one or more values; ``X | None`` also
-    accepts the word ``none``; ``Literal[...]`` restricts the choices. A field's ``metadata["help"]``
-    is its help text. ``--out DIR`` (default: see :func:`parse_config`) is added; a field may not be named ``out``.
-    With ``suppress_defaults`` the parsed namespace holds only the options given explicitly.
+    accepts the word ``none``; ``Literal[...]`` restricts the choices; :data:`Device` is a checked
+    device option. A field's ``metadata["help"]`` is its help text; the default is shown once
+    (:class:`HelpFormatter`: a field whose default is None must say in its help what None means).
+    ``--out DIR`` is added (its help shows ``out_default``, the directory :func:`parse_config` picks when
+    it is left out; default ``results/<study>``); a field may not be named ``out``. ``epilog`` is printed
+    after the options, line breaks kept. With ``suppress_defaults`` the parsed namespace holds only the
+    options given explicitly.
     """
     if not (dataclasses.is_dataclass(config_cls) and isinstance(config_cls, type)):
         raise TypeError(f"config_cls must be a dataclass type; got {config_cls!r}")
     hints = get_type_hints(config_cls)
-    parser = argparse.ArgumentParser(
-        prog=f"python -m studies.{study}", description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = argparse.ArgumentParser(prog=f"python -m studies.{study}", description=description, epilog=epilog,
+                                     formatter_class=HelpFormatter)
     for fld in dataclasses.fields(config_cls):
         if not fld.init:
             continue
@@ -126,7 +188,7 @@ def build_parser(config_cls: type, study: str, description: str | None = None,
             default = argparse.SUPPRESS
         tp = hints[fld.name]
         where = f"{config_cls.__name__}.{fld.name}"
-        help_text = fld.metadata.get("help", " ")  # " " so that the default is still shown
+        help_text = fld.metadata.get("help") or fld.name.replace("_", " ")  # argparse shows no default without help
         opt = _option(fld.name)
         if tp is bool:
             parser.add_argument(opt, dest=fld.name, action=argparse.BooleanOptionalAction, default=default,
@@ -143,16 +205,21 @@ def build_parser(config_cls: type, study: str, description: str | None = None,
             continue
         conv = _scalar_parser(inner, optional, where)
         choices = list(get_args(inner)) if get_origin(inner) is Literal else None
+        if inner is Device:
+            extra = fld.metadata.get("help", "").strip()
+            help_text = f"torch device: {DEVICE_HELP}" + (f"; {extra}" if extra else "")
         parser.add_argument(opt, dest=fld.name, type=conv, default=default, choices=choices, help=help_text,
                             metavar=None if choices else conv.__name__.upper())
-    parser.add_argument("--out", type=Path, default=argparse.SUPPRESS if suppress_defaults else RESULTS_DIR / study,
-                        help="output directory (created if missing)")
+    out_default = out_default or str(RESULTS_DIR / study)
+    parser.add_argument("--out", type=Path, default=argparse.SUPPRESS if suppress_defaults else None, metavar="DIR",
+                        help=f"output directory, created if missing (default: {out_default})")
     return parser
 
 
 def parse_config(config_cls: type[C], argv: Sequence[str] | None = None, study: str | None = None,
                  description: str | None = None, presets: dict[str, dict[str, Any]] | None = None,
-                 run_name: Callable[[C], str] | None = None) -> tuple[C, Path]:
+                 run_name: Callable[[C], str] | None = None, run_name_help: str = "<run name>",
+                 epilog: str | None = None) -> tuple[C, Path]:
     """Parse ``argv`` (``sys.argv[1:]`` when None) into ``(config_cls(...), out_dir)``.
 
     Tuple options are converted back to tuples (the config stays hashable and frozen). A
@@ -165,10 +232,14 @@ def parse_config(config_cls: type[C], argv: Sequence[str] | None = None, study: 
 
     Output directory: ``--out`` if given; otherwise one flat directory per run,
     ``results/<study>[_<run_name(cfg)>][_<preset flag>]`` (e.g. ``results/mode_coverage_quick``), so a quick
-    run never overwrites the full one and every result directory holds its own ``run.json``.
+    run never overwrites the full one and every result directory holds its own ``run.json``; ``--help``
+    shows that pattern, with ``run_name_help`` standing for ``run_name(cfg)`` (e.g. ``<dataset>_<arch>_<loss>``).
+    ``epilog`` goes after the options in ``--help`` (line breaks kept).
     """
     study = study or config_cls.__module__.rsplit(".", 1)[-1]
-    parser = build_parser(config_cls, study, description)
+    out_default = "_".join([str(RESULTS_DIR / study), *([run_name_help] if run_name else [])])
+    out_default += "".join(f"[_{flag}]" for flag in presets or {})
+    parser = build_parser(config_cls, study, description, epilog=epilog, out_default=out_default)
     argv = sys.argv[1:] if argv is None else list(argv)
     ns = vars(parser.parse_args(argv))
     out = ns.pop("out")
@@ -184,6 +255,13 @@ def parse_config(config_cls: type[C], argv: Sequence[str] | None = None, study: 
     if "out" not in given:
         out = RESULTS_DIR / "_".join([study, *([run_name(cfg)] if run_name else []), *applied])
     return cfg, Path(out)
+
+
+def cli_error(study: str, message: str) -> NoReturn:
+    """Stop a study's command line with an argparse-style error found after parsing (a data set that is not
+    there, ...): ``usage: ...`` and ``python -m studies.<study>: error: <message>`` on stderr, exit status 2."""
+    parser = argparse.ArgumentParser(prog=f"python -m studies.{study}", usage="%(prog)s [options] (see --help)")
+    parser.error(message)
 
 
 # ----------------------------------------------------------------------------- atomic writes
@@ -368,8 +446,25 @@ def _module_name(config: Any, study: str | None) -> str:
     return f"studies.{study}" if mod == "__main__" and study else mod
 
 
+def runs_record(requested: int, computed: int, resumed: int = 0) -> dict[str, int]:
+    """The ``runs`` entry of run.json: how much of a study's table this invocation computed.
+
+    ``requested``: (configuration, seed) runs in the table; ``computed``: those trained in this invocation
+    (``resumed`` of them continued from a checkpoint an earlier, interrupted invocation left); the rest were
+    ``reused`` as finished by earlier invocations. ``wall_time_s`` of run.json covers this invocation only.
+    """
+    for name, value in (("requested", requested), ("computed", computed), ("resumed", resumed)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer; got {value!r}")
+    if not resumed <= computed <= requested:
+        raise ValueError(f"need resumed <= computed <= requested; got {resumed}, {computed}, {requested}")
+    return {"requested": requested, "computed_in_this_invocation": computed,
+            "reused_from_earlier_invocations": requested - computed, "resumed_from_checkpoint": resumed}
+
+
 def run_metadata(config: Any, seeds: Sequence[int], wall_time: float, extra: dict | None = None, *,
-                 study: str | None = None, device: str = "cpu", timer: RunTimer | None = None) -> dict:
+                 study: str | None = None, device: str = "cpu", timer: RunTimer | None = None,
+                 runs: Mapping[str, Any] | None = None) -> dict:
     """The ``run.json`` record (see :func:`write_run_json`) as a dict."""
     if not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
         raise TypeError(f"config must be a dataclass instance; got {type(config).__name__}")
@@ -396,27 +491,30 @@ def run_metadata(config: Any, seeds: Sequence[int], wall_time: float, extra: dic
         "started_at": started,
         "ended_at": ended,
         "wall_time_s": float(wall_time),
+        **({"runs": dict(runs)} if runs is not None else {}),
         "extra": dict(extra or {}),
     }
 
 
 def write_run_json(out_dir: str | os.PathLike, config: Any, seeds: Sequence[int], wall_time: float,
                    extra: dict | None = None, *, study: str | None = None, device: str = "cpu",
-                   timer: RunTimer | None = None) -> Path:
+                   timer: RunTimer | None = None, runs: Mapping[str, Any] | None = None) -> Path:
     """Write ``out_dir/run.json``: full config (``dataclasses.asdict``), seeds, package versions,
-    git revision and dirty flag, device, hostname, start/end timestamps (UTC), wall time and ``extra``.
+    git revision and dirty flag, device, hostname, start/end timestamps (UTC), wall time (of this
+    invocation), ``runs`` (for resumable studies, :func:`runs_record`: how many (configuration, seed)
+    runs this invocation computed and how many it reused from earlier ones) and ``extra``.
 
     Non-finite floats are stored as the strings "inf"/"-inf"/"nan" (strict JSON). Pass the run's
     :class:`RunTimer` for exact start/end stamps; without it the start is ``now − wall_time``.
     """
-    meta = run_metadata(config, seeds, wall_time, extra, study=study, device=device, timer=timer)
+    meta = run_metadata(config, seeds, wall_time, extra, study=study, device=device, timer=timer, runs=runs)
     return write_json_atomic(meta, Path(out_dir) / "run.json")
 
 
 __all__ = [
-    "RESULTS_DIR", "RunTimer", "build_parser", "git_revision", "json_safe", "package_versions", "parse_config",
-    "pyplot", "run_metadata", "savefig_atomic", "write_atomic", "write_csv_atomic", "write_json_atomic",
-    "write_run_json",
+    "DEVICE_HELP", "Device", "HelpFormatter", "RESULTS_DIR", "RunTimer", "build_parser", "cli_error", "git_revision",
+    "json_safe", "package_versions", "parse_config", "pyplot", "run_metadata", "runs_record", "savefig_atomic",
+    "write_atomic", "write_csv_atomic", "write_json_atomic", "write_run_json",
 ]
 
 

@@ -1,7 +1,7 @@
 """Image GANs (DCGAN / SN-ResNet) on MNIST-type data: sample grids, metric curves, a long-format table.
 
 One configuration (data set, architecture, loss, options) trained for every seed with
-:class:`gan.train.ImageTrainer` (issue #5), evaluated every ``eval_every`` iterations (and at 0 and
+:class:`gan.train.ImageTrainer`, evaluated every ``eval_every`` iterations (and at 0 and
 at the end) on ``n_eval`` samples of the EMA generator against ``min(n_eval, N)`` training images
 (drawn without replacement with a fixed seed):
 
@@ -23,7 +23,12 @@ the table with ``--plot-only``) and ``run.json``. Work in progress lives in
 ``runs/<config key>/``: a finished seed's rows (``seed<k>.csv``), and while a seed trains its
 checkpoint (``ckpt-seed<k>.pt``, every ``checkpoint_every`` iterations and at each evaluation)
 and rows so far. Re-running the same command skips finished seeds and resumes an interrupted
-one bit for bit; the config key hashes every setting that changes the numbers.
+one bit for bit; the config key hashes every setting that changes the numbers; run.json's ``runs`` says
+how many seeds this invocation trained and how many it reused (``studies.common.runs_record``).
+
+Command-line errors (a data set that is not there, ``--device cuda`` without CUDA, a misspelt device)
+end as ``error: ...`` naming the option, exit status 2. Progress: one bar per seed over all its
+iterations (``seed k: <arch>/<loss>``; a resumed seed's bar starts where the checkpoint is).
 """
 
 from __future__ import annotations
@@ -40,8 +45,9 @@ from typing import Any, Callable, Literal
 
 import pandas as pd
 
-from studies.common import (RunTimer, json_safe, parse_config, pyplot, saved_table, savefig_atomic, write_atomic,
-                            write_csv_atomic, write_json_atomic, write_run_json)
+from studies.common import (Device, RunTimer, cli_error, json_safe, parse_config, pyplot, runs_record, saved_table,
+                            savefig_atomic, write_atomic, write_csv_atomic, write_json_atomic, write_run_json)
+from studies.runs import device_name
 
 DESCRIPTION = "Image GANs (DCGAN / SN-ResNet) on MNIST-type data: sample grids, FID/KID/PR or Stacked-MNIST modes"
 STUDY = "image_gan"
@@ -71,29 +77,36 @@ class ImageGanConfig:
 
     dataset: Literal["mnist5k", "stacked_mnist", "mnist", "fashion_mnist", "cifar10", "image_folder"] = field(
         default="mnist5k", metadata=_help("gan.data.load_dataset name"))
-    data_root: str | None = field(default=None, metadata=_help("directory of an on-disk data set"))
-    n_data: int | None = field(default=None, metadata=_help("stacked_mnist: number of images (default 60,000)"))
+    data_root: str | None = field(default=None, metadata=_help(
+        "directory of the files of an on-disk data set (mnist, fashion_mnist, cifar10, image_folder); not for the "
+        "built-in mnist5k and stacked_mnist"))
+    n_data: int | None = field(default=None, metadata=_help("stacked_mnist: number of images (default: 60,000)"))
     resolution: int | None = field(default=None, metadata=_help("training resolution (default: the data's, "
                                                                  "or the nearest the architecture supports)"))
     arch: Literal["dcgan", "resnet"] = field(default="dcgan", metadata=_help("gan.nets.ARCHS name"))
     loss: str = field(default="ns", metadata=_help("gan.losses name"))
-    loss_params: tuple[str, ...] = field(default=(), metadata=_help("KEY=VALUE parameters of the loss"))
+    loss_params: tuple[str, ...] = field(default=(), metadata=_help("KEY=VALUE parameters of the loss, e.g. "
+                                                                    "alpha_d=0.5 alpha_g=1.2"))
     steps: int = field(default=20_000, metadata=_help("training iterations (n_dis D steps + 1 G step)"))
-    batch_size: int | None = field(default=None, metadata=_help("minibatch size"))
-    g_channels: int | None = field(default=None, metadata=_help("G width (dcgan 128, resnet 256)"))
-    d_channels: int | None = field(default=None, metadata=_help("D width (dcgan 64, resnet 128)"))
-    n_dis: int | None = field(default=None, metadata=_help("D steps per G step"))
-    lr_d: float | None = field(default=None, metadata=_help("Adam learning rate of D (TTUR: differs from lr_g)"))
-    lr_g: float | None = field(default=None, metadata=_help("Adam learning rate of G"))
-    beta1: float | None = field(default=None, metadata=_help("Adam beta1"))
-    beta2: float | None = field(default=None, metadata=_help("Adam beta2"))
-    penalty: Literal["gp", "r1", "dragan"] | None = field(default=None, metadata=_help("D penalty"))
-    penalty_weight: float | None = field(default=None, metadata=_help("penalty weight (lambda / gamma)"))
+    batch_size: int | None = field(default=None, metadata=_help("minibatch size (default: the architecture's, "
+                                                                 "dcgan 128, resnet 64)"))
+    g_channels: int | None = field(default=None, metadata=_help("G width (default: dcgan 128, resnet 256)"))
+    d_channels: int | None = field(default=None, metadata=_help("D width (default: dcgan 64, resnet 128)"))
+    n_dis: int | None = field(default=None, metadata=_help("D steps per G step (default: dcgan 1, resnet 5)"))
+    lr_d: float | None = field(default=None, metadata=_help("Adam learning rate of D, TTUR if it differs from lr_g "
+                                                             "(default: the architecture's, 2e-4)"))
+    lr_g: float | None = field(default=None, metadata=_help("Adam learning rate of G (default: the architecture's, "
+                                                             "2e-4)"))
+    beta1: float | None = field(default=None, metadata=_help("Adam beta1 (default: dcgan 0.5, resnet 0)"))
+    beta2: float | None = field(default=None, metadata=_help("Adam beta2 (default: dcgan 0.999, resnet 0.9)"))
+    penalty: Literal["gp", "r1", "dragan"] | None = field(default=None, metadata=_help("D penalty (default: none)"))
+    penalty_weight: float | None = field(default=None, metadata=_help("penalty weight lambda / gamma (default: 10)"))
     spectral_norm: bool = field(default=False, metadata=_help("spectral norm on D (resnet always has it)"))
     conditional: bool = field(default=False, metadata=_help("class-conditional G and D"))
     cond_head: Literal["projection", "acgan"] = field(default="projection", metadata=_help("conditional D head"))
     ema_decay: float | None = field(default=0.999, metadata=_help("generator EMA decay (none: no EMA)"))
-    diffaugment: str = field(default="", metadata=_help("DiffAugment policy, e.g. color,translation,cutout"))
+    diffaugment: str = field(default="", metadata=_help("DiffAugment policy, e.g. color,translation,cutout "
+                                                         "(empty: off)"))
     seeds: tuple[int, ...] = field(default=(0,), metadata=_help("training seeds"))
     eval_every: int = field(default=5000, metadata=_help("iterations between evaluations"))
     n_eval: int = field(default=10_000, metadata=_help("generated (and at most as many real) images per evaluation"))
@@ -101,15 +114,17 @@ class ImageGanConfig:
     checkpoint_every: int = field(default=1000, metadata=_help("iterations between checkpoints"))
     fresh: bool = field(default=False, metadata=_help("discard finished runs and checkpoints of this configuration"))
     compile: bool = field(default=False, metadata=_help("torch.compile the forward passes"))
-    device: str | None = field(default=None, metadata=_help("cpu / cuda (default: cuda when available)"))
+    device: Device = field(default="auto", metadata=_help(""))
     progress: bool = field(default=True, metadata=_help("tqdm progress bar"))
     quick: bool = field(default=False, metadata=_help(f"CPU-sized preset {QUICK}"))
     plot_only: bool = field(default=False, metadata=_help("redraw curves.png from the saved table, no training"))
     dpi: int = field(default=100, metadata=_help("PNG resolution of curves.png"))
 
     def __post_init__(self) -> None:
+        from gan.device import parse_device
         from gan.losses import LOSSES
 
+        parse_device(self.device)
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
         self.parsed_loss_params()
@@ -124,17 +139,10 @@ class ImageGanConfig:
         self.train_config(self.seeds[0])  # validates the training settings
 
     def parsed_loss_params(self) -> dict[str, Any]:
-        """``loss_params`` ("KEY=VALUE" strings) as a dict (numbers as floats)."""
-        out: dict[str, Any] = {}
-        for item in self.loss_params:
-            key, sep, val = item.partition("=")
-            if not sep or not key:
-                raise ValueError(f"loss_params entries must be KEY=VALUE; got {item!r}")
-            try:
-                out[key] = float(val)
-            except ValueError:
-                out[key] = val
-        return out
+        """``loss_params`` ("KEY=VALUE" strings) as a dict (numbers as floats; :func:`gan.train.parse_loss_params`)."""
+        from gan.train import parse_loss_params
+
+        return parse_loss_params(self.loss_params)
 
     def train_config(self, seed: int):
         """The :class:`gan.train.ImageTrainConfig` of one seed."""
@@ -177,12 +185,14 @@ def training_resolution(native: int, supported: tuple[int, ...], requested: int 
 
 
 def load_data(cfg: ImageGanConfig):
-    """The training set at the training resolution (``gan.data``)."""
-    from gan.data import load_dataset, resize
+    """The training set at the training resolution (``gan.data``); a data set that cannot be loaded is a
+    ``ValueError`` worded for the command line (:func:`gan.train.load_dataset_cli`)."""
+    from gan.data import resize
     from gan.nets import get_arch
+    from gan.train import load_dataset_cli
 
     kw = {"n": cfg.n_data} if (cfg.dataset == "stacked_mnist" and cfg.n_data is not None) else {}
-    data = load_dataset(cfg.dataset, root=cfg.data_root, **kw)
+    data = load_dataset_cli(cfg.dataset, cfg.data_root, **kw)
     res = training_resolution(data.images.shape[-1], get_arch(cfg.arch).resolutions, cfg.resolution)
     return data if res == data.images.shape[-1] else resize(data, res)
 
@@ -259,8 +269,11 @@ def _grid_png(images) -> bytes:
 
 
 def train_seed(cfg: ImageGanConfig, seed: int, data, real, run: RunDir, device) -> list[dict]:
-    """Train (or resume) one seed, evaluating at 0, every ``eval_every`` and at the end; returns its rows."""
+    """Train (or resume) one seed, evaluating at 0, every ``eval_every`` and at the end; returns its rows.
+
+    One progress bar over the seed's ``steps`` iterations (the trainer advances it; evaluations pause it)."""
     import torch
+    from tqdm.auto import tqdm
 
     from gan.train import ImageTrainer
 
@@ -276,15 +289,23 @@ def train_seed(cfg: ImageGanConfig, seed: int, data, real, run: RunDir, device) 
         print(f"seed {seed}: resumed at iteration {trainer.step}", file=sys.stderr)
     evaluate = EVALUATORS.get(cfg.dataset)
     stops = sorted({0, *range(cfg.eval_every, cfg.steps, cfg.eval_every), cfg.steps})
-    for stop in stops:
-        if stop < trainer.step:
-            continue
-        trainer.train(stop - trainer.step)
-        if evaluate is not None and not any(r["step"] == stop for r in rows):
-            fake = trainer.sample(cfg.n_eval, torch.Generator(device=trainer.device).manual_seed(seed + 1))
-            for name, value in evaluate(real, fake, trainer.device).items():
-                rows.append({"seed": seed, "step": stop, "metric": name, "value": value})
-        write_json_atomic(rows, run.rows_so_far(seed))  # train() has just checkpointed this iteration
+    bar = tqdm(total=cfg.steps, initial=trainer.step, unit="it", dynamic_ncols=True, disable=not cfg.progress,
+               desc=f"seed {seed}: {cfg.arch}/{cfg.loss}")
+    try:
+        for stop in stops:
+            if stop < trainer.step:
+                continue
+            if stop > trainer.step:
+                trainer.train(stop - trainer.step, bar=bar)
+            if evaluate is not None and not any(r["step"] == stop for r in rows):
+                bar.set_postfix_str(f"evaluating at iteration {stop}")
+                fake = trainer.sample(cfg.n_eval, torch.Generator(device=trainer.device).manual_seed(seed + 1))
+                for name, value in evaluate(real, fake, trainer.device).items():
+                    rows.append({"seed": seed, "step": stop, "metric": name, "value": value})
+                bar.set_postfix_str("", refresh=False)
+            write_json_atomic(rows, run.rows_so_far(seed))  # train() has just checkpointed this iteration
+    finally:
+        bar.close()
     for h in trainer.history:
         rows += [{"seed": seed, "step": h["step"], "metric": m, "value": h[m]} for m in LOSS_METRICS]
     write_atomic(run.path / f"samples_seed{seed}.png", _grid_png(trainer.grid_samples(64)))
@@ -347,11 +368,11 @@ def summary(df: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> int:
     cfg, out = parse_config(ImageGanConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK},
-                            run_name=ImageGanConfig.run_name)
+                            run_name=ImageGanConfig.run_name, run_name_help="<dataset>_<arch>_<loss>[_cond]")
     timer = RunTimer()
     run = RunDir(out, cfg)
     table = run.path / TABLE
-    device = cfg.device
+    device = None
     if cfg.plot_only:
         df = saved_table(table)
         if df is None:
@@ -359,16 +380,23 @@ def main(argv: list[str] | None = None) -> int:
     else:
         import torch
 
-        device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        from gan.device import resolve_device
+
+        try:
+            device = resolve_device(cfg.device)
+            data = load_data(cfg)
+        except ValueError as exc:
+            cli_error(STUDY, str(exc))
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        data = load_data(cfg)
         real = real_reference(data, cfg.n_eval)
         if cfg.dataset not in EVALUATORS:
             print(f"no evaluator for {cfg.dataset!r} (have: {', '.join(EVALUATORS)}); recording losses only",
                   file=sys.stderr)
+        reused = [s for s in cfg.seeds if run.part(s).exists()]
+        resumed = [s for s in cfg.seeds if s not in reused and run.checkpoint(s).exists()]
         for seed in cfg.seeds:
-            if run.part(seed).exists():
+            if seed in reused:
                 print(f"seed {seed}: finished earlier ({run.part(seed)}); skipped", file=sys.stderr)
                 continue
             rows = train_seed(cfg, seed, data, real, run, device)
@@ -387,10 +415,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     wall = timer.stop()
     files = [TABLE, "curves.png", *[f"samples_seed{s}.png" for s in cfg.seeds], "run.json"]
-    write_run_json(run.path, cfg, seeds=list(cfg.seeds), wall_time=wall, study=STUDY, device=str(device or "n/a"),
-                   timer=timer, extra={"config_key": cfg.key(), "files": files, "final": final,
-                                       "train_config": json_safe(cfg.train_config(cfg.seeds[0]).run_fields())})
-    print(f"wrote {run.path}/ ({', '.join(files)}) in {wall:.1f} s")
+    n_new = len(cfg.seeds) - len(reused)
+    write_run_json(run.path, cfg, seeds=list(cfg.seeds), wall_time=wall, study=STUDY, device=device_name(device),
+                   timer=timer, runs=runs_record(len(cfg.seeds), n_new, len(resumed)),
+                   extra={"config_key": cfg.key(), "files": files, "final": final,
+                          "train_config": json_safe(cfg.train_config(cfg.seeds[0]).run_fields())})
+    print(f"wrote {run.path}/ ({', '.join(files)}; {n_new} of {len(cfg.seeds)} seeds trained now on {device}"
+          f"{f', {len(reused)} reused from earlier runs' if reused else ''}) in {wall:.1f} s")
     return 0
 
 

@@ -1,15 +1,16 @@
 """Adversarial losses compared on the analytic toys over a small hyperparameter grid (after Lucic et al. 2018,
 "Are GANs created equal?", and Kurach et al. 2019, "A large-scale study of regularization and normalization in GANs").
 
-Every loss of :data:`LOSS_SPECS` (``gan.losses`` registry; its own regularizer where it has one: WGAN weight
-clipping c = 0.01, WGAN-GP and DRAGAN penalties with λ = 10) is trained with each extra regularizer of
+Every loss variant of ``--losses`` (names of :data:`studies.toy_losses.LOSS_VARIANTS`, shared with
+``studies.mode_coverage``; ``--help`` lists them in ``gan.losses`` terms; its own regularizer where it has one:
+WGAN weight clipping c = 0.01, WGAN-GP and DRAGAN penalties with λ = 10) is trained with each extra regularizer of
 ``--regularizers`` where it is meaningful (``none``; ``sn`` = spectral normalization of D, not with weight
 clipping; ``gp`` = WGAN-GP penalty λ = 10, not on top of a loss's own penalty or clipping), on every cell of the
 grid learning rate × Adam (β1, β2) × n_dis, for S seeds (batched: one computation per configuration), on:
 
 * ``ring``: 8 Gaussians on the unit circle, variance 1e-4 (``divergences.ring()``), latent N(0, I₂);
 * ``grid``: 5×5 Gaussians at {−4, −2, 0, 2, 4}², std 0.05 (``divergences.grid()``), latent N(0, I₂);
-* ``toy1d``: the seeds' 1D toy P = ½N(2, 0.3²) + ½N(5, 0.3²) (``divergences.seed_toy().real``), latent N(0, 1).
+* ``toy1d``: the 1D toy of the lecture notes this project was made from, P = ½N(2, 0.3²) + ½N(5, 0.3²) (``divergences.seed_toy().real``), latent N(0, 1).
 
 Metrics per run (last epoch; ``toy.metrics``, rule ``welfert``): modes captured (also as a fraction of the
 modes), high-quality fraction, reverse KL of the mode histogram; for ``toy1d`` also the analytic
@@ -34,45 +35,29 @@ import functools
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 
 from divergences import GaussianMixture, grid, jsd, ring, seed_toy, wasserstein1
-from studies.common import parse_config, pyplot, savefig_atomic, write_atomic, write_csv_atomic
+from studies.common import Device, parse_config, pyplot, savefig_atomic, write_atomic, write_csv_atomic
 from studies.runs import Variant, run_toy_study
 from studies.stats import binomial_ci, mean_ci
+from studies.toy_losses import LOSS_VARIANTS, check_variants, variants_help
 
 DESCRIPTION = "Adversarial losses x regularizers x (lr, betas, n_dis) grid on the ring, the 5x5 grid and the 1D toy"
 STUDY = "loss_comparison"
 TABLE = "loss_comparison.csv"
 
-LOSS_SPECS: dict[str, tuple[str, dict, dict]] = {
-    "minimax": ("minimax", {}, {}),
-    "ns": ("ns", {}, {}),
-    "wgan": ("wgan", {}, {"clip": 0.01}),
-    "wgan-gp": ("wgan", {}, {"penalty": "gp"}),
-    "lsgan": ("lsgan", {}, {}),
-    "hinge": ("hinge", {}, {}),
-    "dragan": ("ns", {}, {"penalty": "dragan"}),
-    "alpha0.5": ("alpha", {"alpha": 0.5}, {}),
-    "alpha2": ("alpha", {"alpha": 2.0}, {}),
-    "ad0.3-1": ("alpha_d_alpha_g", {"alpha_d": 0.3, "alpha_g": 1.0}, {}),
-    "ad0.5-1.2": ("alpha_d_alpha_g", {"alpha_d": 0.5, "alpha_g": 1.2}, {}),
-    "fgan-kl": ("fgan_kl", {}, {}),
-    "fgan-reverse_kl": ("fgan_reverse_kl", {}, {}),
-    "fgan-squared_hellinger": ("fgan_squared_hellinger", {}, {}),
-    "fgan-pearson": ("fgan_pearson", {}, {}),
-}
-"""Study name → (``gan.losses`` name, its parameters, its own regularizer as ToyConfig fields)."""
+DEFAULT_LOSSES = ("minimax", "ns", "wgan", "wgan-gp", "lsgan", "hinge", "dragan", "alpha0.5", "alpha2", "ad0.3-1",
+                  "ad0.5-1.2", "fgan-kl", "fgan-reverse_kl", "fgan-squared_hellinger", "fgan-pearson")
+"""The 15 losses compared (names of :data:`studies.toy_losses.LOSS_VARIANTS`, shared with ``studies.mode_coverage``)."""
 
 REGULARIZERS: dict[str, dict] = {"none": {}, "sn": {"spectral_norm": True}, "gp": {"penalty": "gp"}}
 
 
 def regularizer_applies(loss: str, reg: str) -> bool:
-    """Whether the extra regularizer ``reg`` is meaningful for ``loss`` (see the module docstring)."""
-    own = LOSS_SPECS[loss][2]
+    """Whether the extra regularizer ``reg`` is meaningful for the loss variant ``loss`` (see the module docstring)."""
+    own = LOSS_VARIANTS[loss].own
     if reg == "sn":
         return "clip" not in own
     if reg == "gp":
@@ -108,7 +93,7 @@ class LossComparisonConfig:
     """Settings of the study (each field is a ``--field-name`` option)."""
 
     problems: tuple[str, ...] = field(default=tuple(PROBLEMS), metadata={"help": f"of {list(PROBLEMS)}"})
-    losses: tuple[str, ...] = field(default=tuple(LOSS_SPECS), metadata={"help": f"of {list(LOSS_SPECS)}"})
+    losses: tuple[str, ...] = field(default=DEFAULT_LOSSES, metadata={"help": "loss variants (table below)"})
     regularizers: tuple[str, ...] = field(default=tuple(REGULARIZERS), metadata={"help": f"of {list(REGULARIZERS)}"})
     lrs: tuple[float, ...] = field(default=(1e-4, 1e-3), metadata={"help": "Adam learning rates (G and D)"})
     adam_betas: tuple[str, ...] = field(default=("0.5/0.999", "0.0/0.9"), metadata={"help": "Adam betas as b1/b2"})
@@ -122,7 +107,8 @@ class LossComparisonConfig:
     depth: int = field(default=3, metadata={"help": "hidden layers of G and D"})
     n_eval: int = field(default=10_000, metadata={"help": "generated samples per seed for the mode metrics"})
     n_fit: int = field(default=5000, metadata={"help": "generator samples for the 1D mixture fit"})
-    device: Literal["cpu", "cuda"] = field(default="cpu", metadata={"help": "torch device"})
+    device: Device = field(default="auto", metadata={"help": "the committed --quick results ran on the CPU "
+                                                              "(--device cpu reproduces them)"})
     seed_batch: int = field(default=40, metadata={"help": "seeds trained together"})
     jobs: int = field(default=1, metadata={"help": "worker processes training (configuration, seed batch) pairs "
                                                         "side by side (sharing the GPU on cuda)"})
@@ -133,7 +119,11 @@ class LossComparisonConfig:
     dpi: int = field(default=110, metadata={"help": "PNG resolution"})
 
     def __post_init__(self) -> None:
-        for name, known in (("problems", PROBLEMS), ("losses", LOSS_SPECS), ("regularizers", REGULARIZERS)):
+        check_variants(self.losses)
+        from gan.device import parse_device
+
+        parse_device(self.device)
+        for name, known in (("problems", PROBLEMS), ("regularizers", REGULARIZERS)):
             vals = getattr(self, name)
             if not vals or any(v not in known for v in vals):
                 raise ValueError(f"{name} must be a non-empty subset of {list(known)}; got {list(vals)}")
@@ -163,7 +153,7 @@ class LossComparisonConfig:
             make, latent = PROBLEMS[problem]
             P = make()
             for loss in self.losses:
-                name, params, own = LOSS_SPECS[loss]
+                lv = LOSS_VARIANTS[loss]
                 for reg in self.regularizers:
                     if not regularizer_applies(loss, reg):
                         continue
@@ -172,10 +162,11 @@ class LossComparisonConfig:
                             betas = parse_betas(betas_text)
                             for n_dis in self.n_dis:
                                 cfg = ToyConfig(mixture=P, n_train=self.n_train, latent_dim=latent, g_width=self.width,
-                                                g_depth=self.depth, d_width=self.width, d_depth=self.depth, loss=name,
-                                                loss_params=params, lr_g=lr, lr_d=lr, betas_g=betas, betas_d=betas,
+                                                g_depth=self.depth, d_width=self.width, d_depth=self.depth,
+                                                loss=lv.loss, loss_params=dict(lv.params), lr_g=lr, lr_d=lr,
+                                                betas_g=betas, betas_d=betas,
                                                 batch_size=self.batch_size, n_dis=n_dis, epochs=self.epochs,
-                                                eval_every=self.epochs, n_eval=self.n_eval, **own,
+                                                eval_every=self.epochs, n_eval=self.n_eval, **lv.own,
                                                 **REGULARIZERS[reg])
                                 labels = {"problem": problem, "loss": loss, "reg": reg, "lr": lr, "beta1": betas[0],
                                           "beta2": betas[1], "n_dis": n_dis}
@@ -325,7 +316,7 @@ def plot_heatmap(fin: pd.DataFrame, problem: str):
     g = fin[fin.problem == problem].copy()
     g["cell"] = g.apply(lambda r: f"{r.reg} lr={r.lr:g} β={r.beta1:g}/{r.beta2:g} nd={int(r.n_dis)}", axis=1)
     mat = g.pivot_table(index="loss", columns="cell", values="success", aggfunc="mean")
-    mat = mat.reindex([l for l in LOSS_SPECS if l in mat.index])
+    mat = mat.reindex([l for l in LOSS_VARIANTS if l in mat.index])
     fig, ax = plt.subplots(figsize=(4.0 + 0.9 * mat.shape[1], 3.5 + 0.35 * mat.shape[0]))
     sns.heatmap(mat, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=ax, cbar_kws={"label": "success rate"})
     ax.set_xlabel("regularizer, learning rate, Adam betas, D steps per G step")
@@ -353,7 +344,8 @@ def write_outputs(table: pd.DataFrame, cfg: LossComparisonConfig, out) -> pd.Dat
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg, out = parse_config(LossComparisonConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK})
+    cfg, out = parse_config(LossComparisonConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK},
+                            epilog=variants_help())
     return run_toy_study(cfg, out, STUDY, TABLE, write_outputs, ranking_markdown,
                          post=functools.partial(fit_metrics, n_fit=cfg.n_fit))
 

@@ -1,8 +1,10 @@
-"""Mode coverage across seeds on the 8-mode 2D ring: NS, saturating and (α_D, α_G) GANs, Adam β2 = 0.99 vs 0.999.
+"""Mode coverage across seeds on the 8-mode 2D ring: NS, minimax (saturating) and (α_D, α_G) GANs, Adam β2 = 0.99
+vs 0.999.
 
-The experiment of the seeds' ISIT 2025 tutorial after Welfert, Otstot, Kurri & Sankar (2023, "(α_D, α_G)-GANs:
-addressing GAN training instabilities via dual objectives"; 2024, "Addressing GAN training instabilities via
-tunable classification losses"), run with the seed-parallel trainer (``toy.train``):
+The experiment of the ISIT 2025 tutorial on GAN losses (in the lecture notes this project was made from), after
+Welfert, Otstot, Kurri & Sankar (2023, "(α_D, α_G)-GANs: addressing GAN training instabilities via dual
+objectives"; 2024, "Addressing GAN training instabilities via tunable classification losses"), run with the
+seed-parallel trainer (``toy.train``):
 
 * data P: 8 equal-weight Gaussians on the unit circle, variance 1e-4 (``divergences.ring()``); 50,000
   training samples drawn once (``data_seed``); the run seed only changes initialisation, minibatch
@@ -15,8 +17,10 @@ tunable classification losses"), run with the seed-parallel trainer (``toy.train
   assigned to it lies within 3σ of it; high-quality fraction = share of samples within 3σ of their
   nearest mean; success = 8/8 modes captured, failure = 0/8.
 
-Losses (``--losses``): ``ns`` (non-saturating), ``saturating`` (minimax), ``a0.3-1``, ``a0.5-1.2``,
-``a1-1`` ((α_D, α_G) with the non-saturating α_G form, ``gan.losses.alpha_d_alpha_g``; (1, 1) is NS).
+Losses (``--losses``, names of :data:`studies.toy_losses.LOSS_VARIANTS`, shared with ``studies.loss_comparison``;
+``--help`` lists them in ``gan.losses`` terms): by default ``ns`` (non-saturating), ``minimax`` (the saturating
+GAN), ``ad0.3-1``, ``ad0.5-1.2`` and ``ad1-1`` ((α_D, α_G) = (0.3, 1), (0.5, 1.2), (1, 1) with the non-saturating
+α_G form, ``gan.losses.alpha_d_alpha_g``; (1, 1) is NS).
 
 Outputs in ``results/mode_coverage/`` (or ``--out``): ``mode_coverage.csv`` (long: loss, beta2,
 config_key, seed, epoch, metric, value), ``summary.csv``/``summary.md`` (success and failure rates with
@@ -36,22 +40,17 @@ from typing import Literal
 import pandas as pd
 
 from divergences import ring
-from studies.common import parse_config, pyplot, savefig_atomic, write_atomic, write_csv_atomic
+from studies.common import Device, parse_config, pyplot, savefig_atomic, write_atomic, write_csv_atomic
 from studies.runs import Variant, run_toy_study
 from studies.stats import binomial_ci, mean_ci
+from studies.toy_losses import LOSS_VARIANTS, check_variants, variants_help
 
-DESCRIPTION = "Modes captured across seeds on the 8-mode ring: NS / saturating / (alpha_D, alpha_G) GANs, Adam beta2"
+DESCRIPTION = "Modes captured across seeds on the 8-mode ring: NS / minimax / (alpha_D, alpha_G) GANs, Adam beta2"
 STUDY = "mode_coverage"
 TABLE = "mode_coverage.csv"
 
-LOSS_VARIANTS: dict[str, tuple[str, dict, str]] = {
-    "ns": ("ns", {}, "NS-GAN"),
-    "saturating": ("minimax", {}, "saturating GAN"),
-    "a0.3-1": ("alpha_d_alpha_g", {"alpha_d": 0.3, "alpha_g": 1.0}, "(α_D, α_G) = (0.3, 1)"),
-    "a0.5-1.2": ("alpha_d_alpha_g", {"alpha_d": 0.5, "alpha_g": 1.2}, "(α_D, α_G) = (0.5, 1.2)"),
-    "a1-1": ("alpha_d_alpha_g", {"alpha_d": 1.0, "alpha_g": 1.0}, "(α_D, α_G) = (1, 1)"),
-}
-"""CLI name → (``gan.losses`` name, its parameters, figure label)."""
+DEFAULT_LOSSES = ("ns", "minimax", "ad0.3-1", "ad0.5-1.2", "ad1-1")
+"""The paper's losses (names of :data:`studies.toy_losses.LOSS_VARIANTS`)."""
 
 QUICK = dict(seeds=6, epochs=10, eval_every=1, n_train=25_000, g_width=64, d_width=64, depth=3, n_eval=5000, lr=1e-3)
 """``--quick``: CPU-sized (about 2 minutes on 2 cores; narrower networks, a 10× larger learning rate, 10 epochs
@@ -62,7 +61,7 @@ of 25,000 samples); explicit options override these values; output in ``results/
 class ModeCoverageConfig:
     """Settings of the study (each field is a ``--field-name`` option; defaults are the paper's)."""
 
-    losses: tuple[str, ...] = field(default=tuple(LOSS_VARIANTS), metadata={"help": f"of {list(LOSS_VARIANTS)}"})
+    losses: tuple[str, ...] = field(default=DEFAULT_LOSSES, metadata={"help": "loss variants (table below)"})
     beta2s: tuple[float, ...] = field(default=(0.99, 0.999), metadata={"help": "Adam beta2 values compared"})
     beta1: float = field(default=0.9, metadata={"help": "Adam beta1 (G and D)"})
     lr: float = field(default=1e-4, metadata={"help": "Adam learning rate (G and D)"})
@@ -79,7 +78,8 @@ class ModeCoverageConfig:
     g_width: int = field(default=400, metadata={"help": "generator hidden width"})
     d_width: int = field(default=200, metadata={"help": "discriminator hidden width"})
     depth: int = field(default=4, metadata={"help": "hidden layers of G and D"})
-    device: Literal["cpu", "cuda"] = field(default="cpu", metadata={"help": "torch device"})
+    device: Device = field(default="auto", metadata={"help": "the committed --quick results ran on the CPU "
+                                                              "(--device cpu reproduces them)"})
     seed_batch: int = field(default=40, metadata={"help": "seeds trained together as one batched computation"})
     jobs: int = field(default=1, metadata={"help": "worker processes training (configuration, seed batch) pairs "
                                                         "side by side (sharing the GPU on cuda)"})
@@ -92,9 +92,10 @@ class ModeCoverageConfig:
     dpi: int = field(default=130, metadata={"help": "PNG resolution"})
 
     def __post_init__(self) -> None:
-        unknown = [name for name in self.losses if name not in LOSS_VARIANTS]
-        if unknown or not self.losses:
-            raise ValueError(f"losses must be a non-empty subset of {list(LOSS_VARIANTS)}; got {list(self.losses)}")
+        check_variants(self.losses)
+        from gan.device import parse_device
+
+        parse_device(self.device)
         if not self.beta2s or any(not 0 <= b < 1 for b in self.beta2s):
             raise ValueError(f"beta2s must be non-empty values in [0, 1); got {self.beta2s}")
         if not 0 <= self.beta1 < 1:
@@ -119,16 +120,16 @@ class ModeCoverageConfig:
         P = ring(self.n_modes, radius=1.0, var=self.variance)
         out = []
         for name in self.losses:
-            loss, params, label = LOSS_VARIANTS[name]
+            lv = LOSS_VARIANTS[name]
             for b2 in self.beta2s:
                 betas = (self.beta1, b2)
                 cfg = ToyConfig(mixture=P, n_train=self.n_train, data_seed=self.data_seed, latent_dim=2,
                                 g_width=self.g_width, g_depth=self.depth, d_width=self.d_width, d_depth=self.depth,
-                                loss=loss, loss_params=params, lr_g=self.lr, lr_d=self.lr, betas_g=betas,
+                                loss=lv.loss, loss_params=dict(lv.params), lr_g=self.lr, lr_d=self.lr, betas_g=betas,
                                 betas_d=betas, batch_size=self.batch_size, epochs=self.epochs,
                                 eval_every=self.eval_every, n_eval=self.n_eval, mode_rule="welfert",
-                                dtype=self.dtype)
-                out.append(Variant({"loss": name, "beta2": b2}, cfg, f"{label}, β2={b2:g}"))
+                                dtype=self.dtype, **lv.own)
+                out.append(Variant({"loss": name, "beta2": b2}, cfg, f"{lv.label}, β2={b2:g}"))
         return out
 
 
@@ -169,7 +170,7 @@ def summary_markdown(summary: pd.DataFrame, n_modes: int) -> str:
              "mean HQ fraction | diverged |", "|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():
         lines.append(
-            f"| {LOSS_VARIANTS[r.loss][2]} | {r.beta2:g} | {r.epoch} | {r.seeds} | {pct(r.success_rate)}% "
+            f"| {LOSS_VARIANTS[r.loss].label} | {r.beta2:g} | {r.epoch} | {r.seeds} | {pct(r.success_rate)}% "
             f"[{pct(r.success_ci_low)}, {pct(r.success_ci_high)}] | {pct(r.failure_rate)}% "
             f"[{pct(r.failure_ci_low)}, {pct(r.failure_ci_high)}] | {r.modes_mean:.2f} "
             f"[{r.modes_ci_low:.2f}, {r.modes_ci_high:.2f}] | {r.hq_fraction_mean:.3f} | {r.diverged} |")
@@ -203,7 +204,7 @@ def plot_histogram(table: pd.DataFrame, n_modes: int, dpi: int):
         sns.barplot(data=counts, x="modes", y="seeds", hue="β2", ax=ax)
         ax.set_xlabel("modes captured")
         ax.set_ylabel("number of seeds")
-        ax.set_title(f"{LOSS_VARIANTS[loss][2]} ({g.seed.nunique()} seeds, epoch {int(table.epoch.max())})")
+        ax.set_title(f"{LOSS_VARIANTS[loss].label} ({g.seed.nunique()} seeds, epoch {int(table.epoch.max())})")
     fig.suptitle(f"Modes captured on the {n_modes}-mode ring across seeds (Adam β1 = 0.9)")
     fig.tight_layout()
     return fig
@@ -223,7 +224,7 @@ def plot_modes_vs_epoch(table: pd.DataFrame, n_modes: int, dpi: int):
         ax.set_ylim(-0.2, n_modes + 0.2)
         ax.set_xlabel("epoch")
         ax.set_ylabel("mean modes captured")
-        ax.set_title(LOSS_VARIANTS[loss][2])
+        ax.set_title(LOSS_VARIANTS[loss].label)
         ax.legend(loc="lower right")
     fig.suptitle(f"Average modes captured (95% band over seeds), {n_modes}-mode ring")
     fig.tight_layout()
@@ -244,7 +245,8 @@ def write_outputs(table: pd.DataFrame, cfg: ModeCoverageConfig, out) -> pd.DataF
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg, out = parse_config(ModeCoverageConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK})
+    cfg, out = parse_config(ModeCoverageConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK},
+                            epilog=variants_help())
     return run_toy_study(cfg, out, STUDY, TABLE, write_outputs, lambda summary: summary_markdown(summary, cfg.n_modes))
 
 

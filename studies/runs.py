@@ -341,13 +341,23 @@ def run_variants(variants: Sequence[Variant], seeds: Sequence[int], out_dir: str
     return store.table(variants, seeds)
 
 
-def device_name(device: str) -> str:
-    """``device`` for run.json, with the GPU model for CUDA (e.g. ``cuda (NVIDIA H100 80GB HBM3)``)."""
+def device_name(device: Any) -> str:
+    """A resolved ``device`` for run.json, with the GPU model for CUDA (e.g. ``cuda (NVIDIA H100 80GB HBM3)``)."""
+    device = str(device)
     if device.startswith("cuda"):
         import torch
 
         return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
     return device
+
+
+def work_counts(store: RunStore, variants: Sequence[Variant], seeds: Sequence[int], seed_batch: int) -> dict[str, int]:
+    """What a run of ``variants`` × ``seeds`` will do with what ``store`` holds, in (configuration, seed) runs:
+    ``requested``, ``computed`` (not finished yet, :func:`pending`) and ``resumed`` (of those, the ones whose batch
+    has a checkpoint on disk), for :func:`studies.common.runs_record`."""
+    todo = pending(store, variants, seeds, seed_batch)
+    return {"requested": len(variants) * len(seeds), "computed": sum(len(batch) for _, batch in todo),
+            "resumed": sum(len(batch) for v, batch in todo if store.checkpoint(v.key, batch).exists())}
 
 
 def run_toy_study(cfg: Any, out: Path, study: str, table_name: str,
@@ -359,10 +369,12 @@ def run_toy_study(cfg: Any, out: Path, study: str, table_name: str,
     summary frame, also stored in run.json), write ``run.json`` and print ``report(summary)``.
     With ``cfg.plot_only`` only the outputs are redrawn from the saved table.
 
-    ``cfg`` must provide ``variants()``, ``seed_list()`` and the fields ``device``, ``seed_batch``, ``fresh``,
-    ``progress``, ``plot_only`` (``checkpoint_every`` and ``jobs`` optional).
+    ``cfg`` must provide ``variants()``, ``seed_list()`` and the fields ``device`` (a :mod:`gan.device` option:
+    ``auto`` is resolved here, and run.json records the resolved device), ``seed_batch``, ``fresh``, ``progress``,
+    ``plot_only`` (``checkpoint_every`` and ``jobs`` optional). run.json's ``runs`` says how many (configuration,
+    seed) runs this invocation trained and how many it reused from earlier ones (:func:`work_counts`).
     """
-    from studies.common import RunTimer, saved_table, write_run_json
+    from studies.common import RunTimer, runs_record, saved_table, write_run_json
 
     if cfg.plot_only:
         table = saved_table(out / table_name)
@@ -370,17 +382,24 @@ def run_toy_study(cfg: Any, out: Path, study: str, table_name: str,
             return 1
         print(report(write_outputs(table, cfg, out)))
         return 0
+    from gan.device import resolve_device
+
     timer = RunTimer()
+    device = resolve_device(cfg.device)  # "auto" -> cuda or cpu; recorded resolved
     variants = cfg.variants()
-    table = run_variants(variants, cfg.seed_list(), out, device=cfg.device, seed_batch=cfg.seed_batch,
-                         fresh=cfg.fresh, checkpoint_every=getattr(cfg, "checkpoint_every", 0),
-                         progress=cfg.progress, post=post, jobs=getattr(cfg, "jobs", 1))
+    counts = work_counts(RunStore(out, fresh=cfg.fresh), variants, cfg.seed_list(), cfg.seed_batch)  # --fresh empties
+    table = run_variants(variants, cfg.seed_list(), out, device=str(device), seed_batch=cfg.seed_batch,
+                         checkpoint_every=getattr(cfg, "checkpoint_every", 0), progress=cfg.progress, post=post,
+                         jobs=getattr(cfg, "jobs", 1))
     write_csv_atomic(table, out / table_name)
     summary = write_outputs(table, cfg, out)
     wall = timer.stop()
-    write_run_json(out, cfg, cfg.seed_list(), wall, study=study, device=device_name(cfg.device), timer=timer,
-                   extra={"configurations": {v.title(): v.key for v in variants},
-                          "summary": summary.to_dict(orient="records")})
+    write_run_json(out, cfg, cfg.seed_list(), wall, study=study, device=device_name(device), timer=timer,
+                   runs=runs_record(**counts), extra={"configurations": {v.title(): v.key for v in variants},
+                                                      "summary": summary.to_dict(orient="records")})
     print(report(summary))
-    print(f"wrote {out}/ ({len(variants)} configurations, {wall:.1f} s)")
+    reused = counts["requested"] - counts["computed"]
+    print(f"wrote {out}/ ({len(variants)} configurations; {counts['computed']} of {counts['requested']} "
+          f"(configuration, seed) runs trained now on {device}"
+          f"{f', {reused} reused from earlier runs' if reused else ''}; {wall:.1f} s)")
     return 0

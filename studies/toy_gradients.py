@@ -1,4 +1,4 @@
-"""The seeds' 1D toy: what the optimal discriminator does to the generator's loss and its gradient.
+"""The 1D toy of the lecture notes: what the optimal discriminator does to the generator's loss and its gradient.
 
 Setting (``divergences.seed_toy()``; Sankar & Welfert, ISIT 2025 tutorial, "GAN training
 instabilities: toy example"): data P_r = ½N(2, 0.3²) + ½N(5, 0.3²), and two generators,
@@ -36,7 +36,7 @@ from scipy.special import expit
 from divergences import GaussianMixture, optimal_discriminator, seed_toy
 from studies.common import RunTimer, parse_config, pyplot, saved_table, savefig_atomic, write_csv_atomic, write_run_json
 
-DESCRIPTION = ("Seed 1D toy: D*, saturating vs non-saturating generator losses and their x-gradients, "
+DESCRIPTION = ("Lecture notes' 1D toy: D*, saturating vs non-saturating generator losses and their x-gradients, "
                "alpha-GAN D*_alpha (analytic, CPU)")
 STUDY = "toy_gradients"
 TABLE = "toy_gradients.csv"

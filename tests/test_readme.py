@@ -1,12 +1,81 @@
-"""The README's API tour is executable documentation: run every python block in it."""
+"""The README is executable and checked documentation: its python blocks run, and the numbers it quotes from
+committed result files are the numbers in those files."""
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+TEXT = README.read_text()
+FLAT = " ".join(TEXT.split())  # line breaks do not matter to the quoted numbers
 
 
 def test_readme_python_blocks_run():
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", TEXT, flags=re.S)
     assert blocks, "the README should contain at least one python example"
     for code in blocks:
         exec(compile(code, str(README), "exec"), {})
+
+
+def test_readme_prints_what_its_comments_say(capsys):
+    """A ``# prints: ...`` comment shows exactly the line the print above it writes."""
+    blocks = re.findall(r"```python\n(.*?)```", TEXT, flags=re.S)
+    promised = [line.split("# prints:", 1)[1].split("(")[0].strip() for code in blocks for line in code.splitlines()
+                if line.strip().startswith("# prints:")]
+    assert promised
+    for code in blocks:
+        exec(compile(code, str(README), "exec"), {})
+    printed = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert printed[-len(promised):] == promised
+
+
+@pytest.mark.parametrize("phrase", ["this session", "earlier session", "this round", "issue #", "issues #",
+                                    "The issue's", "the seeds'", "of the seeds", "seed pairs", "session that wrote",
+                                    "need a session", "needs a session"])
+def test_no_internal_jargon(phrase):
+    """Words only the project's authors understand (a tracker that is not in the repository, work sessions; "the
+    seeds" for the lecture notes, easily read as random seeds)."""
+    assert phrase.lower() not in TEXT.lower()
+
+
+def _final(path: str) -> pd.DataFrame:
+    df = pd.read_csv(ROOT / path)
+    return df[df.step == df.step.max()].pivot_table(index="seed", columns="metric", values="value")
+
+
+def test_image_gan_numbers_are_the_committed_ones():
+    m = _final("results/image_gan_mnist5k_dcgan_ns_quick/metrics.csv").loc[0]
+    assert (f"FID {m.fid:.0f} and KID {m.kid:.0f}" in FLAT and f"precision {m.precision:.2f}, recall {m.recall:.2f}, "
+            f"density {m.density:.2f}, coverage {m.coverage:.2f}" in FLAT)
+    for loss, kl_words in (("ns", "KL to uniform"), ("alpha_d_alpha_g", "KL")):
+        f = _final(f"results/image_gan_stacked_mnist_dcgan_{loss}_quick/metrics.csv")
+        modes = " / ".join(f"{v:.0f}" for v in f.modes)
+        kls = " / ".join(f"{v:.2f}" for v in f.kl)
+        assert f"covers {modes}" in FLAT and f"({kl_words} {kls}" in FLAT, (loss, modes, kls)
+
+
+def test_mode_coverage_numbers_and_names_are_the_committed_ones():
+    s = pd.read_csv(ROOT / "results/mode_coverage_quick/summary.csv").set_index(["loss", "beta2"])
+    for name in ("ns", "minimax", "ad0.3-1", "ad0.5-1.2"):
+        a, b = s.loc[(name, 0.99), "modes_mean"], s.loc[(name, 0.999), "modes_mean"]
+        assert re.search(rf"`{re.escape(name)}`( \(saturating\))? {a:.2f} vs {b:.2f}", FLAT), name
+    fail = s.loc["ns", "failure_rate"]
+    assert f"failures (0/8) `ns` {100 * fail.loc[0.99]:.0f}% vs {100 * fail.loc[0.999]:.0f}%" in FLAT
+
+
+def test_every_loss_variant_name_is_the_studies_one():
+    from studies.toy_losses import LOSS_VARIANTS
+
+    for name in LOSS_VARIANTS:
+        assert f"`{name}`" in TEXT, name
+    for old in ("`saturating`", "`a0.3-1`", "`a0.5-1.2`", "`a1-1`", "--loss-param "):
+        assert old not in TEXT
+
+
+def test_toy_speed_tables_are_the_committed_file():
+    stored = (ROOT / "benchmarks/results/toy_speed_cpu.md").read_text().splitlines()
+    section = TEXT.split("## Seed-parallel toy training speed", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert len(rows) == 6 and all(row in stored for row in rows)

@@ -214,3 +214,71 @@ def test_python_m_studies_lists_the_studies():
         assert line is not None, res.stdout
         assert len(line.split(maxsplit=1)) == 2  # a description follows the name
     assert not any(ln.split() and ln.split()[0] == "common" for ln in lines)
+
+
+# ----------------------------------------------------------------------------- help text, device option, errors
+@dataclass(frozen=True)
+class HelpConfig:
+    width: int | None = field(default=None, metadata={"help": "G width (default: the architecture's)"})
+    losses: tuple[str, ...] = field(default=("ns", "minimax"), metadata={"help": "losses"})
+    extra: tuple[str, ...] = field(default=(), metadata={"help": "KEY=VALUE items"})
+    device: common.Device = field(default="auto", metadata={"help": ""})
+    quick: bool = False
+
+
+def _help(**kw) -> str:
+    return " ".join(build_parser(HelpConfig, "demo", **kw).format_help().split())
+
+
+def test_help_shows_each_default_once_as_typed():
+    text = _help(out_default="results/demo_<run name>[_quick]")
+    assert "(default: None)" not in text
+    assert "G width (default: the architecture's)" in text  # a None default says in words what it means, once
+    assert "losses (default: ns minimax)" in text and "KEY=VALUE items (default: none)" in text
+    assert "torch device: auto (CUDA when available, else the CPU), cpu, cuda or cuda:N (default: auto)" in text
+    assert "(default: results/demo_<run name>[_quick])" in text
+    assert text.count("(default:") == text.count("(default") == 6  # width, losses, extra, device, quick, out
+
+
+def test_parse_config_help_shows_the_real_output_directory(capsys):
+    with pytest.raises(SystemExit):
+        parse_config(HelpConfig, ["--help"], study="demo", presets={"quick": {}}, run_name=lambda c: "x",
+                     run_name_help="<dataset>_<arch>")
+    assert "(default: results/demo_<dataset>_<arch>[_quick])" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--device", "gpu"], ["argument --device", "unknown device 'gpu'", "allowed: auto, cpu, cuda, cuda:N"]),
+    (["--device", "cuda:0" if not __import__("torch").cuda.is_available() else "cuda:99"],
+     ["argument --device", "allowed"]),
+])
+def test_device_fields_are_checked_when_parsed(argv, words, capsys):
+    with pytest.raises(SystemExit) as exc:
+        parse_config(HelpConfig, argv, study="demo")
+    assert exc.value.code == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("python -m studies.demo: error: ")
+    for w in words:
+        assert w in line
+    cfg, _ = parse_config(HelpConfig, ["--device", "CPU"], study="demo")
+    assert cfg.device == "cpu" and parse_config(HelpConfig, [], study="demo")[0].device == "auto"
+
+
+def test_cli_error_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        common.cli_error("demo", "--data-root: not there")
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "python -m studies.demo: error: --data-root: not there"
+
+
+def test_run_json_records_computed_and_reused_runs(tmp_path):
+    runs = common.runs_record(requested=10, computed=4, resumed=1)
+    assert runs == {"requested": 10, "computed_in_this_invocation": 4, "reused_from_earlier_invocations": 6,
+                    "resumed_from_checkpoint": 1}
+    meta = json.loads(write_run_json(tmp_path, DemoConfig(), [0], 1.0, runs=runs).read_text())
+    assert meta["runs"] == runs and meta["wall_time_s"] == 1.0
+    assert "runs" not in json.loads(write_run_json(tmp_path, DemoConfig(), [0], 1.0).read_text())
+    for bad in (dict(requested=2, computed=3), dict(requested=2, computed=1, resumed=2), dict(requested=-1, computed=0),
+                dict(requested=2.0, computed=1)):
+        with pytest.raises(ValueError):
+            common.runs_record(**bad)

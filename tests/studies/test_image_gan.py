@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import gan.train
+from gan.device import resolve_device
 from studies import image_gan as study
 
 TINY = ["--steps", "4", "--batch-size", "8", "--g-channels", "8", "--d-channels", "8", "--eval-every", "2",
@@ -42,6 +43,9 @@ def test_outputs_and_schema(mnist_run):
     assert (df.loc[df.metric == "fid", "value"] >= 0).all()
     assert meta["config"]["steps"] == 4 and meta["seeds"] == [0] and meta["extra"]["config_key"] == df.config_key[0]
     assert meta["extra"]["train_config"]["arch"] == "dcgan"
+    assert meta["config"]["device"] == "auto" and meta["device"].split()[0] == str(resolve_device("auto"))
+    assert meta["runs"] == {"requested": 1, "computed_in_this_invocation": 1, "reused_from_earlier_invocations": 0,
+                            "resumed_from_checkpoint": 0}
     work = run / "runs" / df.config_key[0]
     assert sorted(p.name for p in work.iterdir()) == ["config.json", "seed0.csv"]  # checkpoint removed when done
 
@@ -51,6 +55,8 @@ def test_rerun_skips_finished_seeds_and_plot_only(mnist_run, capsys):
     assert study.main([*TINY, "--out", str(out)]) == 0
     assert "skipped" in capsys.readouterr().err
     pd.testing.assert_frame_equal(pd.read_csv(run / study.TABLE), df)
+    runs = json.loads((run / "run.json").read_text())["runs"]  # the table came from the first invocation
+    assert runs["computed_in_this_invocation"] == 0 and runs["reused_from_earlier_invocations"] == 1
     (run / "curves.png").unlink()
     meta = (run / "run.json").read_text()
     assert study.main([*TINY, "--out", str(out), "--plot-only"]) == 0
@@ -65,11 +71,11 @@ def test_killed_seed_resumes_to_the_uninterrupted_table(mnist_run, tmp_path, mon
     real_train = gan.train.ImageTrainer.train
     calls = {"n": 0}
 
-    def dying_train(self, steps):
+    def dying_train(self, steps, bar=None):
         calls["n"] += 1
-        if calls["n"] == 3:  # train(0), train(2), then killed before iterations 3-4
+        if calls["n"] == 2:  # train(2), then killed before iterations 3-4
             raise KeyboardInterrupt
-        return real_train(self, steps)
+        return real_train(self, steps, bar=bar)
 
     monkeypatch.setattr(gan.train.ImageTrainer, "train", dying_train)
     with pytest.raises(KeyboardInterrupt):
@@ -78,6 +84,8 @@ def test_killed_seed_resumes_to_the_uninterrupted_table(mnist_run, tmp_path, mon
     work = tmp_path / "runs" / full.config_key[0]
     assert (work / "ckpt-seed0.pt").exists() and not (work / "seed0.csv").exists()
     assert study.main([*TINY, "--out", str(tmp_path)]) == 0
+    runs = json.loads((tmp_path / "run.json").read_text())["runs"]
+    assert runs["resumed_from_checkpoint"] == runs["computed_in_this_invocation"] == 1
     resumed = pd.read_csv(tmp_path / study.TABLE)
     keep = lambda d: d[d.metric != "images_per_s"].reset_index(drop=True)  # wall-clock rates differ
     pd.testing.assert_frame_equal(keep(resumed), keep(full), check_exact=True)
@@ -112,3 +120,46 @@ def test_quick_preset_and_validation():
             study.ImageGanConfig(**kw)
     a, b = study.ImageGanConfig(), study.ImageGanConfig(seeds=(3, 4), device="cpu", compile=True)
     assert a.key() == b.key() != study.ImageGanConfig(lr_g=1e-4).key()
+
+
+def test_one_progress_bar_per_seed_with_the_true_total(tmp_path, capsys):
+    """A 4-iteration run evaluated every 2 shows one bar counting to 4/4 (was: an empty "0it" bar, then two 2/2)."""
+    argv = [a for a in TINY if a != "--no-progress"]
+    assert study.main([*argv, "--progress", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "seed 0: dcgan/ns" in err and "4/4" in err
+    assert "0it" not in err and "2/2" not in err and "/2 [" not in err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--device", "gpu"], ["argument --device", "unknown device 'gpu'", "auto, cpu, cuda, cuda:N"]),
+    (["--device", "cuda:7" if gan.train.torch.cuda.is_available() else "cuda"], ["argument --device", "auto, cpu"]),
+    (["--dataset", "mnist"], ["--dataset mnist", "--data-root DIR", "train-images-idx3-ubyte"]),
+    (["--dataset", "cifar10", "--data-root", "/nonexistent/cifar"],
+     ["--data-root '/nonexistent/cifar' is not a directory", "data_batch_1"]),
+    (["--data-root", "/tmp"], ["--dataset mnist5k is built in"]),
+])
+def test_command_line_errors_are_one_line_usage_errors(argv, words, tmp_path, capsys):
+    """No traceback and no API wording (``root=``): ``error: ...`` naming the option, exit status 2."""
+    with pytest.raises(SystemExit) as exc:
+        study.main([*TINY, *argv, "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("python -m studies.image_gan: error: ") and "Traceback" not in err
+    assert "root=" not in line
+    for w in words:
+        assert w in line, (w, line)
+
+
+def test_help_shows_each_default_once_and_the_real_output_directory(capsys):
+    with pytest.raises(SystemExit):
+        study.main(["--help"])
+    text = capsys.readouterr().out
+    flat = " ".join(text.split())
+    assert "(default: None)" not in text and "(default 60,000)" not in text
+    assert "(default: results/image_gan_<dataset>_<arch>_<loss>[_cond][_quick])" in flat
+    assert "stacked_mnist: number of images (default: 60,000)" in flat
+    assert "cuda:N (default: auto)" in flat
+    for block in text.split("\n  --")[1:]:  # one option's help each
+        assert " ".join(block.split()).count("(default") <= 1, block

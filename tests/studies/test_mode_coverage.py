@@ -8,12 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import torch
+
+from gan.device import resolve_device
 from studies import mode_coverage as mc
 from studies.common import parse_config
 from studies.runs import RunStore, pending
 from tests.helpers import assert_jobs_match_serial
 
-TINY = ["--seeds", "2", "--epochs", "2", "--eval-every", "1", "--losses", "ns", "a0.3-1", "--n-train", "1280",
+TINY = ["--seeds", "2", "--epochs", "2", "--eval-every", "1", "--losses", "ns", "ad0.3-1", "--n-train", "1280",
         "--g-width", "16", "--d-width", "16", "--depth", "2", "--n-eval", "500", "--no-progress"]
 
 
@@ -37,7 +40,7 @@ def test_outputs_exist_without_temp_files(run):
 def test_table_schema_and_ranges(run):
     t = pd.read_csv(run / mc.TABLE)
     assert list(t.columns) == ["loss", "beta2", "config_key", "seed", "epoch", "metric", "value"]
-    assert set(t.loss) == {"ns", "a0.3-1"} and set(t.beta2) == {0.99, 0.999} and set(t.seed) == {0, 1}
+    assert set(t.loss) == {"ns", "ad0.3-1"} and set(t.beta2) == {0.99, 0.999} and set(t.seed) == {0, 1}
     assert set(t.epoch) == {0, 1, 2}
     assert t.config_key.nunique() == 4  # one per (loss, β2)
     # one row per seed × config × epoch × metric
@@ -67,8 +70,12 @@ def test_summary_agrees_with_the_table(run):
 def test_run_json_records_the_run(run):
     meta = json.loads((run / "run.json").read_text())
     assert meta["study"] == "mode_coverage" and meta["seeds"] == [0, 1]
-    assert meta["config"]["epochs"] == 2 and meta["config"]["losses"] == ["ns", "a0.3-1"]
-    assert {"torch", "numpy", "python"} <= set(meta["versions"]) and meta["device"] == "cpu"
+    assert meta["config"]["epochs"] == 2 and meta["config"]["losses"] == ["ns", "ad0.3-1"]
+    assert {"torch", "numpy", "python"} <= set(meta["versions"])
+    assert meta["config"]["device"] == "auto" and meta["device"].split()[0] == str(resolve_device("auto"))
+    # 2 losses x 2 beta2 x 2 seeds, all trained by this first invocation
+    assert meta["runs"] == {"requested": 8, "computed_in_this_invocation": 8, "reused_from_earlier_invocations": 0,
+                            "resumed_from_checkpoint": 0}
     assert len(meta["extra"]["configurations"]) == 4 and meta["wall_time_s"] > 0
     assert len(meta["extra"]["summary"]) == 4
 
@@ -88,7 +95,13 @@ def test_rerun_skips_finished_seeds_and_extends_to_new_ones(run):
     assert set(after.seed) == {0, 1, 2}
     old = before[(before.loss == "ns") & (before.beta2 == 0.99)].reset_index(drop=True)
     pd.testing.assert_frame_equal(after[after.seed < 2].reset_index(drop=True), old, check_exact=True)
+    meta = json.loads((run / "run.json").read_text())
+    # one (loss, beta2) x 3 seeds: seed 2 trained now, seeds 0 and 1 reused from the first invocation
+    assert meta["runs"] == {"requested": 3, "computed_in_this_invocation": 1, "reused_from_earlier_invocations": 2,
+                            "resumed_from_checkpoint": 0}
     assert mc.main(TINY + ["--out", str(run)]) == 0  # back to the original request: nothing to train
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["runs"]["computed_in_this_invocation"] == 0 and meta["runs"]["reused_from_earlier_invocations"] == 8
 
 
 def test_plot_only_redraws_from_the_table(run):
@@ -109,12 +122,40 @@ def test_quick_preset_and_explicit_options_win():
     assert parse_config(mc.ModeCoverageConfig, [], study=mc.STUDY, presets={"quick": mc.QUICK})[0].epochs == 400
 
 
-@pytest.mark.parametrize("argv", [["--losses", "wgan"], ["--beta2s", "1.0"], ["--seeds", "0"]])
+@pytest.mark.parametrize("argv", [["--losses", "saturating"], ["--losses", "ns", "ns"], ["--beta2s", "1.0"],
+                                  ["--seeds", "0"]])
 def test_bad_options_are_command_line_errors(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         mc.main(argv + ["--no-progress"])
     assert exc.value.code == 2
     assert "must" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--device", "gpu"], ["argument --device", "unknown device 'gpu'", "auto, cpu, cuda, cuda:N"]),
+    (["--device", "cuda:7" if torch.cuda.is_available() else "cuda"], ["argument --device", "auto, cpu"]),
+])
+def test_bad_devices_are_one_line_command_line_errors(argv, words, capsys):
+    """``--device cuda`` without CUDA (or a misspelt device) is an argparse error, exit status 2, not a traceback."""
+    with pytest.raises(SystemExit) as exc:
+        mc.main(["--quick", *argv])
+    assert exc.value.code == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("python -m studies.mode_coverage: error: ")
+    for w in words:
+        assert w in line
+
+
+def test_help_lists_the_variants_in_registry_terms_and_each_default_once(capsys):
+    with pytest.raises(SystemExit):
+        mc.main(["--help"])
+    text = capsys.readouterr().out
+    assert "(default: ns minimax ad0.3-1 ad0.5-1.2 ad1-1)" in " ".join(text.split())
+    for line in ("ad0.3-1 alpha_d_alpha_g(alpha_d=0.3, alpha_g=1)", "minimax minimax", "ns ns",
+                 "ad1-1 alpha_d_alpha_g(alpha_d=1, alpha_g=1) (equals ns)"):
+        assert line in " ".join(text.split()), line
+    assert "(default: None)" not in text and "results/mode_coverage[_quick]" in text
+    assert "(default: auto)" in text
 
 
 def test_paper_defaults():

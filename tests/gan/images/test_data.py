@@ -259,7 +259,9 @@ def test_mnist_missing_files_name_what_was_expected(tmp_path):
     (tmp_path / "train-labels-idx1-ubyte").unlink()
     with pytest.raises(FileNotFoundError, match="train-labels-idx1-ubyte"):
         mnist(tmp_path)
-    with pytest.raises(FileNotFoundError, match="not a directory"):
+    # a missing root names the files it should hold, like a missing file does
+    with pytest.raises(FileNotFoundError, match=r"not a directory; expected a directory holding "
+                                                r"train-images-idx3-ubyte and train-labels-idx1-ubyte"):
         mnist(tmp_path / "nowhere")
     with pytest.raises(ValueError, match="unknown split"):
         mnist(tmp_path, split="validation")
@@ -380,7 +382,20 @@ def test_registry_names_and_load_dataset_arguments(tmp_path):
         load_dataset("svhn")
     with pytest.raises(ValueError, match="built in and takes no root"):
         load_dataset("mnist5k", root=tmp_path)
-    with pytest.raises(ValueError, match="pass root="):
+    with pytest.raises(ValueError, match="pass root=<directory> holding the CIFAR-10 python batches data_batch_1"):
         load_dataset("cifar10")
-    with pytest.raises(ValueError, match="pass root="):
+    with pytest.raises(ValueError, match="pass root=<directory> holding train-images-idx3-ubyte"):
         mnist(None)
+    with pytest.raises(FileNotFoundError, match=r"not a directory; expected a directory holding image files \(.png"):
+        image_folder(tmp_path / "nowhere", resolution=8)
+
+
+def test_root_contents_cover_exactly_the_on_disk_data_sets():
+    """Every loader that reads files from a root has its entry in ROOT_CONTENTS (the error messages' file lists,
+    also used by the command lines' --data-root errors), and only those."""
+    import inspect
+
+    from gan.data import ROOT_CONTENTS
+
+    on_disk = {name for name, loader in DATASETS.items() if "root" in inspect.signature(loader).parameters}
+    assert set(ROOT_CONTENTS) == on_disk == {"mnist", "fashion_mnist", "cifar10", "image_folder"}
