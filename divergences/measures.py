@@ -132,19 +132,21 @@ def chi2_mesh(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], name
     mixtures' own (spread > 1) and :func:`chi2_tail_components` finds their Gaussians, the mesh follows them
     (spread 1) instead (with spread = 1 the mixtures' mesh covers a²/b, and the K_a·K_b tail Gaussians, most of
     them far from where b's component j dominates, would only cost time: 80x on the 5x5 grid); mesh_extra is
-    None in 1D, and holds P_b itself (no extra shape) for pairs that keep the spread factor.
+    None in 1D and where no pair uses tail Gaussians, and otherwise holds P_b itself (no extra shape) for the pairs
+    that keep the spread factor.
     """
     num, den = _CHI2_ROLES[name]
     B = len(Ps)
     finite, spread = np.ones(B, dtype=bool), np.ones(B)
     extra: list[GaussianMixture] | None = None if Ps[0].dim == 1 else list(Ps)
+    used = False
     for b, pair in enumerate(zip(Ps, Qs)):
         finite[b], spread[b] = chi2_is_finite(pair[num], pair[den])
         if finite[b] and spread[b] > 1.0 and extra is not None:  # slow tails only: else the mixtures' mesh will do
             tails = chi2_tail_components(pair[num], pair[den])
             if tails is not None:
-                extra[b], spread[b] = tails, 1.0
-    return finite, spread, extra
+                extra[b], spread[b], used = tails, 1.0, True
+    return finite, spread, extra if used else None  # P_b again as "extra" would only double the mesh's work
 
 
 def f_divergence(P: Mixtures, Q: Mixtures, f: str | FDivergence, alpha: float | None = None,

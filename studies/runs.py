@@ -387,7 +387,8 @@ def run_toy_study(cfg: Any, out: Path, study: str, table_name: str,
     timer = RunTimer()
     device = resolve_device(cfg.device)  # "auto" -> cuda or cpu; recorded resolved
     variants = cfg.variants()
-    counts = work_counts(RunStore(out, fresh=cfg.fresh), variants, cfg.seed_list(), cfg.seed_batch)  # --fresh empties
+    store = RunStore(out, fresh=cfg.fresh)  # --fresh empties the stored parts here, before counting and training
+    counts = work_counts(store, variants, cfg.seed_list(), cfg.seed_batch)
     table = run_variants(variants, cfg.seed_list(), out, device=str(device), seed_batch=cfg.seed_batch,
                          checkpoint_every=getattr(cfg, "checkpoint_every", 0), progress=cfg.progress, post=post,
                          jobs=getattr(cfg, "jobs", 1))
