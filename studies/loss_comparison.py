@@ -30,8 +30,6 @@ best configuration / whole grid), ``heatmap_<problem>.png`` (success rate per lo
 
 from __future__ import annotations
 
-import functools
-
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -39,13 +37,15 @@ import numpy as np
 import pandas as pd
 
 from divergences import GaussianMixture, grid, jsd, ring, seed_toy, wasserstein1
-from studies.common import Device, parse_config, pyplot, savefig_atomic, write_atomic, write_csv_atomic
-from studies.runs import Variant, run_toy_study
+from studies.common import pyplot, savefig_atomic, write_atomic, write_csv_atomic
+from studies.engine import run_study
+from studies.store import Unit, Variant
+from studies.toy_study import ToyStudy
 from studies.stats import binomial_ci, mean_ci
 from studies.toy_losses import LOSS_VARIANTS, check_variants, variants_help
 
 DESCRIPTION = "Adversarial losses x regularizers x (lr, betas, n_dis) grid on the ring, the 5x5 grid and the 1D toy"
-STUDY = "loss_comparison"
+NAME = "loss_comparison"
 TABLE = "loss_comparison.csv"
 
 DEFAULT_LOSSES = ("minimax", "ns", "wgan", "wgan-gp", "lsgan", "hinge", "dragan", "alpha0.5", "alpha2", "ad0.3-1",
@@ -72,9 +72,13 @@ PROBLEMS: dict[str, tuple] = {
 }
 """Problem → (data mixture factory, latent dimension)."""
 
-QUICK = dict(seeds=3, problems=("ring", "grid", "toy1d"), regularizers=("none",), lrs=(2e-4, 1e-3),
-             adam_betas=("0.5/0.999",), n_dis=(1,), epochs=4, n_train=6400, width=64, depth=3, n_eval=2500)
-"""``--quick``: CPU-sized (a few minutes on 2 cores); output in ``results/loss_comparison_quick/``."""
+PRESETS = {
+    "quick": dict(seeds=3, problems=("ring", "grid", "toy1d"), regularizers=("none",), lrs=(2e-4, 1e-3),
+                  adam_betas=("0.5/0.999",), n_dis=(1,), epochs=4, n_train=6400, width=64, depth=3, n_eval=2500),
+    "paper": {},
+}
+"""``quick``: CI-sized (a few minutes on 2 cores; output in ``results/loss_comparison_quick/``); ``paper`` (the
+default): the field defaults, sized for a GPU."""
 
 
 def parse_betas(text: str) -> tuple[float, float]:
@@ -107,22 +111,11 @@ class LossComparisonConfig:
     depth: int = field(default=3, metadata={"help": "hidden layers of G and D"})
     n_eval: int = field(default=10_000, metadata={"help": "generated samples per seed for the mode metrics"})
     n_fit: int = field(default=5000, metadata={"help": "generator samples for the 1D mixture fit"})
-    device: Device = field(default="auto", metadata={"help": "the committed --quick results ran on the CPU "
-                                                              "(--device cpu reproduces them)"})
     seed_batch: int = field(default=40, metadata={"help": "seeds trained together"})
-    jobs: int = field(default=1, metadata={"help": "worker processes training (configuration, seed batch) pairs "
-                                                        "side by side (sharing the GPU on cuda)"})
-    quick: bool = field(default=False, metadata={"help": f"CPU-sized preset {QUICK}"})
-    fresh: bool = field(default=False, metadata={"help": "discard finished runs and start over"})
-    plot_only: bool = field(default=False, metadata={"help": "redraw figures and ranking from the saved CSV"})
-    progress: bool = field(default=True, metadata={"help": "progress bar"})
     dpi: int = field(default=110, metadata={"help": "PNG resolution"})
 
     def __post_init__(self) -> None:
         check_variants(self.losses)
-        from gan.device import parse_device
-
-        parse_device(self.device)
         for name, known in (("problems", PROBLEMS), ("regularizers", REGULARIZERS)):
             vals = getattr(self, name)
             if not vals or any(v not in known for v in vals):
@@ -134,15 +127,11 @@ class LossComparisonConfig:
         if not self.n_dis or any(n < 1 for n in self.n_dis):
             raise ValueError(f"n_dis values must be positive integers; got {self.n_dis}")
         for name in ("seeds", "epochs", "n_train", "batch_size", "width", "depth", "n_eval", "n_fit", "seed_batch",
-                     "jobs", "dpi"):
+                     "dpi"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)}")
         if self.first_seed < 0:
             raise ValueError(f"first_seed must be non-negative; got {self.first_seed}")
-
-    def seed_list(self) -> list[int]:
-        """The run seeds."""
-        return list(range(self.first_seed, self.first_seed + self.seeds))
 
     def variants(self) -> list[Variant]:
         """Every meaningful (problem, loss, regularizer, lr, betas, n_dis) configuration."""
@@ -170,7 +159,7 @@ class LossComparisonConfig:
                                                 **REGULARIZERS[reg])
                                 labels = {"problem": problem, "loss": loss, "reg": reg, "lr": lr, "beta1": betas[0],
                                           "beta2": betas[1], "n_dis": n_dis}
-                                out.append(Variant(labels, cfg))
+                                out.append(Variant(labels, cfg, options={"n_fit": self.n_fit}))
         return out
 
 
@@ -343,11 +332,33 @@ def write_outputs(table: pd.DataFrame, cfg: LossComparisonConfig, out) -> pd.Dat
     return rank
 
 
+class LossComparison(ToyStudy):
+    name = NAME
+    description = DESCRIPTION
+    config_cls = LossComparisonConfig
+    table = TABLE
+    presets = PRESETS
+    default_preset = "paper"
+    epilog = variants_help()
+
+    def variants(self, cfg: LossComparisonConfig) -> list[Variant]:
+        return cfg.variants()
+
+    def extra_rows(self, unit: Unit, result) -> list[dict]:
+        return fit_metrics(unit.variant, result, unit.variant.options["n_fit"])
+
+    def outputs(self, table: pd.DataFrame, cfg: LossComparisonConfig, out, arrays) -> pd.DataFrame:
+        return write_outputs(table, cfg, out)
+
+    def report(self, summary: pd.DataFrame, cfg: LossComparisonConfig) -> str:
+        return ranking_markdown(summary)
+
+
+STUDY = LossComparison()
+
+
 def main(argv: list[str] | None = None) -> int:
-    cfg, out = parse_config(LossComparisonConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK},
-                            epilog=variants_help())
-    return run_toy_study(cfg, out, STUDY, TABLE, write_outputs, ranking_markdown,
-                         post=functools.partial(fit_metrics, n_fit=cfg.n_fit))
+    return run_study("studies.loss_comparison", argv)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ Clopper–Pearson 95% intervals, mean modes and HQ fraction at the last epoch), 
 (modes captured at the last epoch across seeds, per loss and β2), ``modes_vs_epoch.png`` (mean modes
 captured with a 95% t-band versus epochs), ``run.json``. ``--quick`` is a CPU-sized version (smaller
 networks, fewer seeds and epochs); ``--seeds 200`` is the paper's sample size. Re-running resumes
-(:mod:`studies.runs`); ``--fresh`` starts over; ``--plot-only`` redraws from the CSV.
+(:mod:`studies.engine`); ``--fresh`` starts over; ``--plot-only`` redraws from the CSV.
 """
 
 from __future__ import annotations
@@ -40,21 +40,28 @@ from typing import Literal
 import pandas as pd
 
 from divergences import ring
-from studies.common import Device, parse_config, pyplot, savefig_atomic, write_atomic, write_csv_atomic
-from studies.runs import Variant, run_toy_study
+from studies.common import pyplot, savefig_atomic, write_atomic, write_csv_atomic
+from studies.engine import run_study
+from studies.store import Variant
+from studies.toy_study import ToyStudy
 from studies.stats import binomial_ci, mean_ci
 from studies.toy_losses import LOSS_VARIANTS, check_variants, variants_help
 
 DESCRIPTION = "Modes captured across seeds on the 8-mode ring: NS / minimax / (alpha_D, alpha_G) GANs, Adam beta2"
-STUDY = "mode_coverage"
+NAME = "mode_coverage"
 TABLE = "mode_coverage.csv"
 
 DEFAULT_LOSSES = ("ns", "minimax", "ad0.3-1", "ad0.5-1.2", "ad1-1")
 """The paper's losses (names of :data:`studies.toy_losses.LOSS_VARIANTS`)."""
 
-QUICK = dict(seeds=6, epochs=10, eval_every=1, n_train=25_000, g_width=64, d_width=64, depth=3, n_eval=5000, lr=1e-3)
-"""``--quick``: CPU-sized (about 2 minutes on 2 cores; narrower networks, a 10× larger learning rate, 10 epochs
-of 25,000 samples); explicit options override these values; output in ``results/mode_coverage_quick/``."""
+PRESETS = {
+    "quick": dict(seeds=6, epochs=10, eval_every=1, n_train=25_000, g_width=64, d_width=64, depth=3, n_eval=5000,
+                  lr=1e-3),
+    "paper": {},
+}
+"""``quick``: CI-sized (about 2 minutes on 2 cores; narrower networks, a 10× larger learning rate, 10 epochs of
+25,000 samples; output in ``results/mode_coverage_quick/``). ``paper`` (the default): the field defaults, the
+published setting (sized for a GPU)."""
 
 
 @dataclass(frozen=True)
@@ -78,40 +85,25 @@ class ModeCoverageConfig:
     g_width: int = field(default=400, metadata={"help": "generator hidden width"})
     d_width: int = field(default=200, metadata={"help": "discriminator hidden width"})
     depth: int = field(default=4, metadata={"help": "hidden layers of G and D"})
-    device: Device = field(default="auto", metadata={"help": "the committed --quick results ran on the CPU "
-                                                              "(--device cpu reproduces them)"})
     seed_batch: int = field(default=40, metadata={"help": "seeds trained together as one batched computation"})
-    jobs: int = field(default=1, metadata={"help": "worker processes training (configuration, seed batch) pairs "
-                                                        "side by side (sharing the GPU on cuda)"})
     checkpoint_every: int = field(default=0, metadata={"help": "epochs between checkpoints (0: epochs // 10)"})
     dtype: Literal["float32", "float64"] = field(default="float32", metadata={"help": "training precision"})
-    quick: bool = field(default=False, metadata={"help": f"CPU-sized preset {QUICK}"})
-    fresh: bool = field(default=False, metadata={"help": "discard finished runs and start over"})
-    plot_only: bool = field(default=False, metadata={"help": "redraw figures and summary from the saved CSV"})
-    progress: bool = field(default=True, metadata={"help": "progress bar"})
     dpi: int = field(default=130, metadata={"help": "PNG resolution"})
 
     def __post_init__(self) -> None:
         check_variants(self.losses)
-        from gan.device import parse_device
-
-        parse_device(self.device)
         if not self.beta2s or any(not 0 <= b < 1 for b in self.beta2s):
             raise ValueError(f"beta2s must be non-empty values in [0, 1); got {self.beta2s}")
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must lie in [0, 1); got {self.beta1}")
         for name in ("seeds", "epochs", "eval_every", "n_modes", "n_train", "n_eval", "batch_size", "g_width",
-                     "d_width", "depth", "seed_batch", "jobs", "dpi"):
+                     "d_width", "depth", "seed_batch", "dpi"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)}")
         if self.first_seed < 0 or self.checkpoint_every < 0:
             raise ValueError("first_seed and checkpoint_every must be non-negative")
         if not (self.variance > 0 and self.lr > 0):
             raise ValueError(f"variance and lr must be positive; got {self.variance}, {self.lr}")
-
-    def seed_list(self) -> list[int]:
-        """The run seeds."""
-        return list(range(self.first_seed, self.first_seed + self.seeds))
 
     def variants(self) -> list[Variant]:
         """One toy configuration per (loss, β2)."""
@@ -129,7 +121,8 @@ class ModeCoverageConfig:
                                 betas_d=betas, batch_size=self.batch_size, epochs=self.epochs,
                                 eval_every=self.eval_every, n_eval=self.n_eval, mode_rule="welfert",
                                 dtype=self.dtype, **lv.own)
-                out.append(Variant({"loss": name, "beta2": b2}, cfg, f"{lv.label}, β2={b2:g}"))
+                out.append(Variant({"loss": name, "beta2": b2}, cfg, f"{lv.label}, β2={b2:g}",
+                                   options={"checkpoint_every": self.checkpoint_every}))
         return out
 
 
@@ -244,10 +237,30 @@ def write_outputs(table: pd.DataFrame, cfg: ModeCoverageConfig, out) -> pd.DataF
     return summary
 
 
+class ModeCoverage(ToyStudy):
+    name = NAME
+    description = DESCRIPTION
+    config_cls = ModeCoverageConfig
+    table = TABLE
+    presets = PRESETS
+    default_preset = "paper"
+    epilog = variants_help()
+
+    def variants(self, cfg: ModeCoverageConfig) -> list[Variant]:
+        return cfg.variants()
+
+    def outputs(self, table: pd.DataFrame, cfg: ModeCoverageConfig, out, arrays) -> pd.DataFrame:
+        return write_outputs(table, cfg, out)
+
+    def report(self, summary: pd.DataFrame, cfg: ModeCoverageConfig) -> str:
+        return summary_markdown(summary, cfg.n_modes)
+
+
+STUDY = ModeCoverage()
+
+
 def main(argv: list[str] | None = None) -> int:
-    cfg, out = parse_config(ModeCoverageConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK},
-                            epilog=variants_help())
-    return run_toy_study(cfg, out, STUDY, TABLE, write_outputs, lambda summary: summary_markdown(summary, cfg.n_modes))
+    return run_study("studies.mode_coverage", argv)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ use it to inject a NaN). Hooks that draw random numbers should draw them per see
 
 Memory: on the CPU, large stacks of seeds free and reallocate tens of MB per step, which glibc returns to the
 kernel and page-faults back in; :func:`gan.malloc.retain_freed_memory` (a process-wide setting, applied by the
-study runner :mod:`studies.runs` and by ``benchmarks.toy_speed``, not by the trainer) avoids that: 143.7 →
+study engine :mod:`studies.executors` and by ``benchmarks.toy_speed``, not by the trainer) avoids that: 143.7 →
 153.7 seed-steps/s at S = 40 on the 2-core CPU of development (``python -m benchmarks.toy_speed --seeds 40
 --repeats 5 --no-small --no-write`` with and without ``DISTMATCH_MALLOC=default``).
 
@@ -57,7 +57,7 @@ from pathlib import Path
 import torch
 
 from divergences import GaussianMixture, ring
-from gan.checkpoint import load_checkpoint, save_checkpoint
+from gan.checkpoint import CheckpointFile
 from gan.losses import AdversarialLoss, get_loss
 from gan.regularizers import TrainOptions
 from gan.remedies import minibatch_stddev, pack
@@ -505,7 +505,8 @@ class ToyTrainer:
 
 
 def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | str = "cpu",
-              hooks: TrainHooks | None = None, progress: bool = False, checkpoint: str | Path | None = None,
+              hooks: TrainHooks | None = None, progress: bool = False,
+              checkpoint: str | Path | CheckpointFile | None = None,
               checkpoint_every: int = 1, on_epoch: Callable[[ToyTrainer], None] | None = None) -> ToyResult:
     """Train the seeds ``seeds`` of ``config`` as one batched computation and evaluate them.
 
@@ -515,10 +516,11 @@ def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | st
     ``loss_d``/``loss_g`` (last iteration) and ``diverged`` (0/1). Never raises on NaN/inf in training:
     diverged seeds are frozen and reported (module docstring).
 
-    checkpoint : path of a checkpoint file. If it exists, training resumes from it (same config and
-        seeds; every random stream restored, so the result equals an uninterrupted run bit for bit);
-        otherwise it is written (atomically, :func:`gan.checkpoint.save_checkpoint`) after every
-        ``checkpoint_every`` epochs. It is left in place at the end (the caller removes it once the
+    checkpoint : path of a checkpoint file, or a :class:`gan.checkpoint.CheckpointFile` naming the metadata the
+        checkpoint must carry (a run store's configuration key and seeds). If it exists, training resumes from it
+        (same config and seeds; every random stream restored, so the result equals an uninterrupted run bit for
+        bit); otherwise it is written (sealed and atomically, :func:`gan.checkpoint.save_checkpoint`, with the
+        progress ``{"epoch": e}`` in its header) after every ``checkpoint_every`` epochs. It is left in place at the end (the caller removes it once the
         results are stored).
     on_epoch(trainer) : called after every epoch (and its evaluation); ``trainer.epochs_done`` and
         ``trainer.rows`` tell the progress (studies drive their progress bars with it).
@@ -536,8 +538,9 @@ def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | st
     hooks = hooks or TrainHooks()
     t0 = time.perf_counter()
     tr = ToyTrainer(config, seeds, device, hooks)
-    if checkpoint is not None and Path(checkpoint).is_file():
-        tr.load_state_dict(load_checkpoint(checkpoint, map_location=device))
+    ckpt = CheckpointFile.of(checkpoint) if checkpoint is not None else None
+    if ckpt is not None and ckpt.exists():
+        tr.load_state_dict(ckpt.load(map_location=device))
     else:
         tr.evaluate(0, 0)
     bar = None
@@ -552,8 +555,8 @@ def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | st
             if (e + 1) % config.eval_every == 0 or e + 1 == config.epochs:
                 tr.evaluate(e + 1, (e + 1) * tr.iters_per_epoch)
             tr.epochs_done = e + 1
-            if checkpoint is not None and (e + 1) % checkpoint_every == 0 and e + 1 < config.epochs:
-                save_checkpoint(tr.state_dict(), checkpoint)
+            if ckpt is not None and (e + 1) % checkpoint_every == 0 and e + 1 < config.epochs:
+                ckpt.save(tr.state_dict(), progress={"epoch": f"{e + 1}/{config.epochs}"})
             if on_epoch is not None:
                 on_epoch(tr)
     finally:

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import gan.train as train_mod
+from gan.checkpoint import load_checkpoint
 from gan.losses import LOSSES
 from gan.regularizers import TrainOptions
 from gan.train import DistInfo, ImageTrainConfig, ImageTrainer, image_grid, stream_seed
@@ -137,7 +138,7 @@ def test_resume_is_bit_for_bit(case, tmp_path):
     assert all(torch.equal(straight.gens[n].get_state(), resumed.gens[n].get_state()) for n in straight.gens)
     assert [r["d_loss"] for r in straight.history] == [r["d_loss"] for r in resumed.history]
     # and training moved away from the checkpoint (so the equalities above are not trivial)
-    saved = torch.load(tmp_path / "ck.pt", weights_only=True)["G"]
+    saved = load_checkpoint(tmp_path / "ck.pt")["G"]
     assert any(not torch.equal(saved[n], v) for n, v in resumed.G.state_dict().items())
 
 
@@ -147,7 +148,7 @@ def test_periodic_checkpoints_and_mismatch(tmp_path):
     cfg = ImageTrainConfig(arch="dcgan", checkpoint_every=2, checkpoint_path=str(path), **TINY)
     t = ImageTrainer(cfg, images, labels, k)
     t.train(3)  # checkpoints at 2 and (end) 3
-    state = torch.load(path, weights_only=True)
+    state = load_checkpoint(path)
     assert state["step"] == 3 and [r["step"] for r in state["history"]] == [2, 3]
     assert sorted(p.name for p in path.parent.iterdir()) == ["ck.pt"]  # no temporary file left behind
     other = ImageTrainer(dataclasses.replace(cfg, loss="hinge"), images, labels, k)
@@ -180,7 +181,7 @@ def test_atomic_checkpoint_write(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         t.save_checkpoint(path)
     monkeypatch.undo()
-    assert torch.load(path, weights_only=True)["step"] == 1  # the old file is intact
+    assert load_checkpoint(path)["step"] == 1  # the old file is intact
     assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]  # the temporary file was removed
 
 
@@ -397,11 +398,11 @@ def test_command_line_resume(tmp_path, capsys):
     argv = ["--dataset", "mnist5k", "--batch-size", "4", "--g-channels", "4", "--d-channels", "4", "--log-every", "1",
             "--checkpoint", str(ck), "--resume", "--no-progress", "--device", "cpu"]
     assert train_mod.main([*argv, "--steps", "2"]) == 0
-    assert torch.load(ck, weights_only=True)["step"] == 2
+    assert load_checkpoint(ck)["step"] == 2
     assert train_mod.main([*argv, "--steps", "3"]) == 0
     captured = capsys.readouterr()
     assert "resumed" in captured.err and "iteration 3:" in captured.out
-    state = torch.load(ck, weights_only=True)
+    state = load_checkpoint(ck)
     assert state["step"] == 3 and [r["step"] for r in state["history"]] == [1, 2, 3]
 
 

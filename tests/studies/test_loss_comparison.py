@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from studies import loss_comparison as lc
-from studies.common import parse_config
+from studies import engine
 from tests.helpers import assert_jobs_match_serial
 
 TINY = ["--seeds", "2", "--epochs", "1", "--n-train", "640", "--losses", "ns", "wgan-gp", "lsgan", "--regularizers",
@@ -25,7 +25,7 @@ def run(tmp_path_factory):
 
 
 def test_grid_has_only_meaningful_regularizers():
-    cfg = parse_config(lc.LossComparisonConfig, TINY, study=lc.STUDY)[0]
+    cfg = engine.parse(lc.STUDY, TINY).config
     cells = {(v.labels["loss"], v.labels["reg"]) for v in cfg.variants()}
     # wgan-gp already has its gradient penalty: no second one; sn and none apply to all three
     assert cells == {("ns", "none"), ("ns", "sn"), ("ns", "gp"), ("wgan-gp", "none"), ("wgan-gp", "sn"),

@@ -1,4 +1,4 @@
-"""studies.mode_coverage and the resumable run store: outputs, schema, ranges, skipping finished seeds."""
+"""studies.mode_coverage on the study engine: outputs, schema, ranges, skipping finished seeds, presets."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import torch
 
 from gan.device import resolve_device
 from studies import mode_coverage as mc
-from studies.common import parse_config
-from studies.runs import RunStore, pending
+from studies import engine
+from studies.store import RunStore, plan
 from tests.helpers import assert_jobs_match_serial
 
 TINY = ["--seeds", "2", "--epochs", "2", "--eval-every", "1", "--losses", "ns", "ad0.3-1", "--n-train", "1280",
@@ -28,7 +28,7 @@ def run(tmp_path_factory):
 
 
 def _cfg(extra=()):
-    return parse_config(mc.ModeCoverageConfig, TINY + list(extra), study=mc.STUDY)[0]
+    return engine.parse(mc.STUDY, TINY + list(extra)).config
 
 
 def test_outputs_exist_without_temp_files(run):
@@ -72,7 +72,8 @@ def test_run_json_records_the_run(run):
     assert meta["study"] == "mode_coverage" and meta["seeds"] == [0, 1]
     assert meta["config"]["epochs"] == 2 and meta["config"]["losses"] == ["ns", "ad0.3-1"]
     assert {"torch", "numpy", "python"} <= set(meta["versions"])
-    assert meta["config"]["device"] == "auto" and meta["device"].split()[0] == str(resolve_device("auto"))
+    assert meta["run_options"]["device"] == "auto" and meta["device"].split()[0] == str(resolve_device("auto"))
+    assert meta["preset"] == "paper" and meta["files"][mc.TABLE]["bytes"] == (run / mc.TABLE).stat().st_size
     # 2 losses x 2 beta2 x 2 seeds, all trained by this first invocation
     assert meta["runs"] == {"requested": 8, "computed_in_this_invocation": 8, "reused_from_earlier_invocations": 0,
                             "resumed_from_checkpoint": 0}
@@ -83,12 +84,13 @@ def test_run_json_records_the_run(run):
 def test_rerun_skips_finished_seeds_and_extends_to_new_ones(run):
     cfg = _cfg()
     store = RunStore(run)
-    assert pending(store, cfg.variants(), cfg.seed_list(), cfg.seed_batch) == []
-    parts = {p: p.stat().st_mtime_ns for v in cfg.variants() for p in store.parts(v.key)}
+    assert plan(store, cfg.variants(), mc.STUDY.seeds(cfg), cfg.seed_batch).units == []
+    parts = {p: p.stat().st_mtime_ns for p in run.glob("runs/*/part-*.part")}
+    assert len(parts) == 4
     before = pd.read_csv(run / mc.TABLE)
     more = _cfg(["--seeds", "3"])
-    todo = pending(store, more.variants(), more.seed_list(), more.seed_batch)
-    assert [(v.key, batch) for v, batch in todo] == [(v.key, [2]) for v in more.variants()]
+    todo = plan(store, more.variants(), mc.STUDY.seeds(more), more.seed_batch).units
+    assert [(u.key, u.seeds) for u in todo] == [(v.key, (2,)) for v in more.variants()]
     assert mc.main(TINY + ["--seeds", "3", "--losses", "ns", "--beta2s", "0.99", "--out", str(run)]) == 0
     assert all(p.stat().st_mtime_ns == m for p, m in parts.items())  # old parts untouched
     after = pd.read_csv(run / mc.TABLE)
@@ -113,13 +115,13 @@ def test_plot_only_redraws_from_the_table(run):
 
 
 def test_quick_preset_and_explicit_options_win():
-    cfg, out = parse_config(mc.ModeCoverageConfig, ["--quick", "--seeds", "3"], study=mc.STUDY,
-                          presets={"quick": mc.QUICK})
-    assert cfg.seeds == 3 and cfg.epochs == mc.QUICK["epochs"] and cfg.g_width == mc.QUICK["g_width"]
-    assert out.name == "mode_coverage_quick"
-    assert parse_config(mc.ModeCoverageConfig, ["--quick", "--out", "x"], study=mc.STUDY,
-                        presets={"quick": mc.QUICK})[1].name == "x"
-    assert parse_config(mc.ModeCoverageConfig, [], study=mc.STUDY, presets={"quick": mc.QUICK})[0].epochs == 400
+    quick = mc.PRESETS["quick"]
+    inv = engine.parse(mc.STUDY, ["--quick", "--seeds", "3"])
+    assert inv.config.seeds == 3 and inv.config.epochs == quick["epochs"] and inv.config.g_width == quick["g_width"]
+    assert inv.out.name == "mode_coverage_quick" and inv.preset == "quick"
+    assert engine.parse(mc.STUDY, ["--preset", "quick", "--out", "x"]).out.name == "x"
+    default = engine.parse(mc.STUDY, [])
+    assert default.config.epochs == 400 and default.preset == "paper" and default.out.name == "mode_coverage"
 
 
 @pytest.mark.parametrize("argv", [["--losses", "saturating"], ["--losses", "ns", "ns"], ["--beta2s", "1.0"],
@@ -154,7 +156,9 @@ def test_help_lists_the_variants_in_registry_terms_and_each_default_once(capsys)
     for line in ("ad0.3-1 alpha_d_alpha_g(alpha_d=0.3, alpha_g=1)", "minimax minimax", "ns ns",
                  "ad1-1 alpha_d_alpha_g(alpha_d=1, alpha_g=1) (equals ns)"):
         assert line in " ".join(text.split()), line
-    assert "(default: None)" not in text and "results/mode_coverage[_quick]" in text
+    assert "(default: None)" not in text
+    assert "results/mode_coverage[_<preset>, none for the default]" in " ".join(text.split())
+    assert "quick: seeds=6, epochs=10" in " ".join(text.split())
     assert "(default: auto)" in text
 
 
@@ -170,19 +174,4 @@ def test_paper_defaults():
 
 def test_parallel_jobs_write_the_serial_table(tmp_path):
     assert_jobs_match_serial(mc.main, TINY, mc.TABLE, tmp_path)
-    assert json.loads((tmp_path / "jobs2" / "run.json").read_text())["config"]["jobs"] == 2
-
-
-def _failing_post(variant, result):
-    raise RuntimeError(f"post-processing failed for {variant.title()}")
-
-
-def test_a_worker_error_reaches_the_caller(tmp_path):
-    from studies.runs import run_variants
-
-    cfg = _cfg()
-    with pytest.raises(RuntimeError, match="post-processing failed for"):
-        run_variants(cfg.variants()[:2], cfg.seed_list(), tmp_path, progress=False, post=_failing_post, jobs=2,
-                     threads_per_job=1)
-    with pytest.raises(ValueError, match="jobs must be a positive integer"):
-        run_variants(cfg.variants(), cfg.seed_list(), tmp_path, progress=False, jobs=0)
+    assert json.loads((tmp_path / "jobs2" / "run.json").read_text())["run_options"]["jobs"] == 2

@@ -1,0 +1,75 @@
+"""The part of the study skeleton that toy GAN studies share: a unit is (toy configuration, seed batch), trained as
+one batched computation by :func:`toy.train.train_toy`, resuming from its checkpoint.
+
+A toy study's config provides ``seeds`` (a count), ``first_seed``, ``seed_batch`` and ``checkpoint_every`` (epochs
+between checkpoints; 0: a tenth of the epochs); its variants' configs are :class:`toy.train.ToyConfig`. A study adds
+rows computed from the trained networks by overriding :meth:`ToyStudy.extra_rows` (e.g. analytic divergences of a
+fitted generator), and keeps arrays (e.g. final samples) by overriding :meth:`ToyStudy.arrays`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studies.engine import Study
+from studies.executors import UnitContext, UnitResult
+from studies.store import Unit
+
+
+def latest(rows: list[dict], metric: str, n: int) -> list[float]:
+    """The last ``n`` values of ``metric`` in long rows (one per seed of the latest evaluation)."""
+    vals: list[float] = []
+    for r in reversed(rows):
+        if r["metric"] == metric:
+            vals.append(r["value"])
+            if len(vals) == n:
+                break
+    return vals
+
+
+class ToyStudy(Study):
+    """A study whose units are (:class:`toy.train.ToyConfig`, seed batch)."""
+
+    sort_columns = ("epoch", "metric")
+    cost_unit = "seed-epoch"
+
+    def seeds(self, cfg: Any) -> list[int]:
+        return list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
+
+    def seed_batch(self, cfg: Any) -> int:
+        return cfg.seed_batch
+
+    def cost(self, unit: Unit) -> float:
+        """Seed-epochs."""
+        return float(len(unit.seeds) * unit.variant.config.epochs)
+
+    def checkpoint_every(self, unit: Unit) -> int:
+        """Epochs between checkpoints of a unit in progress: the variant's ``checkpoint_every`` option, 0 or absent
+        meaning a tenth of its epochs."""
+        return unit.variant.options.get("checkpoint_every") or max(1, unit.variant.config.epochs // 10)
+
+    def extra_rows(self, unit: Unit, result: Any) -> list[dict]:
+        """Rows ``{seed, epoch, metric, value}`` computed from a finished unit's :class:`toy.train.ToyResult`."""
+        return []
+
+    def arrays(self, unit: Unit, result: Any) -> dict:
+        """Arrays to keep from a finished unit (names ``seed<k>/...`` per seed)."""
+        return {}
+
+    def run_unit(self, unit: Unit, ctx: UnitContext) -> UnitResult:
+        from toy.train import train_toy  # torch is imported only where there is training to do
+
+        n = len(unit.seeds)
+        cfg = unit.variant.config
+
+        def on_epoch(trainer: Any) -> None:
+            last = latest(trainer.rows, "modes_captured", n)
+            note = f"{unit.variant.title()} | modes {sum(last) / max(len(last), 1):.2f}/{cfg.mixture.n_components}"
+            ctx.progress(float(n * trainer.epochs_done), note)
+
+        res = train_toy(cfg, list(unit.seeds), ctx.device, checkpoint=ctx.checkpoint(),
+                        checkpoint_every=self.checkpoint_every(unit), on_epoch=on_epoch)
+        return UnitResult(res.rows + self.extra_rows(unit, res), self.arrays(unit, res))
+
+
+__all__ = ["ToyStudy", "latest"]
