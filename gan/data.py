@@ -555,8 +555,9 @@ def image_folder(root: PathLike | None, resolution: int | None = None, channels:
     Each image is converted to RGB (``channels=3``) or grayscale (``channels=1``), cropped to the
     central s × s square (s = the shorter side; e.g. CelebA's 178 × 218 → 178 × 178) and resized
     to ``resolution`` × ``resolution`` with PIL's Lanczos filter (antialiased). Files are found by
-    extension (case-insensitive), in subfolders too when ``recursive``; ``limit`` keeps the first
-    ``limit`` of them. Labels are 0 and ``num_classes`` is 0. Needs Pillow.
+    extension (case-insensitive; ``"png"`` and ``".png"`` alike; one string is one extension), in
+    subfolders too when ``recursive``; ``limit`` keeps the first ``limit`` of them. Labels are 0 and
+    ``num_classes`` is 0. Needs Pillow.
     """
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise ValueError(f"image_folder needs resolution=<positive integer> (images are cropped and resized to it); "
@@ -571,7 +572,9 @@ def image_folder(root: PathLike | None, resolution: int | None = None, channels:
     except ImportError:  # pragma: no cover - Pillow comes with matplotlib
         raise ModuleNotFoundError("image_folder needs Pillow: pip install pillow (or pip install -e '.[images]')") \
             from None
-    exts = {e.lower() for e in extensions}
+    if isinstance(extensions, str):  # one extension, not its characters
+        extensions = (extensions,)
+    exts = {e.lower() if e.startswith(".") else "." + e.lower() for e in extensions}
     walker = base.rglob("*") if recursive else base.glob("*")
     files = sorted(p for p in walker if p.is_file() and p.suffix.lower() in exts)[:limit]
     if not files:
@@ -618,7 +621,7 @@ def load_dataset(name: str, root: PathLike | None = None, resolution: int | None
     >>> load_dataset("stacked_mnist", resolution=32, n=10).shape
     (3, 32, 32)
     """
-    if name not in DATASETS:
+    if not isinstance(name, str) or name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
     loader = DATASETS[name]
     params = inspect.signature(loader).parameters

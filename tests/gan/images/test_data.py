@@ -570,3 +570,20 @@ def test_subset_with_an_empty_index_list():
     """Regression: subset([]) failed (torch.as_tensor([]) is float, which cannot index)."""
     d = ImageData(torch.zeros(2, 1, 4, 4, dtype=torch.uint8), torch.zeros(2, dtype=torch.int64), 0, "x")
     assert len(d.subset([])) == 0
+
+
+def test_image_folder_extensions_as_one_string_or_without_dot(tmp_path):
+    """Regression: extensions="png" was read as the extensions 'p', 'n', 'g' and ["png"] matched nothing (suffixes
+    carry their dot): both reported "none found" for a folder of PNGs."""
+    pytest.importorskip("PIL", reason="image_folder reads images with Pillow")
+    _png(tmp_path / "a.png", np.zeros((4, 4, 3), np.uint8))
+    _png(tmp_path / "b.PNG", np.zeros((4, 4, 3), np.uint8))
+    for ext in ("png", ".png", ["png"], ("PNG",)):
+        assert len(image_folder(tmp_path, resolution=4, extensions=ext)) == 2, ext
+
+
+@pytest.mark.parametrize("name", [None, ["mnist"], 5])
+def test_load_dataset_names_a_bad_name(name):
+    """Regression: an unhashable name (a list) failed with "unhashable type"."""
+    with pytest.raises(ValueError, match="unknown data set .*known: mnist5k"):
+        load_dataset(name)
