@@ -7,7 +7,8 @@ classification losses, a critic value for WGAN/LSGAN/hinge, the pre-activation o
     G loss = mean(g_fake(v_fake))                                 (G minimises)
 
 Means are taken over ``dim`` (default: the last, the batch), so logits of shape (S, B) from S
-seed-parallel models give per-seed losses of shape (S,). Everything is written with softplus /
+seed-parallel models give per-seed losses of shape (S,). Real and fake logits may differ in size
+along ``dim`` only (never broadcast); see :meth:`AdversarialLoss.d_loss`. Everything is written with softplus /
 logsigmoid on logits, never log(sigmoid(v)). Each loss names the analytic objective of
 :mod:`divergences.objectives` whose value function is −(D loss) (``analytic``), which the tests
 use to cross-check this layer against the closed forms.
