@@ -277,7 +277,7 @@ class MnistClassifierExtractor:
     name = "mnist_classifier"
 
     def __init__(self, device: torch.device | str = "cpu", channels: int = 1) -> None:
-        if channels not in (1, 3):
+        if isinstance(channels, bool) or channels not in (1, 3):
             raise ValueError(f"channels must be 1 (MNIST) or 3 (Stacked MNIST); got {channels!r}")
         self.device = torch.device(device)
         self.channels = channels
