@@ -143,8 +143,9 @@ class Study:
     def variants(self, cfg: Any) -> list[Variant]:
         raise NotImplementedError
 
-    def seeds(self, cfg: Any) -> list[int]:
-        """The run seeds (default: none; each variant is one unit)."""
+    def seeds(self, cfg: Any) -> Sequence[int]:
+        """The run seeds (default: none; each variant is one unit). A ``range`` is best: the engine checks the size
+        of the request before it lists them."""
         return []
 
     def seed_batch(self, cfg: Any) -> int:
@@ -287,7 +288,7 @@ def check_output_dir(out: Path) -> str | None:
     """None if ``out`` can be created and written (checked by writing and removing a file), else why not."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = write_atomic(out / ".distmatch-write-check", b"")
+        probe = write_atomic(out / f".distmatch-write-check-{os.getpid()}", b"")  # one per process: drivers share out
         probe.unlink()
     except OSError as exc:
         return f"--out {out}: cannot write there ({exc.strerror or exc})"
@@ -425,7 +426,7 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
         study.check(cfg)
         variants = study.variants(cfg)
         seeds = study.seeds(cfg)
-        if len(variants) * max(len(seeds), 1) > MAX_RUNS:
+        if len(variants) * max(len(seeds), 1) > MAX_RUNS:  # checked before the seeds are listed
             raise ValueError(f"{len(variants)} configurations × {len(seeds)} seeds is more than the {MAX_RUNS:,} "
                              "(configuration, seed) runs one invocation plans; split the seeds over several runs "
                              "(--first-seed)")
@@ -435,6 +436,7 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
     store = RunStore(out)
     if opts.fresh:
         store.clear()
+    seeds = [int(s) for s in seeds]
     plan_ = plan(store, variants, seeds, study.seed_batch(cfg))
     for note in store.notes:
         print(f"{study.name}: {note}", file=sys.stderr)

@@ -265,10 +265,17 @@ def train_seed(cfg: ImageGanConfig, seed: int, ctx: UnitContext) -> UnitResult:
             continue
         if stop > trainer.step:
             trainer.train(stop - trainer.step, bar=_ProgressBar(ctx, trainer, cfg))
-        if evaluate is not None and stop in evals and not any(r["step"] == stop for r in rows):
+        if stop in evals and not any(r["step"] == stop for r in rows):
             fake = trainer.sample(cfg.n_eval, torch.Generator(device=trainer.device).manual_seed(seed + 1))
-            rows += [{"seed": seed, "step": stop, "metric": name, "value": value}
-                     for name, value in evaluate(real, fake, trainer.device).items()]
+            losses = [h[m] for h in trainer.history for m in LOSS_METRICS]
+            if not (bool(torch.isfinite(fake).all()) and all(math.isfinite(v) for v in losses)):
+                # a diverged generator: the iteration is recorded and training stops (metrics of NaN images are
+                # undefined: gan.metrics refuses them)
+                rows.append({"seed": seed, "step": stop, "metric": "diverged_at", "value": float(stop)})
+                break
+            if evaluate is not None:
+                rows += [{"seed": seed, "step": stop, "metric": name, "value": value}
+                         for name, value in evaluate(real, fake, trainer.device).items()]
         if stop < cfg.steps:
             ckpt.save({"trainer": trainer.state_dict(), "rows": rows}, progress={"iteration": f"{stop}/{cfg.steps}"})
     for h in trainer.history:
@@ -360,8 +367,8 @@ class ImageGan(Study):
         return [Variant(labels, cfg.keyed(), cfg.run_name(), options={"checkpoint_every": cfg.checkpoint_every,
                                                                       "compile": cfg.compile})]
 
-    def seeds(self, cfg: ImageGanConfig) -> list[int]:
-        return list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
+    def seeds(self, cfg: ImageGanConfig) -> range:
+        return range(cfg.first_seed, cfg.first_seed + cfg.seeds)
 
     def cost(self, unit: Unit) -> float:
         return float(unit.variant.config.steps)

@@ -33,8 +33,8 @@ class ToyStudy(Study):
     sort_columns = ("epoch", "metric")
     cost_unit = "seed-epoch"
 
-    def seeds(self, cfg: Any) -> list[int]:
-        return list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
+    def seeds(self, cfg: Any) -> range:
+        return range(cfg.first_seed, cfg.first_seed + cfg.seeds)
 
     def seed_batch(self, cfg: Any) -> int:
         return cfg.seed_batch
