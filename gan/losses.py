@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -229,3 +229,48 @@ def get_loss(name: str, **params) -> AdversarialLoss:
         return LOSSES[name](**params)
     except TypeError as exc:
         raise ValueError(f"bad parameters {params} for loss {name!r}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------- the one spelling of a loss
+def format_loss_spec(name: str, params: Mapping[str, Any] | None = None) -> str:
+    """The canonical spelling of a loss with its parameters, ``NAME[:key=value,...]`` (keys sorted, numbers in their
+    shortest form): the one vocabulary of every command line, table and figure.
+
+    >>> format_loss_spec("alpha_d_alpha_g", {"alpha_g": 1.2, "alpha_d": 0.5})
+    'alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2'
+    >>> format_loss_spec("ns")
+    'ns'
+    """
+    if not params:
+        return name
+    shown = {k: (f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
+             for k, v in params.items()}
+    return name + ":" + ",".join(f"{k}={shown[k]}" for k in sorted(shown))
+
+
+def parse_loss_spec(text: str) -> tuple[str, dict[str, Any]]:
+    """``NAME[:key=value,...]`` → (name, params), numbers as floats, other values as strings; the loss is built
+    once to check it (ValueError naming the problem and what is allowed).
+
+    >>> parse_loss_spec("alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2")
+    ('alpha_d_alpha_g', {'alpha_d': 0.5, 'alpha_g': 1.2})
+    >>> parse_loss_spec("fgan_kl:g_form=saturating")
+    ('fgan_kl', {'g_form': 'saturating'})
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"a loss is written NAME[:key=value,...] (a string); got {type(text).__name__}")
+    name, _, rest = text.strip().partition(":")
+    params: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"loss {text!r}: parameters are written key=value, comma-separated (e.g. "
+                             f"alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2); got {item!r}")
+        try:
+            params[key.strip()] = float(value)
+        except ValueError:
+            params[key.strip()] = value.strip()
+    if rest and not params:
+        raise ValueError(f"loss {text!r}: nothing after ':' (write NAME or NAME:key=value,...)")
+    get_loss(name, **params)
+    return name, params

@@ -41,6 +41,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence, Union
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
@@ -403,13 +404,14 @@ class TrainOptions:
     instance_noise_anneal: int | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_dis, bool) or not isinstance(self.n_dis, int) or self.n_dis < 1:
+        if isinstance(self.n_dis, (bool, np.bool_)) or not isinstance(self.n_dis, (int, np.integer)) or self.n_dis < 1:
             raise ValueError(f"n_dis must be an integer ≥ 1; got {self.n_dis!r}")
         for name in ("lr_d", "lr_g", "penalty_weight"):
             _check_positive(name, getattr(self, name))
         for name in ("beta1", "beta2"):
             b = getattr(self, name)
-            if isinstance(b, bool) or not isinstance(b, (int, float)) or not (0.0 <= b < 1.0):
+            if isinstance(b, (bool, np.bool_)) or not isinstance(b, (int, float, np.integer, np.floating)) \
+                    or not (0.0 <= b < 1.0):
                 raise ValueError(f"{name} must lie in [0, 1); got {b!r}")
         if self.penalty is not None and self.penalty not in PENALTIES:
             raise ValueError(f"penalty must be None or one of {PENALTIES}; got {self.penalty!r}")

@@ -1,4 +1,4 @@
-"""Image GAN trainer: one config dataclass, one trainer class, a command line (``python -m gan.train``).
+"""Image GAN trainer: one config dataclass, one trainer class (its command line is ``python -m studies.train_gan``).
 
 Algorithm (one iteration = ``n_dis`` D steps, then one G step; Goodfellow et al. 2014, Alg. 1):
 
@@ -46,26 +46,24 @@ variables nothing of ``torch.distributed`` is touched.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import os
-import sys
 import time
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .checkpoint import load_checkpoint as load_checkpoint_file, save_checkpoint as save_checkpoint_file
-from .device import DEVICE_HELP, device_option, resolve_device
+from .device import resolve_device
 from .losses import LOSSES, AdversarialLoss, get_loss
-from .nets import ARCHS, EMA, LATENTS, ArchSpec, DiffAugment, build_models, get_arch, spectral_norm_
+from .nets import EMA, LATENTS, ArchSpec, DiffAugment, build_models, get_arch, spectral_norm_
 from .nets.diffaugment import parse_policy
 from .nets.registry import CONDITIONAL_HEADS
 from .regularizers import TrainOptions, clip_weights_
@@ -719,148 +717,5 @@ class ImageTrainer:
         self.load_state_dict(load_checkpoint_file(path, map_location="cpu"))
 
 
-# ----------------------------------------------------------------------------- command line
-def parse_loss_params(items: Sequence[str]) -> dict[str, Any]:
-    """``["KEY=VALUE", ...]`` (``--loss-params`` of ``python -m gan.train`` and ``studies.image_gan``) as a dict:
-    numbers as floats, anything else as a string; ``ValueError`` for an item without ``=`` or a key.
-
-    >>> parse_loss_params(["alpha_d=0.5", "alpha_g=1.2"])
-    {'alpha_d': 0.5, 'alpha_g': 1.2}
-    """
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, val = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--loss-params takes KEY=VALUE items (e.g. alpha_d=0.5 alpha_g=1.2); got {item!r}")
-        try:
-            out[key] = float(val)
-        except ValueError:
-            out[key] = val
-    return out
-
-
-def load_dataset_cli(dataset: str, data_root: str | os.PathLike | None, **kwargs: Any):
-    """:func:`gan.data.load_dataset` for the command lines (``python -m gan.train``, ``studies.image_gan``): a data
-    set that cannot be loaded raises ``ValueError`` worded for ``--dataset``/``--data-root`` (the caller makes it a
-    command-line error): a missing or misplaced ``--data-root`` says what the directory must hold."""
-    from .data import ROOT_CONTENTS, load_dataset  # imported here: the trainer itself does not depend on gan.data
-
-    if dataset in ROOT_CONTENTS and data_root is None:
-        raise ValueError(f"--dataset {dataset} reads files you already have (nothing is downloaded): give their "
-                         f"directory with --data-root DIR; it must hold {ROOT_CONTENTS[dataset]}")
-    if dataset not in ROOT_CONTENTS and data_root is not None:
-        raise ValueError(f"--dataset {dataset} is built in: leave out --data-root (it is for the data sets read from "
-                         f"your files: {', '.join(ROOT_CONTENTS)})")
-    if data_root is not None and not Path(data_root).expanduser().is_dir():
-        raise ValueError(f"--data-root {str(data_root)!r} is not a directory; --dataset {dataset} expects a "
-                         f"directory holding {ROOT_CONTENTS[dataset]}")
-    try:
-        return load_dataset(dataset, root=data_root, **kwargs)
-    except (ValueError, FileNotFoundError, ModuleNotFoundError) as exc:
-        where = f"--dataset {dataset}" + (f" --data-root {data_root}" if data_root is not None else "")
-        raise ValueError(f"{where}: {exc}") from exc
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m gan.train`` (and ``torchrun -m gan.train``) command line."""
-    from .data import DATASETS, ROOT_CONTENTS
-
-    p = argparse.ArgumentParser(prog="python -m gan.train", description="Train an image GAN (DCGAN / SN-ResNet).")
-    p.add_argument("--dataset", default="mnist5k", choices=list(DATASETS),
-                   help="gan.data.load_dataset name (default: %(default)s)")
-    p.add_argument("--data-root", default=None, metavar="DIR",
-                   help=f"directory of the files of an on-disk data set ({', '.join(ROOT_CONTENTS)}); not for the "
-                        f"built-in ones")
-    p.add_argument("--resolution", type=int, default=None, help="resize to this size (default: the data's)")
-    p.add_argument("--arch", default="dcgan", choices=list(ARCHS), help="network architecture (default: %(default)s)")
-    p.add_argument("--loss", default=None, choices=list(LOSSES), help="gan.losses name (default: the architecture's)")
-    p.add_argument("--loss-params", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="parameters of the loss, e.g. --loss-params alpha_d=0.5 alpha_g=1.2 (default: none)")
-    p.add_argument("--steps", type=int, default=10_000, help="total iterations of the run (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=None, help="global minibatch size (default: the architecture's)")
-    p.add_argument("--n-dis", type=int, default=None, help="D steps per G step (default: the architecture's)")
-    p.add_argument("--lr-d", type=float, default=None, help="Adam learning rate of D (default: the architecture's)")
-    p.add_argument("--lr-g", type=float, default=None, help="Adam learning rate of G (default: the architecture's)")
-    p.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default: the architecture's)")
-    p.add_argument("--beta2", type=float, default=None, help="Adam beta2 (default: the architecture's)")
-    p.add_argument("--penalty", default=None, choices=["gp", "r1", "dragan"], help="D penalty (default: the "
-                   "architecture's)")
-    p.add_argument("--penalty-weight", type=float, default=None, help="penalty weight (default: the architecture's)")
-    p.add_argument("--clip", type=float, default=None, help="D weight clipping (default: the architecture's)")
-    p.add_argument("--spectral-norm", action="store_true", help="spectral norm on D")
-    p.add_argument("--conditional", action="store_true", help="class-conditional G and D")
-    p.add_argument("--cond-head", default="projection", choices=list(CONDITIONAL_HEADS),
-                   help="conditional D head (default: %(default)s)")
-    p.add_argument("--g-channels", type=int, default=None, help="G width (default: the architecture's)")
-    p.add_argument("--d-channels", type=int, default=None, help="D width (default: the architecture's)")
-    p.add_argument("--ema-decay", type=float, default=0.999, help="generator EMA decay; negative: no EMA "
-                   "(default: %(default)s)")
-    p.add_argument("--diffaugment", default="", help="DiffAugment policy, e.g. color,translation,cutout (default: off)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the forward passes")
-    p.add_argument("--no-amp", action="store_true", help="fp32 on CUDA (default: bf16 autocast on CUDA)")
-    p.add_argument("--seed", type=int, default=0, help="root of every random stream (default: %(default)s)")
-    p.add_argument("--log-every", type=int, default=100, help="iterations between loss logs (default: %(default)s)")
-    p.add_argument("--checkpoint", default=None, metavar="FILE", help="checkpoint file (default: none)")
-    p.add_argument("--checkpoint-every", type=int, default=0,
-                   help="iterations between checkpoints; 0: only at the end (default: %(default)s)")
-    p.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
-    p.add_argument("--tensorboard", default=None, metavar="DIR", help="TensorBoard log directory (default: none)")
-    p.add_argument("--sample-every", type=int, default=0, help="iterations between TensorBoard sample grids; 0: none "
-                   "(default: %(default)s)")
-    p.add_argument("--device", type=device_option, default="auto",
-                   help=f"torch device: {DEVICE_HELP}; under torchrun auto is cuda:LOCAL_RANK (default: %(default)s)")
-    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
-    return p
-
-
-def config_from_args(args: argparse.Namespace) -> ImageTrainConfig:
-    """An :class:`ImageTrainConfig` from parsed command-line arguments (TrainOptions overrides on the arch defaults)."""
-    base = get_arch(args.arch).options
-    over = {k: v for k, v in (("n_dis", args.n_dis), ("lr_d", args.lr_d), ("lr_g", args.lr_g), ("beta1", args.beta1),
-                              ("beta2", args.beta2), ("penalty", args.penalty), ("penalty_weight", args.penalty_weight),
-                              ("clip", args.clip)) if v is not None}
-    if args.spectral_norm:
-        over["spectral_norm"] = True
-    return ImageTrainConfig(
-        arch=args.arch, loss=args.loss, loss_params=parse_loss_params(args.loss_params),
-        options=dataclasses.replace(base, **over), batch_size=args.batch_size, g_channels=args.g_channels,
-        d_channels=args.d_channels, conditional=args.conditional, cond_head=args.cond_head,
-        ema_decay=None if args.ema_decay < 0 else args.ema_decay, diffaugment=args.diffaugment,
-        amp=False if args.no_amp else None, compile=args.compile, seed=args.seed, log_every=args.log_every,
-        checkpoint_every=args.checkpoint_every, checkpoint_path=args.checkpoint, tensorboard_dir=args.tensorboard,
-        sample_every=args.sample_every, progress=not args.no_progress,
-    )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        cfg = config_from_args(args)
-    except (ValueError, TypeError) as exc:
-        parser.error(str(exc))
-    if args.resume and args.checkpoint is None:
-        parser.error("--resume needs --checkpoint")
-    try:
-        data = load_dataset_cli(args.dataset, args.data_root, resolution=args.resolution)
-        trainer = ImageTrainer.from_data(cfg, data, device=args.device)
-    except ValueError as exc:
-        parser.error(str(exc))
-    if trainer.device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
-    if args.resume and Path(args.checkpoint).exists():
-        trainer.load_checkpoint(args.checkpoint)
-        print(f"resumed {args.checkpoint} at iteration {trainer.step}", file=sys.stderr)
-    trainer.train(max(args.steps - trainer.step, 0))
-    if trainer.history and trainer.dist.rank == 0:
-        last = trainer.history[-1]
-        print(f"iteration {last['step']}: d_loss {last['d_loss']:.4f}, g_loss {last['g_loss']:.4f}, "
-              f"{last['images_per_s']:.1f} images/s")
-    return 0
-
-
 __all__ = ["ADAM_IMPLS", "STREAMS", "DistInfo", "ImageBatcher", "ImageTrainConfig", "ImageTrainer", "image_grid",
-           "load_dataset_cli", "main", "make_adam", "parse_loss_params", "stream_seed", "uint8_to_float"]
-
-if __name__ == "__main__":
-    sys.exit(main())
+           "make_adam", "stream_seed", "uint8_to_float"]

@@ -29,12 +29,11 @@ as Ray tasks). The config key hashes every setting that changes the numbers.
 
 from __future__ import annotations
 
-import functools
 import math
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -42,6 +41,7 @@ import pandas as pd
 from studies.common import pyplot, savefig_atomic, write_atomic
 from studies.engine import Study, run_study
 from studies.executors import UnitContext, UnitResult
+from studies.image_run import ImageRunConfig, load_data
 from studies.store import Unit, Variant
 
 DESCRIPTION = "Image GANs (DCGAN / SN-ResNet) on MNIST-type data: sample grids, FID/KID/PR or Stacked-MNIST modes"
@@ -69,95 +69,32 @@ def _help(text: str) -> dict:
 
 
 @dataclass(frozen=True)
-class ImageGanConfig:
-    """One configuration of the study (every field is a ``--field-name`` option; ``none`` = the architecture's default)."""
+class ImageGanConfig(ImageRunConfig):
+    """The study's settings: one image run (:class:`studies.image_run.ImageRunConfig`, shared with
+    ``python -m studies.train_gan``) trained for several seeds and evaluated along the way (every field is a
+    ``--field-name`` option)."""
 
-    dataset: Literal["mnist5k", "stacked_mnist", "mnist", "fashion_mnist", "cifar10", "image_folder"] = field(
-        default="mnist5k", metadata=_help("gan.data.load_dataset name"))
-    data_root: str | None = field(default=None, metadata=_help(
-        "directory of the files of an on-disk data set (mnist, fashion_mnist, cifar10, image_folder); not for the "
-        "built-in mnist5k and stacked_mnist"))
-    n_data: int | None = field(default=None, metadata=_help("stacked_mnist: number of images (default: 60,000)"))
-    resolution: int | None = field(default=None, metadata=_help("training resolution (default: the data's, "
-                                                                 "or the nearest the architecture supports)"))
-    arch: Literal["dcgan", "resnet"] = field(default="dcgan", metadata=_help("gan.nets.ARCHS name"))
-    loss: str = field(default="ns", metadata=_help("gan.losses name"))
-    loss_params: tuple[str, ...] = field(default=(), metadata=_help("KEY=VALUE parameters of the loss, e.g. "
-                                                                    "alpha_d=0.5 alpha_g=1.2"))
-    steps: int = field(default=20_000, metadata=_help("training iterations (n_dis D steps + 1 G step)"))
-    batch_size: int | None = field(default=None, metadata=_help("minibatch size (default: the architecture's, "
-                                                                 "dcgan 128, resnet 64)"))
-    g_channels: int | None = field(default=None, metadata=_help("G width (default: dcgan 128, resnet 256)"))
-    d_channels: int | None = field(default=None, metadata=_help("D width (default: dcgan 64, resnet 128)"))
-    n_dis: int | None = field(default=None, metadata=_help("D steps per G step (default: dcgan 1, resnet 5)"))
-    lr_d: float | None = field(default=None, metadata=_help("Adam learning rate of D, TTUR if it differs from lr_g "
-                                                             "(default: the architecture's, 2e-4)"))
-    lr_g: float | None = field(default=None, metadata=_help("Adam learning rate of G (default: the architecture's, "
-                                                             "2e-4)"))
-    beta1: float | None = field(default=None, metadata=_help("Adam beta1 (default: dcgan 0.5, resnet 0)"))
-    beta2: float | None = field(default=None, metadata=_help("Adam beta2 (default: dcgan 0.999, resnet 0.9)"))
-    penalty: Literal["gp", "r1", "dragan"] | None = field(default=None, metadata=_help("D penalty (default: none)"))
-    penalty_weight: float | None = field(default=None, metadata=_help("penalty weight lambda / gamma (default: 10)"))
-    spectral_norm: bool = field(default=False, metadata=_help("spectral norm on D (resnet always has it)"))
-    conditional: bool = field(default=False, metadata=_help("class-conditional G and D"))
-    cond_head: Literal["projection", "acgan"] = field(default="projection", metadata=_help("conditional D head"))
-    ema_decay: float | None = field(default=0.999, metadata=_help("generator EMA decay (none: no EMA)"))
-    diffaugment: str = field(default="", metadata=_help("DiffAugment policy, e.g. color,translation,cutout "
-                                                         "(empty: off)"))
     seeds: int = field(default=1, metadata=_help("number of training seeds"))
     first_seed: int = field(default=0, metadata=_help("seeds are first_seed, first_seed + 1, ..."))
     eval_every: int = field(default=5000, metadata=_help("iterations between evaluations"))
     n_eval: int = field(default=10_000, metadata=_help("generated (and at most as many real) images per evaluation"))
-    log_every: int = field(default=100, metadata=_help("iterations between loss logs"))
     checkpoint_every: int = field(default=1000, metadata=_help("iterations between checkpoints (and at every "
                                                                 "evaluation)"))
-    compile: bool = field(default=False, metadata=_help("torch.compile the forward passes"))
     dpi: int = field(default=100, metadata=_help("PNG resolution of curves.png"))
 
     def __post_init__(self) -> None:
-        from gan.losses import LOSSES
-
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
-        self.parsed_loss_params()
-        for name in ("steps", "eval_every", "n_eval", "log_every", "dpi", "seeds", "checkpoint_every"):
+        super().__post_init__()
+        for name in ("eval_every", "n_eval", "dpi", "seeds", "checkpoint_every"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an integer ≥ 1; got {v!r}")
+                raise ValueError(f"{name} must be an integer >= 1; got {v!r}")
         if isinstance(self.first_seed, bool) or not isinstance(self.first_seed, int) or self.first_seed < 0:
             raise ValueError(f"first_seed must be a non-negative integer; got {self.first_seed!r}")
-        if self.resolution is not None and self.resolution < 1:
-            raise ValueError(f"resolution must be a positive integer; got {self.resolution!r}")
-        self.train_config(self.first_seed)  # validates the training settings
-
-    def parsed_loss_params(self) -> dict[str, Any]:
-        """``loss_params`` ("KEY=VALUE" strings) as a dict (numbers as floats; :func:`gan.train.parse_loss_params`)."""
-        from gan.train import parse_loss_params
-
-        return parse_loss_params(self.loss_params)
-
-    def train_config(self, seed: int):
-        """The :class:`gan.train.ImageTrainConfig` of one seed (no checkpointing or progress of its own: the study
-        trains it in chunks and checkpoints between them)."""
-        from gan.nets import get_arch
-        from gan.train import ImageTrainConfig
-
-        over = {k: getattr(self, k) for k in ("n_dis", "lr_d", "lr_g", "beta1", "beta2", "penalty", "penalty_weight")
-                if getattr(self, k) is not None}
-        if self.spectral_norm:
-            over["spectral_norm"] = True
-        options = replace(get_arch(self.arch).options, **over)
-        return ImageTrainConfig(
-            arch=self.arch, loss=self.loss, loss_params=self.parsed_loss_params(), options=options,
-            batch_size=self.batch_size, g_channels=self.g_channels, d_channels=self.d_channels,
-            conditional=self.conditional, cond_head=self.cond_head, ema_decay=self.ema_decay,
-            diffaugment=self.diffaugment, compile=self.compile, seed=seed, log_every=self.log_every,
-            progress=False,
-        )
 
     def run_name(self) -> str:
         """``<dataset>_<arch>_<loss>[_cond]``: names the default output ``results/image_gan_<run name>[_<preset>]``."""
-        return f"{self.dataset}_{self.arch}_{self.loss}{'_cond' if self.conditional else ''}"
+        loss = self.loss_spec.replace(":", "_").replace(",", "_")
+        return f"{self.dataset}_{self.arch}_{loss}{'_cond' if self.conditional else ''}"
 
     def keyed(self) -> "ImageGanConfig":
         """This config with the fields that do not change a seed's numbers at their defaults (the variant's config,
@@ -165,38 +102,7 @@ class ImageGanConfig:
         return replace(self, **_RUN_ONLY)
 
 
-# ----------------------------------------------------------------------------- data and evaluation
-def training_resolution(native: int, supported: tuple[int, ...], requested: int | None) -> int:
-    """``requested``, else ``native`` if supported, else the smallest supported size ≥ native (else the largest)."""
-    if requested is not None:
-        return requested
-    if native in supported:
-        return native
-    larger = [s for s in supported if s >= native]
-    return min(larger) if larger else max(supported)
-
-
-@functools.lru_cache(maxsize=2)
-def load_data(cfg: ImageGanConfig):
-    """The training set at the training resolution (``gan.data``; cached per process); a data set that cannot be
-    loaded, or a resolution the architecture does not train at, is a ``ValueError`` worded for the command line."""
-    from gan.data import resize
-    from gan.nets import get_arch
-    from gan.train import load_dataset_cli
-
-    kw: dict[str, Any] = {"n": cfg.n_data} if (cfg.dataset == "stacked_mnist" and cfg.n_data is not None) else {}
-    supported = get_arch(cfg.arch).resolutions
-    if cfg.resolution is not None and cfg.resolution not in supported:
-        raise ValueError(f"--resolution {cfg.resolution}: --arch {cfg.arch} trains at {', '.join(map(str, supported))}")
-    if cfg.dataset == "image_folder":  # the folder loader crops and resizes itself: it needs the size
-        kw["resolution"] = training_resolution(max(supported), supported, cfg.resolution)
-    data = load_dataset_cli(cfg.dataset, cfg.data_root, **kw)
-    if len(data.images) == 0:
-        raise ValueError(f"--dataset {cfg.dataset}: the data set holds no images")
-    res = training_resolution(data.images.shape[-1], supported, cfg.resolution)
-    return data if res == data.images.shape[-1] else resize(data, res)
-
-
+# ----------------------------------------------------------------------------- evaluation
 def _mnist_features(real, fake, device) -> dict[str, float]:
     from gan.metrics import DEFAULT_METRICS, compute_metrics, get_extractor
 
@@ -251,7 +157,7 @@ def train_seed(cfg: ImageGanConfig, seed: int, ctx: UnitContext) -> UnitResult:
     data = load_data(cfg)
     evaluate = EVALUATORS.get(cfg.dataset)
     real = real_reference(data, cfg.n_eval) if evaluate is not None else None
-    trainer = ImageTrainer.from_data(cfg.train_config(seed), data, device=ctx.device)
+    trainer = ImageTrainer.from_data(cfg.train_config(seed, progress=False), data, device=ctx.device)
     ckpt = ctx.checkpoint()
     rows: list[dict] = []
     if ckpt.exists():
@@ -292,7 +198,7 @@ class _ProgressBar:
     """The bar protocol ``ImageTrainer.train`` advances, reporting a seed's iterations to the engine."""
 
     def __init__(self, ctx: UnitContext, trainer: Any, cfg: ImageGanConfig):
-        self.ctx, self.trainer, self.note = ctx, trainer, f"{cfg.arch}/{cfg.loss}"
+        self.ctx, self.trainer, self.note = ctx, trainer, f"{cfg.arch}/{cfg.loss_spec}"
 
     def update(self, n: int = 1) -> None:
         self.ctx.progress(float(self.trainer.step), self.note)
@@ -322,7 +228,7 @@ def plot(df: pd.DataFrame, cfg: ImageGanConfig):
         ax.axis("off")
     if df.seed.nunique() > 1:
         axes.flat[0].legend(fontsize=8)
-    fig.suptitle(f"{cfg.run_name()}: {cfg.arch} on {cfg.dataset}, loss {cfg.loss}", fontsize=12)
+    fig.suptitle(f"{cfg.run_name()}: {cfg.arch} on {cfg.dataset}, loss {cfg.loss_spec}", fontsize=12)
     fig.tight_layout()
     return fig
 
@@ -363,7 +269,7 @@ class ImageGan(Study):
         load_data(cfg)
 
     def variants(self, cfg: ImageGanConfig) -> list[Variant]:
-        labels = {"dataset": cfg.dataset, "arch": cfg.arch, "loss": cfg.loss, "conditional": cfg.conditional}
+        labels = {"dataset": cfg.dataset, "arch": cfg.arch, "loss": cfg.loss_spec, "conditional": cfg.conditional}
         return [Variant(labels, cfg.keyed(), cfg.run_name(), options={"checkpoint_every": cfg.checkpoint_every,
                                                                       "compile": cfg.compile})]
 

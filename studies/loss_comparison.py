@@ -1,9 +1,9 @@
 """Adversarial losses compared on the analytic toys over a small hyperparameter grid (after Lucic et al. 2018,
 "Are GANs created equal?", and Kurach et al. 2019, "A large-scale study of regularization and normalization in GANs").
 
-Every loss variant of ``--losses`` (names of :data:`studies.toy_losses.LOSS_VARIANTS`, shared with
-``studies.mode_coverage``; ``--help`` lists them in ``gan.losses`` terms; its own regularizer where it has one:
-WGAN weight clipping c = 0.01, WGAN-GP and DRAGAN penalties with λ = 10) is trained with each extra regularizer of
+Every loss of ``--losses`` (``gan.losses`` specs or the named variants of :mod:`studies.toy_losses`, shared with
+``studies.mode_coverage``; ``--help`` lists the vocabulary; a named variant brings its own regularizer:
+``wgan-clip`` weight clipping c = 0.01, ``wgan-gp`` and ``dragan`` penalties with λ = 10) is trained with each extra regularizer of
 ``--regularizers`` where it is meaningful (``none``; ``sn`` = spectral normalization of D, not with weight
 clipping; ``gp`` = WGAN-GP penalty λ = 10, not on top of a loss's own penalty or clipping), on every cell of the
 grid learning rate × Adam (β1, β2) × n_dis, for S seeds (batched: one computation per configuration), on:
@@ -42,22 +42,23 @@ from studies.engine import run_study
 from studies.store import Unit, Variant
 from studies.toy_study import ToyStudy
 from studies.stats import binomial_ci, mean_ci
-from studies.toy_losses import LOSS_VARIANTS, check_variants, variants_help
+from studies.toy_losses import canonical, check_variants, resolve, variants_help
 
 DESCRIPTION = "Adversarial losses x regularizers x (lr, betas, n_dis) grid on the ring, the 5x5 grid and the 1D toy"
 NAME = "loss_comparison"
 TABLE = "loss_comparison.csv"
 
-DEFAULT_LOSSES = ("minimax", "ns", "wgan", "wgan-gp", "lsgan", "hinge", "dragan", "alpha0.5", "alpha2", "ad0.3-1",
-                  "ad0.5-1.2", "fgan-kl", "fgan-reverse_kl", "fgan-squared_hellinger", "fgan-pearson")
-"""The 15 losses compared (names of :data:`studies.toy_losses.LOSS_VARIANTS`, shared with ``studies.mode_coverage``)."""
+DEFAULT_LOSSES = ("minimax", "ns", "wgan-clip", "wgan-gp", "lsgan", "hinge", "dragan", "alpha:alpha=0.5",
+                  "alpha:alpha=2", "alpha_d_alpha_g:alpha_d=0.3,alpha_g=1", "alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2",
+                  "fgan_kl", "fgan_reverse_kl", "fgan_squared_hellinger", "fgan_pearson")
+"""The 15 losses compared (``gan.losses`` specs and named variants of :mod:`studies.toy_losses`)."""
 
 REGULARIZERS: dict[str, dict] = {"none": {}, "sn": {"spectral_norm": True}, "gp": {"penalty": "gp"}}
 
 
 def regularizer_applies(loss: str, reg: str) -> bool:
     """Whether the extra regularizer ``reg`` is meaningful for the loss variant ``loss`` (see the module docstring)."""
-    own = LOSS_VARIANTS[loss].own
+    own = resolve(loss).own
     if reg == "sn":
         return "clip" not in own
     if reg == "gp":
@@ -135,6 +136,7 @@ class LossComparisonConfig:
 
     def variants(self) -> list[Variant]:
         """Every meaningful (problem, loss, regularizer, lr, betas, n_dis) configuration."""
+        from gan.regularizers import TrainOptions
         from toy.train import ToyConfig
 
         out = []
@@ -142,7 +144,7 @@ class LossComparisonConfig:
             make, latent = PROBLEMS[problem]
             P = make()
             for loss in self.losses:
-                lv = LOSS_VARIANTS[loss]
+                lv = resolve(loss)
                 for reg in self.regularizers:
                     if not regularizer_applies(loss, reg):
                         continue
@@ -150,14 +152,15 @@ class LossComparisonConfig:
                         for betas_text in self.adam_betas:
                             betas = parse_betas(betas_text)
                             for n_dis in self.n_dis:
+                                opts = TrainOptions(lr_d=lr, lr_g=lr, beta1=betas[0], beta2=betas[1], n_dis=n_dis,
+                                                    **lv.own, **REGULARIZERS[reg])
                                 cfg = ToyConfig(mixture=P, n_train=self.n_train, latent_dim=latent, g_width=self.width,
                                                 g_depth=self.depth, d_width=self.width, d_depth=self.depth,
-                                                loss=lv.loss, loss_params=dict(lv.params), lr_g=lr, lr_d=lr,
-                                                betas_g=betas, betas_d=betas,
-                                                batch_size=self.batch_size, n_dis=n_dis, epochs=self.epochs,
-                                                eval_every=self.epochs, n_eval=self.n_eval, **lv.own,
-                                                **REGULARIZERS[reg])
-                                labels = {"problem": problem, "loss": loss, "reg": reg, "lr": lr, "beta1": betas[0],
+                                                loss=lv.loss, loss_params=dict(lv.params), options=opts,
+                                                batch_size=self.batch_size, epochs=self.epochs,
+                                                eval_every=self.epochs, n_eval=self.n_eval)
+                                labels = {"problem": problem, "loss": canonical(loss), "reg": reg, "lr": lr,
+                                          "beta1": betas[0],
                                           "beta2": betas[1], "n_dis": n_dis}
                                 out.append(Variant(labels, cfg, options={"n_fit": self.n_fit}))
         return out
@@ -305,7 +308,7 @@ def plot_heatmap(fin: pd.DataFrame, problem: str):
     g = fin[fin.problem == problem].copy()
     g["cell"] = g.apply(lambda r: f"{r.reg} lr={r.lr:g} β={r.beta1:g}/{r.beta2:g} nd={int(r.n_dis)}", axis=1)
     mat = g.pivot_table(index="loss", columns="cell", values="success", aggfunc="mean")
-    mat = mat.reindex([l for l in LOSS_VARIANTS if l in mat.index])
+    mat = mat.reindex(list(dict.fromkeys(fin.loss)))
     fig, ax = plt.subplots(figsize=(4.0 + 0.9 * mat.shape[1], 3.5 + 0.35 * mat.shape[0]))
     sns.heatmap(mat, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=ax, cbar_kws={"label": "success rate"})
     ax.set_xlabel("regularizer, learning rate, Adam betas, D steps per G step")

@@ -17,10 +17,11 @@ seed-parallel trainer (``toy.train``):
   assigned to it lies within 3σ of it; high-quality fraction = share of samples within 3σ of their
   nearest mean; success = 8/8 modes captured, failure = 0/8.
 
-Losses (``--losses``, names of :data:`studies.toy_losses.LOSS_VARIANTS`, shared with ``studies.loss_comparison``;
-``--help`` lists them in ``gan.losses`` terms): by default ``ns`` (non-saturating), ``minimax`` (the saturating
-GAN), ``ad0.3-1``, ``ad0.5-1.2`` and ``ad1-1`` ((α_D, α_G) = (0.3, 1), (0.5, 1.2), (1, 1) with the non-saturating
-α_G form, ``gan.losses.alpha_d_alpha_g``; (1, 1) is NS).
+Losses (``--losses``: ``gan.losses`` specs or the named variants of :mod:`studies.toy_losses`, shared with
+``studies.loss_comparison``; ``--help`` lists the vocabulary): by default ``ns`` (non-saturating), ``minimax`` (the
+saturating GAN) and the (α_D, α_G)-GANs ``alpha_d_alpha_g:alpha_d=0.3,alpha_g=1``, ``...:alpha_d=0.5,alpha_g=1.2``
+and ``...:alpha_d=1,alpha_g=1`` (the non-saturating α_G form, ``gan.losses.alpha_d_alpha_g``; (1, 1) is NS, run as a
+check that the two implementations agree).
 
 Outputs in ``results/mode_coverage/`` (or ``--out``): ``mode_coverage.csv`` (long: loss, beta2,
 config_key, seed, epoch, metric, value), ``summary.csv``/``summary.md`` (success and failure rates with
@@ -45,14 +46,15 @@ from studies.engine import run_study
 from studies.store import Variant
 from studies.toy_study import ToyStudy
 from studies.stats import binomial_ci, mean_ci
-from studies.toy_losses import LOSS_VARIANTS, check_variants, variants_help
+from studies.toy_losses import canonical, check_variants, label, resolve, variants_help
 
 DESCRIPTION = "Modes captured across seeds on the 8-mode ring: NS / minimax / (alpha_D, alpha_G) GANs, Adam beta2"
 NAME = "mode_coverage"
 TABLE = "mode_coverage.csv"
 
-DEFAULT_LOSSES = ("ns", "minimax", "ad0.3-1", "ad0.5-1.2", "ad1-1")
-"""The paper's losses (names of :data:`studies.toy_losses.LOSS_VARIANTS`)."""
+DEFAULT_LOSSES = ("ns", "minimax", "alpha_d_alpha_g:alpha_d=0.3,alpha_g=1", "alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2",
+                  "alpha_d_alpha_g:alpha_d=1,alpha_g=1")
+"""The paper's losses (``gan.losses`` specs; (α_D, α_G) = (1, 1) is NS, run as a check of the implementation)."""
 
 PRESETS = {
     "quick": dict(seeds=6, epochs=10, eval_every=1, n_train=25_000, g_width=64, d_width=64, depth=3, n_eval=5000,
@@ -107,21 +109,21 @@ class ModeCoverageConfig:
 
     def variants(self) -> list[Variant]:
         """One toy configuration per (loss, β2)."""
+        from gan.regularizers import TrainOptions
         from toy.train import ToyConfig
 
         P = ring(self.n_modes, radius=1.0, var=self.variance)
         out = []
         for name in self.losses:
-            lv = LOSS_VARIANTS[name]
+            lv = resolve(name)
             for b2 in self.beta2s:
-                betas = (self.beta1, b2)
+                opts = TrainOptions(lr_d=self.lr, lr_g=self.lr, beta1=self.beta1, beta2=b2, **lv.own)
                 cfg = ToyConfig(mixture=P, n_train=self.n_train, data_seed=self.data_seed, latent_dim=2,
                                 g_width=self.g_width, g_depth=self.depth, d_width=self.d_width, d_depth=self.depth,
-                                loss=lv.loss, loss_params=dict(lv.params), lr_g=self.lr, lr_d=self.lr, betas_g=betas,
-                                betas_d=betas, batch_size=self.batch_size, epochs=self.epochs,
-                                eval_every=self.eval_every, n_eval=self.n_eval, mode_rule="welfert",
-                                dtype=self.dtype, **lv.own)
-                out.append(Variant({"loss": name, "beta2": b2}, cfg, f"{lv.label}, β2={b2:g}",
+                                loss=lv.loss, loss_params=dict(lv.params), options=opts, batch_size=self.batch_size,
+                                epochs=self.epochs, eval_every=self.eval_every, n_eval=self.n_eval,
+                                mode_rule="welfert", dtype=self.dtype)
+                out.append(Variant({"loss": canonical(name), "beta2": b2}, cfg, f"{lv.label}, β2={b2:g}",
                                    options={"checkpoint_every": self.checkpoint_every}))
         return out
 
@@ -163,7 +165,7 @@ def summary_markdown(summary: pd.DataFrame, n_modes: int) -> str:
              "mean HQ fraction | diverged |", "|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():
         lines.append(
-            f"| {LOSS_VARIANTS[r.loss].label} | {r.beta2:g} | {r.epoch} | {r.seeds} | {pct(r.success_rate)}% "
+            f"| {label(r.loss)} | {r.beta2:g} | {r.epoch} | {r.seeds} | {pct(r.success_rate)}% "
             f"[{pct(r.success_ci_low)}, {pct(r.success_ci_high)}] | {pct(r.failure_rate)}% "
             f"[{pct(r.failure_ci_low)}, {pct(r.failure_ci_high)}] | {r.modes_mean:.2f} "
             f"[{r.modes_ci_low:.2f}, {r.modes_ci_high:.2f}] | {r.hq_fraction_mean:.3f} | {r.diverged} |")
@@ -197,7 +199,7 @@ def plot_histogram(table: pd.DataFrame, n_modes: int, dpi: int):
         sns.barplot(data=counts, x="modes", y="seeds", hue="β2", ax=ax)
         ax.set_xlabel("modes captured")
         ax.set_ylabel("number of seeds")
-        ax.set_title(f"{LOSS_VARIANTS[loss].label} ({g.seed.nunique()} seeds, epoch {int(table.epoch.max())})")
+        ax.set_title(f"{label(loss)} ({g.seed.nunique()} seeds, epoch {int(table.epoch.max())})")
     fig.suptitle(f"Modes captured on the {n_modes}-mode ring across seeds (Adam β1 = 0.9)")
     fig.tight_layout()
     return fig
@@ -217,7 +219,7 @@ def plot_modes_vs_epoch(table: pd.DataFrame, n_modes: int, dpi: int):
         ax.set_ylim(-0.2, n_modes + 0.2)
         ax.set_xlabel("epoch")
         ax.set_ylabel("mean modes captured")
-        ax.set_title(LOSS_VARIANTS[loss].label)
+        ax.set_title(label(loss))
         ax.legend(loc="lower right")
     fig.suptitle(f"Average modes captured (95% band over seeds), {n_modes}-mode ring")
     fig.tight_layout()

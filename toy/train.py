@@ -6,7 +6,7 @@ Algorithm (per iteration ``it``; ``n_dis`` D steps, then one G step; Goodfellow 
         L_D[s] = mean_b d_real(D_s(x)) + mean_b d_fake(D_s(x̃)) (+ penalty[s])    # gan.losses
         backward of Σ_s L_D[s]; Adam step on D's stacked parameters
     G step: z ~ N(0, I_k), L_G[s] = mean_b g_fake(D_s(G_s(z))); backward of Σ_s L_G[s]; Adam on G
-        (or, with ``feature_matching`` / ``unroll_steps``, another objective on the same z and the real
+        (or, with ``g_objective`` feature_matching / unrolled, another objective on the same z and the real
         batch x of the last D step: :mod:`toy.generator_losses`)
 
 Seeds share no parameter, so ∂(Σ_s L[s])/∂θ_s = ∂L[s]/∂θ_s, and Adam is element-wise: the batched
@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from divergences import GaussianMixture, ring
@@ -64,12 +65,22 @@ from gan.remedies import minibatch_stddev, pack
 from gan.seeding import ADAM_IMPLS, make_adam
 
 from .data import ToyData, TorchMixture, check_seeds, per_seed, seed_generators
-from .generator_losses import GeneratorStep, build_generator_loss, generator_loss_name
+from .generator_losses import DEFAULT_GENERATOR_LOSS, GeneratorStep, build_generator_loss, check_generator_loss
 from .hooks import TrainHooks, regularization_hooks
 from .metrics import PACGAN_N_SAMPLES, DStarProbe, ModeReference, get_mode_rule, mode_statistics
 from .models import MLPSpec, StackedMLP
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _is_int(v: Any) -> bool:
+    """An integer (numpy integers included), not a bool."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_real(v: Any) -> bool:
+    """A real number (numpy floating and integer scalars included), not a bool."""
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
 @dataclass(frozen=True)
@@ -82,9 +93,18 @@ class ToyConfig:
 
     mixture : data distribution P. n_train, fresh, data_seed : see :class:`toy.data.ToyData`.
     latent_dim : k. g_*/d_* : width, number of hidden layers, activation of G and D.
-    loss, loss_params : ``gan.losses.get_loss(loss, **loss_params)``.
-    lr_*/betas_* : Adam of G and D. adam : ``"fused"``, ``"foreach"``, ``"for"`` or ``"auto"`` (``gan.seeding.make_adam``).
-    batch_size : B (real, fake and G-step batches). n_dis : D steps per G step.
+    loss, loss_params : the adversarial objective, ``gan.losses.get_loss(loss, **loss_params)``.
+    options : the update schedule and the regularizers, :class:`gan.regularizers.TrainOptions` (the one declaration
+        shared with the image trainer): Adam learning rates ``lr_d``/``lr_g`` and betas (β1, β2) of both networks,
+        ``n_dis`` D steps per G step, the D penalty (gp / r1 / dragan) and its weight, weight clipping, spectral
+        norm, one-sided label smoothing, instance noise; applied through :func:`toy.hooks.regularization_hooks` and
+        :meth:`toy.models.StackedMLP.enable_spectral_norm` (on D; random draws per seed).
+    g_objective, g_objective_params : the generator's objective by name (:mod:`toy.generator_losses`, like ``loss``
+        and ``loss_params``): ``adversarial`` (the loss's own G term), ``feature_matching`` (Salimans et al. 2016;
+        needs ``d_depth ≥ 1``) or ``unrolled`` (Metz et al. 2017; params ``steps`` ≥ 1 and ``lr``, the look-ahead's
+        SGD rate, default ``options.lr_d``).
+    adam : ``"fused"``, ``"foreach"``, ``"for"`` or ``"auto"`` (``gan.seeding.make_adam``).
+    batch_size : B (real, fake and G-step batches).
     epochs : passes over the N // B real minibatches (n_dis of them per iteration).
     eval_every : evaluate after every this many epochs (and at epoch 0 and at the end).
     n_eval : generated samples per seed for the mode metrics (2500 as VEEGAN/PacGAN).
@@ -92,30 +112,15 @@ class ToyConfig:
     fixed_generator : if set, no G network; fakes are samples of this Q (D-only training).
     n_probe : Monte Carlo points of the D* probe (only with ``fixed_generator``).
     dtype : ``"float32"`` or ``"float64"``.
-    penalty, penalty_weight, clip, spectral_norm, real_target, instance_noise, instance_noise_anneal :
-        D regularizers, as the fields of :class:`gan.regularizers.TrainOptions` (validated there) and
-        applied through :func:`toy.hooks.regularization_hooks` and
-        :meth:`toy.models.StackedMLP.enable_spectral_norm` (on D; random draws per seed).
     pack : PacGAN degree m (Lin et al. 2018): D sees m samples concatenated, B/m packs per batch
         (``gan.remedies.pack``; B must be divisible by m); 1 = off. D is then a function of packs, and
         gradient penalties (gp, r1, dragan) act on the packed inputs (one interpolate per pack for gp).
     minibatch_std : append the minibatch standard deviation (Karras et al. 2018;
         ``gan.remedies.minibatch_stddev``) as one more input of D, computed over the real and the
         fake batch separately. Both change what D sees, so there is no pointwise D* to probe with them.
-    feature_matching : G minimises ‖mean_b f(x_b) − mean_b f(G(z_b))‖₂² instead of the adversarial G loss
-        (Salimans et al. 2016, §3.1; ``gan.remedies.feature_matching_loss``), f = the last hidden layer of D
-        (after its activation, :meth:`toy.models.StackedMLP.features`; requires ``d_depth ≥ 1``), means over
-        the B real and B fake samples (packs with ``pack``). D keeps the configured loss.
-    unroll_steps, unroll_lr : unrolled GAN (Metz et al. 2017): with k = ``unroll_steps`` ≥ 1, G minimises its
-        adversarial loss against θ_D^k, θ^{i+1} = θ^i − η ∇_θ L_D(θ^i) from θ^0 = θ_D, k plain SGD steps on
-        the real and fake batch of the G step with η = ``unroll_lr`` (None: ``lr_d``), differentiated through
-        (``gan.remedies.unrolled_g_loss``). The look-ahead leaves the real D as it was; L_D there is the
-        configured loss without penalty, clipping or instance noise. 0 = off. SGD at an Adam learning rate
-        moves D far less than D's own Adam steps (≈ lr_d per coordinate): at the default ring D's
-        initialisation the median |∂L_D/∂θ| is ≈ 1e-4, so η = lr_d moves it ≈ 1e4× less; set ``unroll_lr``
-        for a look-ahead of the size of D's steps.
-        ``feature_matching`` and ``unroll_steps`` are alternatives (ValueError if both), and both need a G
-        network (ValueError with ``fixed_generator``); see :mod:`toy.generator_losses`.
+
+    Every field is checked here (ValueError/TypeError naming it): integers must be integers (numpy integers
+    included, bools not), real numbers real (numpy scalars included, bools and strings not).
     """
 
     mixture: GaussianMixture = field(default_factory=ring)
@@ -131,13 +136,11 @@ class ToyConfig:
     d_activation: str = "leaky_relu"
     loss: str = "ns"
     loss_params: Mapping[str, Any] = field(default_factory=dict)
-    lr_g: float = 1e-4
-    lr_d: float = 1e-4
-    betas_g: tuple[float, float] = (0.5, 0.999)
-    betas_d: tuple[float, float] = (0.5, 0.999)
+    options: TrainOptions = field(default_factory=TrainOptions)
+    g_objective: str = DEFAULT_GENERATOR_LOSS
+    g_objective_params: Mapping[str, Any] = field(default_factory=dict)
     adam: str = "fused"
     batch_size: int = 128
-    n_dis: int = 1
     epochs: int = 1
     eval_every: int = 1
     n_eval: int = PACGAN_N_SAMPLES
@@ -147,59 +150,46 @@ class ToyConfig:
     fixed_generator: GaussianMixture | None = None
     n_probe: int = 20_000
     dtype: str = "float32"
-    penalty: str | None = None
-    penalty_weight: float = 10.0
-    clip: float | None = None
-    spectral_norm: bool = False
-    real_target: float | None = None
-    instance_noise: float = 0.0
-    instance_noise_anneal: int | None = None
     pack: int = 1
     minibatch_std: bool = False
-    feature_matching: bool = False
-    unroll_steps: int = 0
-    unroll_lr: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "n_dis", "epochs", "eval_every", "n_eval", "n_probe"):
+        if not isinstance(self.mixture, GaussianMixture):
+            raise TypeError(f"mixture must be a divergences.GaussianMixture; got {type(self.mixture).__name__}")
+        for name in ("n_train", "latent_dim", "g_width", "d_width", "batch_size", "epochs", "eval_every", "n_eval",
+                     "n_probe", "pack"):
             v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
+            if not _is_int(v) or v < 1:
                 raise ValueError(f"{name} must be a positive integer; got {v!r}")
-        if self.n_train // self.batch_size < self.n_dis:
-            raise ValueError(f"an epoch of n_train // batch_size = {self.n_train // self.batch_size} minibatches "
-                             f"must hold at least n_dis = {self.n_dis}")
-        for name in ("lr_g", "lr_d"):
+        for name in ("g_depth", "d_depth", "data_seed"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and v >= 0 and math.isfinite(v)):
-                raise ValueError(f"{name} must be a finite non-negative number; got {v!r}")
+            if not _is_int(v) or v < 0:
+                raise ValueError(f"{name} must be a non-negative integer; got {v!r}")
+        for name in ("fresh", "minibatch_std"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
+        if not isinstance(self.options, TrainOptions):
+            raise TypeError(f"options must be a gan.regularizers.TrainOptions; got {type(self.options).__name__}")
+        if not _is_real(self.kl_eps) or not (math.isfinite(self.kl_eps) and self.kl_eps >= 0):
+            raise ValueError(f"kl_eps must be a finite number >= 0; got {self.kl_eps!r}")
+        if self.n_train // self.batch_size < self.options.n_dis:
+            raise ValueError(f"an epoch of n_train // batch_size = {self.n_train // self.batch_size} minibatches "
+                             f"must hold at least n_dis = {self.options.n_dis}")
         if self.adam not in ADAM_IMPLS:
             raise ValueError(f"adam must be one of {ADAM_IMPLS}; got {self.adam!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}; got {self.dtype!r}")
         if self.fixed_generator is not None and self.fixed_generator.dim != self.mixture.dim:
             raise ValueError(f"fixed_generator has dimension {self.fixed_generator.dim}, the data {self.mixture.dim}")
-        self.train_options().wrap_loss(self.build_loss())  # validates the regularizers and their fit to the loss
-        if isinstance(self.pack, bool) or not isinstance(self.pack, int) or self.pack < 1:
-            raise ValueError(f"pack must be a positive integer (1 = no packing); got {self.pack!r}")
+        self.options.wrap_loss(self.build_loss())  # the regularizers fit the loss (label smoothing)
         if self.batch_size % self.pack:
             raise ValueError(f"batch_size {self.batch_size} must be divisible by pack {self.pack}")
-        for name in ("minibatch_std", "feature_matching"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
-        if self.feature_matching and self.d_depth < 1:
+        check_generator_loss(self.g_objective, self.g_objective_params, self.options)
+        if self.g_objective != DEFAULT_GENERATOR_LOSS and self.fixed_generator is not None:
+            raise ValueError(f"g_objective {self.g_objective!r} changes the generator's loss, but with "
+                             "fixed_generator there is no generator network to train")
+        if self.g_objective == "feature_matching" and self.d_depth < 1:
             raise ValueError(f"feature_matching needs a hidden layer of D (d_depth >= 1); got d_depth={self.d_depth!r}")
-        if isinstance(self.unroll_steps, bool) or not isinstance(self.unroll_steps, int) or self.unroll_steps < 0:
-            raise ValueError(f"unroll_steps must be a non-negative integer (0 = off); got {self.unroll_steps!r}")
-        if self.unroll_lr is not None and not (isinstance(self.unroll_lr, (int, float)) and not isinstance(
-                self.unroll_lr, bool) and math.isfinite(self.unroll_lr) and self.unroll_lr > 0):
-            raise ValueError(f"unroll_lr must be None (= lr_d) or a finite number > 0; got {self.unroll_lr!r}")
-        if self.unroll_steps and self.unroll_lr_value() == 0:
-            raise ValueError("unroll_steps > 0 with lr_d = 0 and no unroll_lr: the look-ahead would not move D")
-        generator_loss_name(self)  # at most one generator objective, and a G network for a non-default one
-
-    def unroll_lr_value(self) -> float:
-        """η of the unrolled look-ahead: ``unroll_lr``, or ``lr_d`` when it is None."""
-        return self.lr_d if self.unroll_lr is None else self.unroll_lr
 
     def g_spec(self) -> MLPSpec:
         """Architecture of G: latent_dim → data dim."""
@@ -214,11 +204,10 @@ class ToyConfig:
         """The registered loss with its parameters."""
         return get_loss(self.loss, **dict(self.loss_params))
 
-    def train_options(self) -> TrainOptions:
-        """The regularizer fields as :class:`gan.regularizers.TrainOptions` (with this config's n_dis)."""
-        return TrainOptions(n_dis=self.n_dis, penalty=self.penalty, penalty_weight=self.penalty_weight,
-                            clip=self.clip, spectral_norm=self.spectral_norm, real_target=self.real_target,
-                            instance_noise=self.instance_noise, instance_noise_anneal=self.instance_noise_anneal)
+    @property
+    def betas(self) -> tuple[float, float]:
+        """Adam (β1, β2) of G and D."""
+        return (self.options.beta1, self.options.beta2)
 
 
 class Divergence(NamedTuple):
@@ -236,7 +225,7 @@ class ToyResult:
     diverged : seed → :class:`Divergence` or None.
     loss_d, loss_g : (iterations, S) per-seed loss of the last D step / the G step of every iteration
         (the G objective's value: the feature-matching distance with ``feature_matching``, the loss
-        against the look-ahead D with ``unroll_steps``; NaN where not computed; float64 copies on the CPU).
+        against the look-ahead D with ``unrolled``; NaN where not computed; float64 copies on the CPU).
     G, D : the trained stacked networks (G is None with a fixed generator).
     """
 
@@ -276,21 +265,21 @@ class ToyTrainer:
         self.data = ToyData(config.mixture, config.n_train, config.fresh, config.data_seed, config.latent_dim,
                             device, self.dtype)
         self.hook_gens = seed_generators(seeds, "hook", device)
-        self.hooks = hooks = regularization_hooks(config.train_options(), self.hook_gens).combine(hooks)
+        self.hooks = hooks = regularization_hooks(config.options, self.hook_gens).combine(hooks)
         self.loss = config.build_loss()
         if hooks.wrap_loss is not None:
             self.loss = hooks.wrap_loss(self.loss)
         self.D = StackedMLP.from_generators(config.d_spec(), seed_generators(seeds, "d_init"), device, self.dtype)
-        if config.spectral_norm:
+        if config.options.spectral_norm:
             self.D.enable_spectral_norm(seed_generators(seeds, "spectral_norm"))
-        self.opt_d = make_adam(self.D.parameters(), config.lr_d, config.betas_d, config.adam, device)
+        self.opt_d = make_adam(self.D.parameters(), config.options.lr_d, config.betas, config.adam, device)
         self.data_gens = seed_generators(seeds, "data", device)
         self.latent_gens = seed_generators(seeds, "latent", device)
         if config.fixed_generator is None:
             self.G: StackedMLP | None = StackedMLP.from_generators(config.g_spec(), seed_generators(seeds, "g_init"),
                                                                    device, self.dtype)
-            self.opt_g = make_adam(self.G.parameters(), config.lr_g, config.betas_g, config.adam, device)
-            self.g_objective = build_generator_loss(config)
+            self.opt_g = make_adam(self.G.parameters(), config.options.lr_g, config.betas, config.adam, device)
+            self.g_objective = build_generator_loss(config.g_objective, config.g_objective_params, config.options)
             self.Q = None
             self.z_eval = self.data.latents(seed_generators(seeds, "eval", device), 1, config.n_eval)[0]
             self.probe = None
@@ -312,7 +301,7 @@ class ToyTrainer:
         self.div_where = torch.zeros(S, dtype=torch.long, device=device)
         self.mask_always = device.type != "cpu"
         self.steps = self.data.steps_per_epoch(config.batch_size)
-        self.iters_per_epoch = self.steps // config.n_dis
+        self.iters_per_epoch = self.steps // config.options.n_dis
         total = self.iters_per_epoch * config.epochs
         self.hist_d = torch.full((total, S), math.nan, dtype=self.dtype, device=device)
         self.hist_g = torch.full((total, S), math.nan, dtype=self.dtype, device=device)
@@ -445,7 +434,7 @@ class ToyTrainer:
         self.hist_g[it] = loss.detach()
 
     def epoch(self, epoch: int, bar=None) -> None:
-        n_dis, B = self.cfg.n_dis, self.cfg.batch_size
+        n_dis, B = self.cfg.options.n_dis, self.cfg.batch_size
         real = self.data.real_epoch(self.data_gens, B)  # (steps, S, B, d)
         n_it = self.iters_per_epoch
         if self.G is None:

@@ -13,6 +13,7 @@ import gan.train
 from gan.device import resolve_device
 from studies import engine
 from studies import image_gan as study
+from studies import image_run
 from studies.store import config_key
 
 TINY = ["--steps", "4", "--batch-size", "8", "--g-channels", "8", "--d-channels", "8", "--eval-every", "2",
@@ -111,11 +112,11 @@ def test_quick_preset_and_validation():
     inv = engine.parse(study.STUDY, ["--quick", "--steps", "10"])
     cfg, quick = inv.config, study.PRESETS["quick"]
     assert cfg.steps == 10 and cfg.batch_size == quick["batch_size"] and cfg.n_eval == quick["n_eval"]
-    assert inv.out.name == f"image_gan_{cfg.dataset}_{cfg.arch}_{cfg.loss}_quick"
-    assert study.training_resolution(28, (32,), None) == 32
-    assert study.training_resolution(28, (28, 32, 64), None) == 28
-    assert study.training_resolution(100, (28, 32, 64), None) == 64
-    for kw, match in [({"loss": "wasserstein"}, "unknown loss"), ({"loss_params": ("alpha",)}, "KEY=VALUE"),
+    assert inv.out.name == f"image_gan_{cfg.dataset}_{cfg.arch}_{cfg.loss_spec}_quick" == "image_gan_mnist5k_dcgan_ns_quick"
+    assert image_run.training_resolution(28, (32,), None) == 32
+    assert image_run.training_resolution(28, (28, 32, 64), None) == 28
+    assert image_run.training_resolution(100, (28, 32, 64), None) == 64
+    for kw, match in [({"loss": "wasserstein"}, "unknown loss"), ({"loss": "alpha:alpha"}, "key=value"),
                       ({"seeds": 0}, "seeds"), ({"steps": 0}, "steps"), ({"lr_d": -1.0}, "lr_d"),
                       ({"ema_decay": 1.5}, "ema_decay"), ({"first_seed": -1}, "first_seed")]:
         with pytest.raises(ValueError, match=match):

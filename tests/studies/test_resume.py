@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-ARGS = ["-m", "studies.mode_coverage", "--seeds", "2", "--losses", "ns", "ad0.5-1.2", "--beta2s", "0.99",
+ARGS = ["-m", "studies.mode_coverage", "--seeds", "2", "--losses", "ns", "alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2", "--beta2s", "0.99",
         "--epochs", "4", "--eval-every", "2", "--checkpoint-every", "1", "--n-train", "1280", "--g-width", "32",
         "--d-width", "32", "--depth", "2", "--n-eval", "500", "--no-progress"]
 
