@@ -419,7 +419,8 @@ def consistency_penalty(critic: Critic, x: torch.Tensor, transform: Callable[[to
     x = x.detach()
     here = critic_outputs(critic, x) if logits is None else logits.reshape(x.shape[0])
     there = critic_outputs(critic, transform(x, generator))
-    return w * (here.float() - there.float()).square().mean()
+    dt = torch.promote_types(there.dtype, torch.float32)  # at least float32 (bf16 logits under autocast)
+    return w * (here.to(dt) - there.to(dt)).square().mean()
 
 
 def _layer_weights(module: nn.Module):
@@ -481,10 +482,11 @@ def path_length_penalty(images: torch.Tensor, ws: torch.Tensor, pl_mean: torch.T
                          f"and {tuple(ws.shape)}")
     H, W = images.shape[2], images.shape[3]
     y = torch.randn(images.shape, generator=generator, device=generator.device, dtype=torch.float32)
-    y = (y / math.sqrt(H * W)).to(images.device, images.dtype)
+    y = y.to(images.device, images.dtype) / math.sqrt(H * W)
     (grad,) = torch.autograd.grad((images * y).sum(), ws, create_graph=True)
-    lengths = grad.float().square().sum(dim=2).mean(dim=1).sqrt()
-    a = pl_mean.float().lerp(lengths.mean(), d)
+    dt = torch.promote_types(grad.dtype, torch.float32)  # at least float32 (bf16 under autocast)
+    lengths = grad.to(dt).square().sum(dim=2).mean(dim=1).sqrt()
+    a = pl_mean.to(dt).lerp(lengths.mean(), d)
     return (lengths - a).square().mean(), a.detach()
 
 
