@@ -398,8 +398,11 @@ def lazy_weight(weight: float, interval: int, step: int) -> float:
     return w * interval if step % interval == 0 else 0.0
 
 
-def consistency_penalty(critic: Critic, x: torch.Tensor, transform: Callable[[torch.Tensor, torch.Generator], torch.Tensor],
-                        generator: torch.Generator, weight: float = 10.0, logits: torch.Tensor | None = None) -> torch.Tensor:
+Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def consistency_penalty(critic: Critic, x: torch.Tensor, transform: Transform, generator: torch.Generator,
+                        weight: float = 10.0, logits: torch.Tensor | None = None) -> torch.Tensor:
     """Consistency regularization λ E_x ‖D(x) − D(T(x))‖² on a batch of images x (B, C, H, W); scalar.
 
     CR (Zhang, Zhang, Odena & Lee 2020, "Consistency regularization for GANs", eq. 1, λ = 10) applies it to

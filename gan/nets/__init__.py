@@ -26,7 +26,7 @@ from .init import dcgan_init_, orthogonal_init_, spectral_norm_, xavier_init_
 from .layers import HEADS, ClassBatchNorm2d, Discriminator, VectorBatchNorm2d
 from .registry import ARCHS, LATENTS, ArchSpec, build_models, get_arch, truncated_latents
 
-__all__ = ["ARCHS", "AUGMENTS", "AdaptiveAugment", "ArchSpec", "ClassBatchNorm2d", "DiffAugment", "Discriminator", "EMA",
-           "HEADS", "LATENTS", "SelfAttention", "TRANSFORMS", "VectorBatchNorm2d", "ada_augment", "build_models",
+__all__ = ["ARCHS", "AUGMENTS", "AdaptiveAugment", "ArchSpec", "ClassBatchNorm2d", "DiffAugment", "Discriminator",
+           "EMA", "HEADS", "LATENTS", "SelfAttention", "TRANSFORMS", "VectorBatchNorm2d", "ada_augment", "build_models",
            "consistency_transform", "dcgan_init_", "diff_augment", "get_arch", "orthogonal_init_", "spectral_norm_",
            "truncated_latents", "xavier_init_"]

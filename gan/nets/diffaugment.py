@@ -260,6 +260,6 @@ def consistency_transform(spec: str) -> Augment:
     return transform
 
 
-__all__ = ["AUGMENTS", "FILLS", "TRANSFORMS", "DiffAugment", "affine", "brightness", "color_matrix", "consistency_transform",
-           "contrast", "cutout", "diff_augment", "parse_policy", "parse_transforms", "random_flip", "reflect_translation",
-           "rotate90", "saturation", "shift", "translation", "xflip"]
+__all__ = ["AUGMENTS", "FILLS", "TRANSFORMS", "DiffAugment", "affine", "brightness", "color_matrix",
+           "consistency_transform", "contrast", "cutout", "diff_augment", "parse_policy", "parse_transforms",
+           "random_flip", "reflect_translation", "rotate90", "saturation", "shift", "translation", "xflip"]

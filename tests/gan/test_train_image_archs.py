@@ -56,7 +56,8 @@ MODELS = {
     "stylegan2_32_cond": ("stylegan2", dict(conditional=True), 32, 1),
     "stylegan2_64": ("stylegan2", dict(), 64, 3),
 }
-SETUPS = {  # on top of each architecture's own paper settings (ortho for BigGAN; lazy R1, path length, mixing for StyleGAN2)
+# on top of each architecture's own paper settings (ortho for BigGAN; lazy R1, path length, mixing for StyleGAN2)
+SETUPS = {
     "paper": dict(),
     "ns": dict(loss="ns"),
     "wgan_gp": dict(loss="wgan", options=dict(penalty="gp", penalty_weight=10.0, penalty_interval=1, n_dis=2)),
@@ -142,7 +143,8 @@ def test_resume_is_bit_for_bit(case, tmp_path):
         sa, sb = getattr(straight, opt).state_dict()["state"], getattr(resumed, opt).state_dict()["state"]
         assert all(torch.equal(sa[i][m], sb[i][m]) for i in sa for m in sa[i])
     assert all(torch.equal(straight.gens[n].get_state(), resumed.gens[n].get_state()) for n in straight.gens)
-    assert (straight.d_steps, straight.g_steps) == (resumed.d_steps, resumed.g_steps) == (5 * cfg.train_options().n_dis, 5)
+    n_dis = cfg.train_options().n_dis
+    assert (straight.d_steps, straight.g_steps) == (resumed.d_steps, resumed.g_steps) == (5 * n_dis, 5)
     assert torch.equal(straight.pl_mean, resumed.pl_mean)
     assert [r["d_loss"] for r in straight.history] == [r["d_loss"] for r in resumed.history]
     if straight.ada is not None:
@@ -176,7 +178,7 @@ def test_checkpoints_written_before_the_new_fields_still_load(tmp_path):
         ImageTrainer(cfg, images, labels, k).load_state_dict(state)
 
 
-# ----------------------------------------------------------------------------- lazy regularization and ADA in the trainer
+# ----------------------------------------------------------------------------- lazy regularization, ADA in the trainer
 def test_lazy_r1_and_path_length_run_every_k_steps_with_weight_times_k(monkeypatch):
     calls = {"r1": [], "pl": []}
     real_r1, real_pl = regs.r1_penalty, train_mod.path_length_penalty
@@ -315,3 +317,34 @@ def test_mnist_quick_configurations_train(arch):
     hist = t.train(2)
     assert math.isfinite(hist[-1]["d_loss"]) and _finite(t.G)
     assert t.sample(8, torch.Generator().manual_seed(0)).shape == (8, 1, 32, 32)
+
+
+# ----------------------------------------------------------------------------- benchmarks.image_speed
+@pytest.mark.parametrize("argv, words", [
+    (["--steps", "0"], ["argument --steps", "≥ 1", "got 0"]),
+    (["--rounds", "-2"], ["argument --rounds", "≥ 1"]),
+    (["--warmup", "-1"], ["argument --warmup", "≥ 0"]),
+    (["--batch", "x"], ["argument --batch", "'x'"]),
+    (["--workloads", "stylegan3-32"], ["argument --workloads", "invalid choice"]),
+])
+def test_image_speed_rejects_bad_values(argv, words, capsys):
+    from benchmarks import image_speed
+
+    with pytest.raises(SystemExit) as exc:
+        image_speed.main([*argv, "--no-write", "--device", "cpu"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and all(w in err for w in words), err
+
+
+@pytest.mark.slow
+def test_image_speed_covers_the_new_architectures(tmp_path, capsys):
+    from benchmarks import image_speed
+
+    out = tmp_path / "speed.md"
+    image_speed.main(["--quick", "--tiny", "--steps", "1", "--rounds", "1", "--warmup", "0", "--device", "cpu",
+                      "--threads", "1", "--out", str(out), "--workloads", *image_speed.NEW_ARCHITECTURES])
+    text = out.read_text()
+    for wl in image_speed.NEW_ARCHITECTURES:
+        rows = [line for line in text.splitlines() if line.startswith(f"| {wl} |")]
+        assert len(rows) == 2 and "| ours |" in rows[0] and "| reference |" in rows[1], wl

@@ -121,7 +121,8 @@ def test_blits_are_exact_flips_rotations_and_reflected_shifts():
     shifted = ada_augment(x, 1.0, _g(9), ("xint",))
     pad = torch.nn.functional.pad(x, [1, 1, 1, 1], mode="reflect")  # |t| ≤ round(⅛·8) = 1 pixel
     for o, p in zip(shifted, pad):
-        hits = [(dh, dw) for dh in (-1, 0, 1) for dw in (-1, 0, 1) if torch.equal(o[0], p[0, 1 + dh:9 + dh, 1 + dw:9 + dw])]
+        hits = [(dh, dw) for dh in (-1, 0, 1) for dw in (-1, 0, 1)
+                if torch.equal(o[0], p[0, 1 + dh:9 + dh, 1 + dw:9 + dw])]
         assert len(hits) >= 1
 
 
