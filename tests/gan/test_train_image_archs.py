@@ -301,8 +301,8 @@ def test_integer_adam_betas_are_accepted():
 
 # ----------------------------------------------------------------------------- MNIST quick configurations
 QUICK = {  # the CPU quick configurations reported for the image study (MNIST digits at 32 px, 1 channel)
-    "sagan": dict(arch="sagan", preset="small", batch_size=64),
-    "biggan": dict(arch="biggan", preset="small", batch_size=64, conditional=True),
+    "sagan": dict(arch="sagan", preset="small", batch_size=32),
+    "biggan": dict(arch="biggan", preset="small", batch_size=32, conditional=True),
     "stylegan2": dict(arch="stylegan2", preset="small", batch_size=32),
 }
 

@@ -26,7 +26,7 @@ def test_shapes_and_attention_placement(arch, res, cond):
     G, D = build_models(arch, res, 3, 10, cond, latent_dim=40, **TINY)
     z = torch.randn(3, 40, generator=_g(0))
     y = torch.tensor([0, 4, 9]) if cond else None
-    x = G(z, y)
+    x = G(z, y).detach()
     assert x.shape == (3, 3, res, res) and float(x.abs().max()) < 1.0
     assert D(x, y).shape == (3,)
     # one attention block in G, after the block that outputs r/2 × r/2; one in D, after the first block (r/2)
