@@ -104,10 +104,10 @@ def test_orthogonal_fill(shape):
 
 def test_biggan_is_orthogonally_initialised_and_sagan_is_not():
     G, _ = build_models("biggan", 32, 1, **TINY, latent_dim=40)
-    w = G.blocks[1].conv1.parametrizations.weight.original.reshape(16, -1).double()  # 16 × 144: orthonormal rows
+    w = G.blocks[1].conv1.parametrizations.weight.original.detach().reshape(16, -1).double()  # 16 × 144: orthonormal rows
     assert float((w @ w.T - torch.eye(16, dtype=torch.float64)).abs().max()) <= 1e-5
     Gs, _ = build_models("sagan", 32, 1, **TINY)
-    ws = Gs.blocks[1].conv1.parametrizations.weight.original.reshape(16, -1).double()
+    ws = Gs.blocks[1].conv1.parametrizations.weight.original.detach().reshape(16, -1).double()
     assert float((ws @ ws.T - torch.eye(16, dtype=torch.float64)).abs().max()) > 0.1  # Glorot: not orthogonal
     net = orthogonal_init_(nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)), _g(6))
     assert torch.equal(net[0].bias, torch.zeros(3)) and torch.equal(net[1].weight, torch.ones(3))
