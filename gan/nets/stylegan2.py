@@ -302,8 +302,8 @@ class StyleGAN2Generator(nn.Module):
             w2 = self.mapping(z2, y, update_w_avg=False)
             later = (torch.arange(self.num_ws, device=dev) >= cutoff).to(z.device)[None, :, None]
             ws = torch.where(later, w2[:, None, :], ws)
-        if truncation_psi != 1.0:
-            ws = self.mapping.w_avg.lerp(ws, float(truncation_psi))
+        if truncation_psi != 1.0:  # in float32 (ws is bf16 under autocast)
+            ws = self.mapping.w_avg.lerp(ws.float(), float(truncation_psi))
         return ws
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, *, generator: torch.Generator | None = None,

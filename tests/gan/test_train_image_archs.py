@@ -99,6 +99,20 @@ def test_every_registered_loss_runs_with_the_new_architectures(arch, loss):
     assert _finite(t.G) and _finite(t.D)
 
 
+@pytest.mark.parametrize("arch", ["sagan", "biggan", "stylegan2"])
+def test_bf16_autocast_and_channels_last_with_ada_cr_r1_and_truncation(arch):
+    """The CUDA code path (bf16 autocast, channels_last) exercised on the CPU with the new architectures' extras."""
+    images, labels, k = _data(32, 3, n=16)
+    cfg = _cfg(arch, conditional=True, amp=True, channels_last=True, ada_target=0.6,
+               options=dict(cr_real=10.0, penalty="r1", penalty_weight=1.0, penalty_interval=1))
+    t = ImageTrainer(cfg, images, labels, k)
+    hist = t.train(2)
+    assert t.amp and t.channels_last and all(math.isfinite(hist[-1][key]) for key in ("d_loss", "g_loss"))
+    assert all(p.dtype == torch.float32 for p in t.G.parameters())  # autocast: fp32 master weights
+    x = t.sample(3, torch.Generator().manual_seed(0), truncation=0.7)
+    assert x.dtype == torch.float32 and x.shape == (3, 3, 32, 32) and bool(torch.isfinite(x).all())
+
+
 # ----------------------------------------------------------------------------- resume
 def _rig_real_logits_positive(t: ImageTrainer) -> None:
     """D's output bias +20: every logit positive for a few steps, so ADA's r_t = 1 > 0.6 and p rises."""
