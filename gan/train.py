@@ -533,9 +533,14 @@ class ImageTrainer:
         return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else nullcontext()
 
     # ------------------------------------------------------------------ one update each
-    def latents(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """z ~ p_z (n, latent_dim) and, for conditional models, labels ỹ ~ U{0..K−1} (n,), on the generator's device."""
-        z = self.sample_latent((n, self.latent_dim), generator, generator.device)
+    def latents(self, n: int, generator: torch.Generator, truncation: float | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """z ~ p_z (n, latent_dim) and, for conditional models, labels ỹ ~ U{0..K−1} (n,), on the generator's device;
+        with ``truncation`` t, z is drawn from p_z restricted to |z_i| ≤ t (:func:`gan.nets.truncated_latents`)."""
+        if truncation is None:
+            z = self.sample_latent((n, self.latent_dim), generator, generator.device)
+        else:
+            z = truncated_latents(self.cfg.latent_name(), (n, self.latent_dim), truncation, generator)
         y = None
         if self.cfg.conditional:
             y = torch.randint(self.num_classes, (n,), generator=generator, device=generator.device)
@@ -739,13 +744,7 @@ class ImageTrainer:
             if isinstance(t, bool) or not isinstance(t, (int, float)) or not (0.0 <= t <= 1.0):
                 raise ValueError(f"StyleGAN2 truncation ψ must lie in [0, 1]; got {truncation!r}")
             g_kw["truncation_psi"] = float(t)
-        if truncation is not None and not self.style:
-            z = truncated_latents(self.cfg.latent_name(), (n, self.latent_dim), truncation, generator)
-            y = None
-            if self.cfg.conditional:
-                y = torch.randint(self.num_classes, (n,), generator=generator, device=generator.device)
-        else:
-            z, y = self.latents(n, generator)
+        z, y = self.latents(n, generator, None if self.style else truncation)
         if labels is not None:
             if not self.cfg.conditional:
                 raise ValueError("labels were given but the model is unconditional")
