@@ -37,6 +37,7 @@ and down-samples again), and pixel blits are exact index operations. Policies: "
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -84,17 +85,23 @@ def _translate2(tx: torch.Tensor, ty: torch.Tensor) -> torch.Tensor:
     return torch.stack([o, z, tx, z, o, ty, z, z, o], dim=-1).view(-1, 3, 3)
 
 
-def _luma_axis(device, dtype) -> torch.Tensor:
-    return torch.tensor([1.0, 1.0, 1.0, 0.0], device=device, dtype=dtype) / math.sqrt(3.0)
+@functools.lru_cache(maxsize=16)
+def _constants(device: torch.device, H: int, W: int) -> dict[str, torch.Tensor]:
+    """Constant matrices, made once per device and image size (no host-to-device copy per call): the luma axis
+    v = (1, 1, 1, 0)/√3, its cross-product matrix K, and the pixel ↔ normalised coordinate scalings."""
+    a = 1.0 / math.sqrt(3.0)
+    host = {"v": torch.tensor([a, a, a, 0.0]),
+            "K": torch.tensor([[0.0, -a, a], [a, 0.0, -a], [-a, a, 0.0]]),
+            "S": torch.diag(torch.tensor([2.0 / W, 2.0 / H, 1.0])),
+            "S_inv": torch.diag(torch.tensor([W / 2.0, H / 2.0, 1.0]))}
+    return {k: t.to(device) for k, t in host.items()}
 
 
-def _rot3(v: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """Rodrigues rotation about the unit axis v[:3] by θ (B,), homogeneous (B, 4, 4)."""
+def _rot3(v: torch.Tensor, K: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Rodrigues rotation about the unit axis v[:3] (cross-product matrix K) by θ (B,), homogeneous (B, 4, 4)."""
     a = v[:3]
-    K = torch.tensor([[0.0, -a[2], a[1]], [a[2], 0.0, -a[0]], [-a[1], a[0], 0.0]], device=v.device, dtype=v.dtype)
-    I3 = torch.eye(3, device=v.device, dtype=v.dtype)
     c, s = torch.cos(theta)[:, None, None], torch.sin(theta)[:, None, None]
-    R = I3 * c + K * s + torch.outer(a, a) * (1 - c)
+    R = torch.eye(3, device=v.device, dtype=v.dtype) * c + K * s + torch.outer(a, a) * (1 - c)
     out = torch.eye(4, device=v.device, dtype=v.dtype).repeat(theta.shape[0], 1, 1)
     out[:, :3, :3] = R
     return out
@@ -111,6 +118,7 @@ def ada_augment(x: torch.Tensor, p: torch.Tensor | float, generator: torch.Gener
     B, _, H, W = x.shape
     dev, f32 = x.device, torch.float32
     p = torch.as_tensor(p, device=dev, dtype=f32)
+    const = _constants(dev, H, W)
 
     def rand(*shape):
         return torch.rand(shape, generator=generator, device=dev, dtype=f32)
@@ -161,13 +169,11 @@ def ada_augment(x: torch.Tensor, p: torch.Tensor | float, generator: torch.Gener
         G_inv = G_inv @ m
         moved |= use
     if any(op in ops for op in GEOMETRIC):  # resampled images replace only those with a geometric op applied
-        S = torch.diag(torch.tensor([2.0 / W, 2.0 / H, 1.0], device=dev))
-        S_inv = torch.diag(torch.tensor([W / 2.0, H / 2.0, 1.0], device=dev))
-        theta = (S @ G_inv @ S_inv)[:, :2, :]
+        theta = (const["S"] @ G_inv @ const["S_inv"])[:, :2, :]
         x = affine(x, theta, keep=~moved)
     # colour: one homogeneous 4×4 matrix per image
     if any(op in ops for op in COLOR):
-        v = _luma_axis(dev, f32)
+        v = const["v"]
         I4 = torch.eye(4, device=dev, dtype=f32)
         C = I4.repeat(B, 1, 1)
         changed = torch.zeros(B, dtype=torch.bool, device=dev)
@@ -191,7 +197,7 @@ def ada_augment(x: torch.Tensor, p: torch.Tensor | float, generator: torch.Gener
         if "hue" in ops:
             theta = (rand(B) * 2 - 1) * math.pi
             use = coin()
-            C, changed = _rot3(v, torch.where(use, theta, torch.zeros_like(theta))) @ C, changed | use
+            C, changed = _rot3(v, const["K"], torch.where(use, theta, torch.zeros_like(theta))) @ C, changed | use
         if "saturation" in ops:
             s = torch.exp2(randn(B) * SATURATION_STD)
             use = coin()
@@ -239,7 +245,7 @@ class AdaptiveAugment:
     def accumulate(self, real_logits: torch.Tensor) -> None:
         """Add Σ sign(D(x_real)) and the number of logits to the running sums (no host sync)."""
         lg = real_logits.detach().float()
-        self.signs += torch.stack([torch.sign(lg).sum(), torch.tensor(float(lg.numel()), device=lg.device)])
+        self.signs += torch.stack([torch.sign(lg).sum(), lg.new_full((), float(lg.numel()))])
 
     @torch.no_grad()
     def adjust(self, batch_size: int, signs: torch.Tensor | None = None) -> None:
