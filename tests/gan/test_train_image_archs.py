@@ -49,7 +49,7 @@ def _finite(module: torch.nn.Module) -> bool:
 
 
 MODELS = {
-    "sagan32": ("sagan", dict(), 32, 1),
+    "sagan32_acgan": ("sagan", dict(conditional=True, cond_head="acgan"), 32, 1),
     "sagan64_cond": ("sagan", dict(conditional=True), 64, 3),
     "biggan32_cond": ("biggan", dict(conditional=True), 32, 1),
     "biggan64": ("biggan", dict(), 64, 3),
