@@ -10,6 +10,9 @@
 #   mode-coverage  the issue-#4 full run: NS-GAN, beta2 in {0.99, 0.999}, 40 seeds, 400 epochs, on cuda, $JOBS
 #                  worker processes (default 2)                    -> results/mode_coverage/
 #   image-speed    python -m benchmarks.image_speed --device cuda  -> benchmarks/results/image_speed_cuda.md
+#   image-speed-archs  the same benchmark on SAGAN, BigGAN and StyleGAN2 (32 and 64 px, and StyleGAN2 with its
+#                  regularizers), eager (no torch.compile) unless ARCHS_SPEED_ARGS says otherwise
+#                                                   -> benchmarks/results/image_speed_archs_cuda.md
 #   stacked-mnist  Stacked MNIST DCGAN, NS and (alpha_D, alpha_G) = (0.5, 1.2), $IMAGE_STEPS iterations
 #                  (default 5000)                                  -> results/image_gan_stacked_mnist_dcgan_*/
 #
@@ -24,7 +27,9 @@
 # and name .whl in the call's carry; this script installs what it finds there into /tmp/site.
 #
 # Environment: PY (python, default python3), OUT (default /tmp/gpu_out), JOBS, IMAGE_STEPS, MC_ARGS
-# (extra mode_coverage options), MC_OUT (its output directory), DEVICE (default cuda; "cpu" for a smoke run of this script with tiny MC_ARGS).
+# (extra mode_coverage options), MC_OUT (its output directory), ARCHS_SPEED_ARGS (image-speed-archs options, default
+# "--steps 20 --rounds 3 --warmup 10 --no-compile"), DEVICE (default cuda; "cpu" for a smoke run of this script with
+# tiny MC_ARGS, or ARCHS_SPEED_ARGS="--quick --tiny").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
@@ -69,6 +74,15 @@ stage_image_speed() {
     pack image-speed "benchmarks/results/image_speed_$DEVICE.md"
 }
 
+stage_image_speed_archs() {
+    local out="benchmarks/results/image_speed_archs_$DEVICE.md"
+    # shellcheck disable=SC2086  # ARCHS_SPEED_ARGS is a list of options
+    "$PY" -m benchmarks.image_speed --device "$DEVICE" --out "$out" \
+        --workloads sagan-32 biggan-32 stylegan2-32 stylegan2-32+reg sagan-64 biggan-64 stylegan2-64 \
+        ${ARCHS_SPEED_ARGS:---steps 20 --rounds 3 --warmup 10 --no-compile}
+    pack image-speed-archs "$out"
+}
+
 stage_stacked_mnist() {
     local steps=${IMAGE_STEPS:-5000}
     "$PY" -m studies.image_gan --dataset stacked_mnist --arch dcgan --loss ns --steps "$steps" --device "$DEVICE" \
@@ -78,7 +92,7 @@ stage_stacked_mnist() {
     pack stacked-mnist results/image_gan_stacked_mnist_dcgan_ns results/image_gan_stacked_mnist_dcgan_alpha_d_alpha_g
 }
 
-[ $# -ge 1 ] || { sed -n '2,30p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,33p' "$0"; exit 2; }
 for stage in "$@"; do
     fn="stage_${stage//-/_}"
     declare -F "$fn" >/dev/null || { echo "unknown stage $stage (see the header of $0)" >&2; exit 2; }

@@ -52,12 +52,12 @@ COLUMNS = [*LABELS, "seed", "step", "metric", "value"]
 LOSS_METRICS = ("d_loss", "g_loss")
 
 PRESETS = {
-    "quick": {"steps": 400, "batch_size": 64, "g_channels": 64, "d_channels": 32, "eval_every": 200, "n_eval": 1000,
-              "log_every": 50},
+    "quick": {"steps": 400, "batch_size": 64, "widths": "small", "eval_every": 200, "n_eval": 1000, "log_every": 50},
     "paper": {},
 }
-"""``quick``: CI-sized (a few minutes on 2 cores for mnist5k/dcgan): 400 iterations at batch 64 with half-width DCGAN
-networks, evaluated at 0, 200, 400 on 1,000 samples. ``paper`` (the default): the field defaults."""
+"""``quick``: CI-sized (about 30 s on 2 cores for mnist5k/dcgan): 400 iterations at batch 64 with the architecture's
+``small`` widths (DCGAN: half width), evaluated at 0, 200, 400 on 1,000 samples; the newer architectures are slower
+per iteration (add ``--steps 100 --batch-size 32 --eval-every 50``). ``paper`` (the default): the field defaults."""
 
 _RUN_ONLY = {"seeds": 1, "first_seed": 0, "compile": False, "checkpoint_every": 1000, "dpi": 100}
 """Fields that do not change a seed's numbers: set to their defaults in the variant's config (so they stay out of
@@ -77,6 +77,9 @@ class ImageGanConfig(ImageRunConfig):
     seeds: int = field(default=1, metadata=_help("number of training seeds"))
     first_seed: int = field(default=0, metadata=_help("seeds are first_seed, first_seed + 1, ..."))
     eval_every: int = field(default=5000, metadata=_help("iterations between evaluations"))
+    truncations: tuple[float, ...] = field(default=(), metadata=_help(
+        "truncation thresholds also evaluated at the last iteration (z resampled where |z_i| > t; psi in W for "
+        "stylegan2): the fidelity/diversity trade-off, metrics named <metric>@t<t> (default: none)"))
     n_eval: int = field(default=10_000, metadata=_help("generated (and at most as many real) images per evaluation"))
     checkpoint_every: int = field(default=1000, metadata=_help("iterations between checkpoints (and at every "
                                                                 "evaluation)"))
@@ -90,6 +93,8 @@ class ImageGanConfig(ImageRunConfig):
                 raise ValueError(f"{name} must be an integer >= 1; got {v!r}")
         if isinstance(self.first_seed, bool) or not isinstance(self.first_seed, int) or self.first_seed < 0:
             raise ValueError(f"first_seed must be a non-negative integer; got {self.first_seed!r}")
+        if any(not t > 0 for t in self.truncations):
+            raise ValueError(f"truncations must be positive; got {self.truncations}")
 
     def run_name(self) -> str:
         """``<dataset>_<arch>_<loss>[_cond]``: names the default output ``results/image_gan_<run name>[_<preset>]``."""
@@ -182,6 +187,11 @@ def train_seed(cfg: ImageGanConfig, seed: int, ctx: UnitContext) -> UnitResult:
             if evaluate is not None:
                 rows += [{"seed": seed, "step": stop, "metric": name, "value": value}
                          for name, value in evaluate(real, fake, trainer.device).items()]
+                for t in cfg.truncations if stop == cfg.steps else ():
+                    fake_t = trainer.sample(cfg.n_eval, torch.Generator(device=trainer.device).manual_seed(seed + 1),
+                                            truncation=t)
+                    rows += [{"seed": seed, "step": stop, "metric": f"{name}@t{t:g}", "value": value}
+                             for name, value in evaluate(real, fake_t, trainer.device).items()]
         if stop < cfg.steps:
             ckpt.save({"trainer": trainer.state_dict(), "rows": rows}, progress={"iteration": f"{stop}/{cfg.steps}"})
     for h in trainer.history:

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 DATASETS = ("mnist5k", "stacked_mnist", "mnist", "fashion_mnist", "cifar10", "image_folder")
-_OVERRIDES = ("n_dis", "lr_d", "lr_g", "beta1", "beta2", "penalty", "penalty_weight", "clip")
+_OVERRIDES = ("n_dis", "lr_d", "lr_g", "beta1", "beta2", "penalty", "penalty_weight", "clip", "penalty_interval",
+              "cr_real", "cr_fake", "cr_transform", "ortho_weight", "pl_weight", "style_mixing")
+"""Fields of :class:`gan.regularizers.TrainOptions` a command line may override (None: the architecture's value)."""
 
 
 def _help(text: str) -> dict:
@@ -37,7 +39,10 @@ class ImageRunConfig:
     n_data: int | None = field(default=None, metadata=_help("stacked_mnist: number of images (default: 60,000)"))
     resolution: int | None = field(default=None, metadata=_help("training resolution (default: the data's, "
                                                                  "or the nearest the architecture supports)"))
-    arch: str = field(default="dcgan", metadata=_help("gan.nets.ARCHS name"))
+    arch: str = field(default="dcgan", metadata=_help("gan.nets.ARCHS name: dcgan, resnet, sagan, biggan, stylegan2"))
+    widths: str | None = field(default=None, metadata=_help(
+        "the architecture's width preset, e.g. small (a CPU-sized network; explicit --g-channels/--d-channels "
+        "override it; default: the paper's widths)"))
     loss: str | None = field(default=None, metadata=_help(
         "gan.losses spec NAME[:key=value,...], e.g. ns, hinge or alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2 (default: "
         "the architecture's)"))
@@ -56,6 +61,23 @@ class ImageRunConfig:
     penalty_weight: float | None = field(default=None, metadata=_help("penalty weight lambda / gamma (default: the "
                                                                        "architecture's)"))
     clip: float | None = field(default=None, metadata=_help("D weight clipping bound (default: the architecture's)"))
+    penalty_interval: int | None = field(default=None, metadata=_help(
+        "lazy regularization: the penalty every k-th D step, weight x k (default: the architecture's; stylegan2 16)"))
+    cr_real: float | None = field(default=None, metadata=_help("consistency regularization weight on real images (CR, "
+                                                                "Zhang et al. 2020: 10; default: off)"))
+    cr_fake: float | None = field(default=None, metadata=_help("bCR weight on generated images (Zhao et al. 2020; "
+                                                                "default: off)"))
+    cr_transform: str | None = field(default=None, metadata=_help("CR's transform T, comma list of flip, translation, "
+                                                                   "cutout, color (default: flip,translation)"))
+    ortho_weight: float | None = field(default=None, metadata=_help("orthogonal regularization of G, beta (default: the "
+                                                                     "architecture's; biggan 1e-4)"))
+    pl_weight: float | None = field(default=None, metadata=_help("path-length regularization weight (default: the "
+                                                                  "architecture's; stylegan2 2)"))
+    style_mixing: float | None = field(default=None, metadata=_help("style-mixing probability (default: the "
+                                                                     "architecture's; stylegan2 0.9)"))
+    ada_target: float | None = field(default=None, metadata=_help("adaptive discriminator augmentation: target of "
+                                                                   "r_t = E[sign D(x_real)] (Karras et al. 2020b: "
+                                                                   "0.6; default: off)"))
     spectral_norm: bool = field(default=False, metadata=_help("spectral norm on D (on in architectures that have it)"))
     conditional: bool = field(default=False, metadata=_help("class-conditional G and D"))
     cond_head: Literal["projection", "acgan"] = field(default="projection", metadata=_help("conditional D head"))
@@ -105,7 +127,7 @@ class ImageRunConfig:
             arch=self.arch, loss=name, loss_params=params, options=options, batch_size=self.batch_size,
             g_channels=self.g_channels, d_channels=self.d_channels, conditional=self.conditional,
             cond_head=self.cond_head, ema_decay=self.ema_decay, diffaugment=self.diffaugment, compile=self.compile,
-            seed=seed, log_every=self.log_every, **more)
+            seed=seed, log_every=self.log_every, preset=self.widths, ada_target=self.ada_target, **more)
 
 
 def training_resolution(native: int, supported: tuple[int, ...], requested: int | None) -> int:

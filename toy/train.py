@@ -182,6 +182,10 @@ class ToyConfig:
         if self.fixed_generator is not None and self.fixed_generator.dim != self.mixture.dim:
             raise ValueError(f"fixed_generator has dimension {self.fixed_generator.dim}, the data {self.mixture.dim}")
         self.options.wrap_loss(self.build_loss())  # the regularizers fit the loss (label smoothing)
+        unsupported = self.options.image_only() + (("penalty_interval",) if self.options.penalty_interval != 1 else ())
+        if unsupported:
+            raise ValueError(f"options {list(unsupported)} are image-trainer regularizers (gan.train); the toy trainer "
+                             "does not implement them")
         if self.batch_size % self.pack:
             raise ValueError(f"batch_size {self.batch_size} must be divisible by pack {self.pack}")
         check_generator_loss(self.g_objective, self.g_objective_params, self.options)

@@ -248,7 +248,7 @@ def test_single_process_path_touches_no_process_group():
 
 # ----------------------------------------------------------------------------- validation
 @pytest.mark.parametrize("kw, match", [
-    ({"arch": "biggan"}, "unknown architecture"),
+    ({"arch": "stylegan"}, "unknown architecture"),
     ({"loss": "wasserstein"}, "unknown loss"),
     ({"loss": "alpha", "loss_params": {"alpha": -1.0}}, "alpha"),
     ({"loss": "ns", "loss_params": {"beta": 1.0}}, "bad parameters"),

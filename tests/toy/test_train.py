@@ -237,6 +237,8 @@ def test_config_validation():
     ({"beta1": True}, "beta1 must lie in [0, 1); got True"),
     ({"n_dis": True}, "n_dis must be an integer"),
     ({"g_objective": "nope"}, "unknown generator objective 'nope'"),
+    ({"cr_real": 10.0}, "options ['cr_real'] are image-trainer regularizers"),
+    ({"penalty": "r1", "penalty_interval": 16}, "options ['penalty_interval'] are image-trainer regularizers"),
 ])
 def test_config_rejects_bools_strings_and_out_of_range_values(kw, words):
     """Bools are not numbers (batch_size=True trained with batch 1, lr_d=True with lr 1); a negative data seed failed
