@@ -79,7 +79,7 @@ class ImageGanConfig(ImageRunConfig):
     eval_every: int = field(default=5000, metadata=_help("iterations between evaluations"))
     truncations: tuple[float, ...] = field(default=(), metadata=_help(
         "truncation thresholds also evaluated at the last iteration (z resampled where |z_i| > t; psi in W for "
-        "stylegan2): the fidelity/diversity trade-off, metrics named <metric>@t<t> (default: none)"))
+        "stylegan2): the fidelity/diversity trade-off, metrics named <metric>@t<t>"))
     n_eval: int = field(default=10_000, metadata=_help("generated (and at most as many real) images per evaluation"))
     checkpoint_every: int = field(default=1000, metadata=_help("iterations between checkpoints (and at every "
                                                                 "evaluation)"))
