@@ -426,7 +426,7 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
         study.check(cfg)
         variants = study.variants(cfg)
         seeds = study.seeds(cfg)
-        if len(variants) * max(len(seeds), 1) > MAX_RUNS:  # checked before the seeds are listed
+        if sum(max(len(v.seeds if v.seeds is not None else seeds), 1) for v in variants) > MAX_RUNS:  # before listing
             raise ValueError(f"{len(variants)} configurations × {len(seeds)} seeds is more than the {MAX_RUNS:,} "
                              "(configuration, seed) runs one invocation plans; split the seeds over several runs "
                              "(--first-seed)")
@@ -500,7 +500,8 @@ def _units_present(parts: Mapping[str, list], variants: Sequence[Variant], seeds
     n = 0
     for v in variants:
         held = {s for part in parts.get(v.key, []) for s in part.seeds}
-        n += len(set(seeds) & held) if seeds else int(bool(parts.get(v.key)))
+        mine = v.seed_list(seeds)
+        n += len(set(mine) & held) if mine else int(bool(parts.get(v.key)))
     return n
 
 

@@ -118,6 +118,12 @@ class Variant:
     config: Any
     name: str = ""
     options: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    seeds: tuple[int, ...] | None = None
+    """This variant's own run seeds (None: the study's seeds)."""
+
+    def seed_list(self, default: Sequence[int]) -> list[int]:
+        """Its seeds: its own, else ``default``."""
+        return [int(s) for s in (self.seeds if self.seeds is not None else default)]
 
     def __post_init__(self) -> None:
         bad = set(self.labels) & set(RESERVED_COLUMNS)
@@ -414,7 +420,7 @@ class Plan:
 
     @property
     def requested(self) -> int:
-        return len(self.variants) * max(len(self.seeds), 1)
+        return sum(max(len(v.seed_list(self.seeds)), 1) for v in self.variants)
 
     @property
     def computed(self) -> int:
@@ -422,11 +428,14 @@ class Plan:
 
     def start_line(self, study: str) -> str:
         """The one line a run starts with: what is reused, what resumes from which checkpoint, what is new."""
-        what = "runs" if self.seeds else "units"
+        with_seeds = any(v.seed_list(self.seeds) for v in self.variants)
+        what = "runs" if with_seeds else "units"
         resumed = [f"{u.describe()} from {_progress_text(p)}" for u, p in self.resume.items()]
         new = self.computed - sum(max(len(u.seeds), 1) for u in self.resume)
-        text = (f"{study}: {self.requested} {what} ({len(self.variants)} configurations"
-                f"{f' × {len(self.seeds)} seeds' if self.seeds else ''}): {self.reused} reused, "
+        per = {len(v.seed_list(self.seeds)) for v in self.variants}
+        seeds_text = (f" × {per.pop()} seeds" if len(per) == 1 else " × their seeds") if with_seeds else ""
+        text = (f"{study}: {self.requested} {what} ({len(self.variants)} configurations{seeds_text}): "
+                f"{self.reused} reused, "
                 f"{sum(max(len(u.seeds), 1) for u in self.resume)} resume")
         text += f" ({'; '.join(resumed)})" if resumed else ""
         return text + f", {new} new"
@@ -453,15 +462,16 @@ def plan(store: RunStore, variants: Sequence[Variant], seeds: Sequence[int], see
     reused = 0
     for v in variants:
         parts[v.key] = store.parts(v.key)
-        if not seeds:
+        mine = v.seed_list(seeds)
+        if not mine:
             if parts[v.key]:
                 reused += 1
             else:
                 units.append(Unit(v, ()))
             continue
         done = {s for part in parts[v.key] for s in part.seeds}
-        rest = [s for s in seeds if s not in done]
-        reused += len(seeds) - len(rest)
+        rest = [s for s in mine if s not in done]
+        reused += len(mine) - len(rest)
         units += [Unit(v, tuple(rest[i:i + seed_batch])) for i in range(0, len(rest), seed_batch)]
     resume = {}
     for u in units:
@@ -479,8 +489,8 @@ def assemble(variants: Sequence[Variant], seeds: Sequence[int], parts: Mapping[s
     sorted by (seed, *sort_columns), stable; then the variant's labels as leading columns and, if ``key_column`` is
     set, its config key."""
     frames = []
-    wanted = [int(s) for s in seeds]
     for v in variants:
+        wanted = v.seed_list(seeds)
         got = []
         seen: set[int] = set()
         for part in parts.get(v.key, []):
@@ -507,9 +517,9 @@ def assemble(variants: Sequence[Variant], seeds: Sequence[int], parts: Mapping[s
 def gather_arrays(variants: Sequence[Variant], seeds: Sequence[int], parts: Mapping[str, list[Part]]) -> dict:
     """The arrays of the requested variants' parts as ``{"<config key>/<name>": array}``; an array named
     ``seed<k>/...`` is kept only if seed k is requested."""
-    wanted = {f"seed{int(s)}/" for s in seeds}
     out: dict[str, np.ndarray] = {}
     for v in variants:
+        wanted = {f"seed{s}/" for s in v.seed_list(seeds)}
         for part in parts.get(v.key, []):
             for name, arr in part.arrays.items():
                 if name.startswith("seed") and "/" in name and wanted and name[:name.index("/") + 1] not in wanted:

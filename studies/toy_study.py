@@ -52,9 +52,15 @@ class ToyStudy(Study):
         """Rows ``{seed, epoch, metric, value}`` computed from a finished unit's :class:`toy.train.ToyResult`."""
         return []
 
+    keep_samples: int = 500
+    """Final samples per seed kept for the scatter figures (at most ``toy.train.N_KEPT_SAMPLES``)."""
+
     def arrays(self, unit: Unit, result: Any) -> dict:
-        """Arrays to keep from a finished unit (names ``seed<k>/...`` per seed)."""
-        return {}
+        """Arrays to keep from a finished unit: each seed's final samples (``seed<k>/samples``, float32, the first
+        ``keep_samples`` of the last evaluation's), drawn by ``--plot-only`` from the study's arrays file."""
+        if result.samples is None:
+            return {}
+        return {f"seed{s}/samples": result.samples[i, :self.keep_samples].numpy() for i, s in enumerate(unit.seeds)}
 
     def run_unit(self, unit: Unit, ctx: UnitContext) -> UnitResult:
         from toy.train import train_toy  # torch is imported only where there is training to do

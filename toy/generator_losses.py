@@ -8,7 +8,7 @@ G step's latents, b = 1..B; D_s acts on PacGAN packs / with the minibatch-std fe
 |---|---|---|---|
 | ``adversarial`` (default) | none | mean_b g_fake(D_s(G_s(z_b))) | the loss's own G term (``gan.losses``) |
 | ``feature_matching`` | none | ‖mean_b f_s(x_b) − mean_b f_s(G_s(z_b))‖₂² | Salimans et al. 2016, §3.1 |
-| ``unrolled`` | ``steps`` = k ≥ 1, ``lr`` = η | mean_b g_fake(D_{θ_s^k}(G_s(z_b))) | Metz et al. 2017, §2 (surrogate f_K) |
+| ``unrolled`` | ``steps`` = k ≥ 1, ``lr`` = η, ``optimizer`` sgd / adam | mean_b g_fake(D_{θ_s^k}(G_s(z_b))) | Metz et al. 2017, §2 (surrogate f_K) |
 
 * **Feature matching** replaces the adversarial G loss (the paper's objective, not an added term):
   f_s is the last hidden layer of D_s (:meth:`toy.models.StackedMLP.features`, after its
@@ -45,10 +45,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
 import torch
+from torch.func import functional_call
 
 from gan.losses import AdversarialLoss
-from gan.regularizers import TrainOptions
-from gan.remedies import feature_matching_loss, unrolled_g_loss
+from gan.regularizers import TrainOptions, critic_outputs
+from gan.remedies import feature_matching_loss, unrolled_d_params
 
 from .models import StackedMLP
 
@@ -62,6 +63,7 @@ class GeneratorStep:
     d_logits(x) : samples (S, n, d) → D's logits (S, n/m), i.e. ``D(d_input(x))`` without the output axis.
     loss : the adversarial loss (after the hooks' ``wrap_loss``).
     real : (S, B, d) real minibatch. fake : (S, B, d) = G(z), attached to G's graph.
+    d_optimizer : D's optimizer (its state is read, never changed: the Adam look-ahead of ``unrolled``).
     """
 
     D: StackedMLP
@@ -70,6 +72,7 @@ class GeneratorStep:
     loss: AdversarialLoss
     real: torch.Tensor
     fake: torch.Tensor
+    d_optimizer: torch.optim.Optimizer | None = None
 
 
 GeneratorObjective = Callable[[GeneratorStep], torch.Tensor]
@@ -170,9 +173,13 @@ def _frozen_power_iterations(D: StackedMLP) -> Iterator[None]:
 
 
 def _check_unrolled(params: Mapping[str, Any]) -> None:
-    extra = set(params) - {"steps", "lr"}
+    extra = set(params) - {"steps", "lr", "optimizer", "objective"}
     if extra:
-        raise ValueError(f"unrolled takes the parameters steps and lr; got {sorted(extra)}")
+        raise ValueError(f"unrolled takes the parameters steps, lr, optimizer and objective; got {sorted(extra)}")
+    if params.get("objective", "g_loss") not in ("g_loss", "value"):
+        raise ValueError(f"unrolled: objective must be 'g_loss' or 'value'; got {params.get('objective')!r}")
+    if params.get("optimizer", "sgd") not in ("sgd", "adam"):
+        raise ValueError(f"unrolled: optimizer must be 'sgd' or 'adam'; got {params.get('optimizer')!r}")
     steps = params.get("steps")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"unrolled: steps must be an integer >= 1; got {steps!r}")
@@ -182,19 +189,44 @@ def _check_unrolled(params: Mapping[str, Any]) -> None:
         raise ValueError(f"unrolled: lr must be None (the D learning rate) or a finite number > 0; got {lr!r}")
 
 
+def _adam_state(D: StackedMLP, opt: torch.optim.Optimizer | None) -> dict[str, tuple[torch.Tensor, torch.Tensor, float]]:
+    """D's Adam moments and step count per named parameter (empty before D's first step)."""
+    out = {}
+    for name, p in D.named_parameters():
+        st = opt.state.get(p) if opt is not None else None
+        if st:
+            out[name] = (st["exp_avg"], st["exp_avg_sq"], float(st["step"]))
+    return out
+
+
 @register_generator_loss("unrolled", _check_unrolled)
 def unrolled(params: Mapping[str, Any], options: TrainOptions) -> GeneratorObjective:
     """L_G[s] = mean_b g_fake(D_{θ_s^k}(G_s(z_b))), θ^k after k differentiable SGD steps on L_D (Metz et al. 2017).
 
-    k = ``params["steps"]``, η = ``params["lr"]`` (default ``options.lr_d``); the look-ahead sees the same packed /
-    minibatch-std inputs as D's real step (module docstring).
+    k = ``params["steps"]``, η = ``params["lr"]`` (default ``options.lr_d``), ``params["optimizer"]``: ``sgd``
+    (default; Metz et al.'s definition, eq. 5) or ``adam``: the look-ahead applies D's own Adam update rule from D's
+    current moments and step count (betas of ``options``), as the authors' demo unrolls D's Adam optimizer.
+    ``params["objective"]``: ``g_loss`` (default; the loss's G term at θ^k) or ``value``: −L_D(θ^k) on the real and
+    fake batch, the surrogate value function f_K of Metz et al. eq. (6) (with the minimax loss: E log D^k(x) +
+    E log(1 − D^k(G(z))), whose real term depends on G through θ^k; the authors' demo minimises −unrolled_loss).
+    The look-ahead sees the same packed / minibatch-std inputs as D's real step (module docstring).
     """
     k = params["steps"]
     lr = params.get("lr") or options.lr_d
+    optimizer = params.get("optimizer", "sgd")
+    value = params.get("objective", "g_loss") == "value"
 
     def objective(step: GeneratorStep) -> torch.Tensor:
+        kw: dict[str, Any] = {}
+        if optimizer == "adam":
+            kw = {"optimizer": "adam", "betas": (options.beta1, options.beta2),
+                  "adam_state": _adam_state(step.D, step.d_optimizer)}
+        real, fake = step.d_input(step.real), step.d_input(step.fake)
         with _frozen_power_iterations(step.D):
-            return unrolled_g_loss(step.D, step.loss, step.d_input(step.real), step.d_input(step.fake), k, lr,
-                                   sample_ndim=2)
+            theta = unrolled_d_params(step.D, None, step.loss, real, fake, k, lr, sample_ndim=2, **kw)
+            logits = lambda x: critic_outputs(lambda v: functional_call(step.D, theta, (v,)), x, 2)
+            if value:
+                return -step.loss.d_loss(logits(real), logits(fake))
+            return step.loss.g_loss(logits(fake))
 
     return objective

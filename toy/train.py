@@ -71,6 +71,9 @@ from .metrics import PACGAN_N_SAMPLES, DStarProbe, ModeReference, get_mode_rule,
 from .models import MLPSpec, StackedMLP
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+UPDATES = ("alternating", "simultaneous")
+N_KEPT_SAMPLES = 2500  # final samples per seed a ToyResult keeps (for figures)
+LATENT_BLOCK_ELEMENTS = 1 << 23  # a seed's latents drawn at once (32 MiB in float32); see ToyTrainer.epoch
 
 
 def _is_int(v: Any) -> bool:
@@ -118,6 +121,17 @@ class ToyConfig:
     minibatch_std : append the minibatch standard deviation (Karras et al. 2018;
         ``gan.remedies.minibatch_stddev``) as one more input of D, computed over the real and the
         fake batch separately. Both change what D sees, so there is no pointwise D* to probe with them.
+    init, init_gain : initialisation of G's and D's layers (:data:`toy.models.INITS`): ``default`` (``nn.Linear``'s)
+        or ``orthogonal`` with that gain and zero biases (the unrolled-GAN / VEEGAN / GDPP toy code: gain 1.4).
+    update : ``alternating`` (n_dis D steps, then a G step against the updated D; Goodfellow et al. 2014, Alg. 1) or
+        ``simultaneous`` (one D and one G gradient at the same parameters, on the same real batch and latents, then
+        both updates: what running both train ops in one ``session.run`` does in the TensorFlow toy code of Metz et
+        al. 2017, VEEGAN and GDPP; n_dis must be 1).
+    latents : ``fresh`` (new z ~ N(0, I_k) for every minibatch) or ``fixed`` (each seed draws n_train latents once,
+        paired with the training samples and reshuffled with them every epoch: the authors' code of Welfert et al.
+        2023; needs a fixed training set and ``g_latents="reuse"``).
+    g_latents : ``fresh`` (the G step draws its own z) or ``reuse`` (the G step reuses the z of the iteration's last D
+        step, against the just-updated D, as Welfert et al.'s code does).
 
     Every field is checked here (ValueError/TypeError naming it): integers must be integers (numpy integers
     included, bools not), real numbers real (numpy scalars included, bools and strings not).
@@ -152,6 +166,11 @@ class ToyConfig:
     dtype: str = "float32"
     pack: int = 1
     minibatch_std: bool = False
+    init: str = "default"
+    init_gain: float = 1.0
+    update: str = "alternating"
+    latents: str = "fresh"
+    g_latents: str = "fresh"
 
     def __post_init__(self) -> None:
         if not isinstance(self.mixture, GaussianMixture):
@@ -192,17 +211,29 @@ class ToyConfig:
         if self.g_objective != DEFAULT_GENERATOR_LOSS and self.fixed_generator is not None:
             raise ValueError(f"g_objective {self.g_objective!r} changes the generator's loss, but with "
                              "fixed_generator there is no generator network to train")
+        for name, allowed in (("update", UPDATES), ("latents", ("fresh", "fixed")), ("g_latents", ("fresh", "reuse"))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}; got {getattr(self, name)!r}")
+        if self.update == "simultaneous" and (self.options.n_dis != 1 or self.g_latents != "reuse"):
+            raise ValueError("update='simultaneous' takes one D and one G gradient on the same batch: it needs "
+                             f"n_dis = 1 and g_latents='reuse'; got n_dis={self.options.n_dis}, "
+                             f"g_latents={self.g_latents!r}")
+        if self.latents == "fixed" and (self.fresh or self.g_latents != "reuse" or self.fixed_generator is not None):
+            raise ValueError("latents='fixed' pairs one latent with each training sample: it needs a fixed training "
+                             "set (fresh=False), g_latents='reuse' and a generator network")
+        self.g_spec()  # validates init and init_gain
         if self.g_objective == "feature_matching" and self.d_depth < 1:
             raise ValueError(f"feature_matching needs a hidden layer of D (d_depth >= 1); got d_depth={self.d_depth!r}")
 
     def g_spec(self) -> MLPSpec:
         """Architecture of G: latent_dim → data dim."""
-        return MLPSpec(self.latent_dim, self.mixture.dim, self.g_width, self.g_depth, self.g_activation)
+        return MLPSpec(self.latent_dim, self.mixture.dim, self.g_width, self.g_depth, self.g_activation, self.init,
+                       self.init_gain)
 
     def d_spec(self) -> MLPSpec:
         """Architecture of D: data dim × pack (+ 1 minibatch-std feature) → 1 logit."""
         return MLPSpec(self.mixture.dim * self.pack + int(self.minibatch_std), 1, self.d_width, self.d_depth,
-                       self.d_activation)
+                       self.d_activation, self.init, self.init_gain)
 
     def build_loss(self) -> AdversarialLoss:
         """The registered loss with its parameters."""
@@ -231,6 +262,8 @@ class ToyResult:
         (the G objective's value: the feature-matching distance with ``feature_matching``, the loss
         against the look-ahead D with ``unrolled``; NaN where not computed; float64 copies on the CPU).
     G, D : the trained stacked networks (G is None with a fixed generator).
+    samples : (S, min(n_eval, 2500), d) float32 CPU tensor, the trained G at the first evaluation latents (the
+        samples of the last evaluation); None with a fixed generator.
     """
 
     config: ToyConfig
@@ -243,6 +276,7 @@ class ToyResult:
     D: StackedMLP
     iterations: int
     wall_time: float
+    samples: torch.Tensor | None = None
 
     def table(self):
         """The rows as a pandas DataFrame (columns seed, epoch, metric, value)."""
@@ -286,6 +320,9 @@ class ToyTrainer:
             self.g_objective = build_generator_loss(config.g_objective, config.g_objective_params, config.options)
             self.Q = None
             self.z_eval = self.data.latents(seed_generators(seeds, "eval", device), 1, config.n_eval)[0]
+            # the fixed training latents (latents="fixed"): drawn once, before any epoch, from the latent streams
+            self.z_train = (self.data.latents(self.latent_gens, 1, config.n_train)[0] if config.latents == "fixed"
+                            else None)
             self.probe = None
         else:
             self.G, self.opt_g = None, None
@@ -398,12 +435,21 @@ class ToyTrainer:
         """D's logits (S, n/m) for samples (S, n, d) (inputs as :meth:`_d_input`)."""
         return self._d_on_packs(self._packs(x))
 
-    def _update(self, loss: torch.Tensor, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
-        """Backward of the summed per-seed losses, diverged seeds frozen, one optimizer step."""
+    def _backward(self, loss: torch.Tensor, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+        """Backward of the summed per-seed losses into ``net``'s gradients, diverged seeds frozen."""
         loss.sum().backward()
         self._freeze_dead(list(net.parameters()), opt)
+
+    @staticmethod
+    def _apply(opt: torch.optim.Optimizer) -> None:
+        """One optimizer step on the stored gradients, then clear them."""
         opt.step()
         opt.zero_grad(set_to_none=True)
+
+    def _update(self, loss: torch.Tensor, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+        """Backward of the summed per-seed losses, diverged seeds frozen, one optimizer step."""
+        self._backward(loss, net, opt)
+        self._apply(opt)
 
     def d_step(self, real: torch.Tensor, fake: torch.Tensor, it: int) -> None:
         if self.hooks.d_inputs is not None:
@@ -423,47 +469,81 @@ class ToyTrainer:
     def g_loss(self, z: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """Per-seed G objective (S,) of the config (:mod:`toy.generator_losses`) at latents z (S, B, k) and real
         samples (S, B, d), differentiable in G's parameters; D's parameters receive no gradient."""
+        return self._g_objective(self.G(z), real)
+
+    def _g_objective(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """The G objective (S,) of generated samples ``fake`` (attached to G's graph); D frozen."""
         for p in self.D.parameters():
             p.requires_grad_(False)
         try:
-            return self.g_objective(GeneratorStep(self.D, self._d_input, self._d_logits, self.loss, real, self.G(z)))
+            return self.g_objective(GeneratorStep(self.D, self._d_input, self._d_logits, self.loss, real, fake,
+                                                  self.opt_d))
         finally:
             for p in self.D.parameters():
                 p.requires_grad_(True)
 
-    def g_step(self, z: torch.Tensor, real: torch.Tensor, it: int) -> None:
-        loss = self.g_loss(z, real)
+    def g_step(self, z: torch.Tensor, real: torch.Tensor, it: int, apply: bool = True) -> torch.Tensor:
+        """G's gradient at the current D; with ``apply`` its update too (else the caller applies it later:
+        ``update="simultaneous"``). Returns G(z) before the update, detached."""
+        fake = self.G(z)
+        loss = self._g_objective(fake, real)
         self._check(loss, it, 2)
-        self._update(loss, self.G, self.opt_g)
+        self._backward(loss, self.G, self.opt_g)
+        if apply:
+            self._apply(self.opt_g)
         self.hist_g[it] = loss.detach()
+        return fake.detach()
 
     def epoch(self, epoch: int, bar=None) -> None:
-        n_dis, B = self.cfg.options.n_dis, self.cfg.batch_size
-        real = self.data.real_epoch(self.data_gens, B)  # (steps, S, B, d)
+        """The iterations of epoch ``epoch``. Latents are drawn per block of iterations: the D latents of the block,
+        then its G latents (``g_latents="fresh"``), one draw each per seed. A block is the whole epoch unless a seed's
+        latents for it would exceed ``LATENT_BLOCK_ELEMENTS`` (large latent dimensions), so the draws depend on the
+        config only, never on the number of seeds trained together."""
+        cfg = self.cfg
+        n_dis, B = cfg.options.n_dis, cfg.batch_size
         n_it = self.iters_per_epoch
+        if cfg.latents == "fixed":  # latents paired with the samples, reshuffled with them
+            real, z_fixed = self.data.real_epoch(self.data_gens, B, paired=self.z_train)
+        else:
+            real = self.data.real_epoch(self.data_gens, B)  # (steps, S, B, d)
         if self.G is None:
             fakes = per_seed(lambda g: self.Q.sample((n_it * n_dis, B), g), self.fake_gens)
-        else:
-            z_all = self.data.latents(self.latent_gens, n_it * (n_dis + 1), B)  # D latents, then G latents
-            z_d, z_g = z_all[: n_it * n_dis], z_all[n_it * n_dis:]
+        n_g = 1 if cfg.g_latents == "fresh" else 0
+        block = n_it if self.G is None or cfg.latents == "fixed" else \
+            max(1, min(n_it, LATENT_BLOCK_ELEMENTS // ((n_dis + n_g) * B * cfg.latent_dim)))
         base = epoch * n_it
-        for i in range(n_it):
-            it = base + i
-            for j in range(n_dis):
-                k = i * n_dis + j
-                if self.G is None:
-                    fake = fakes[k]
-                else:
-                    with torch.no_grad():
-                        fake = self.G(z_d[k])
-                self.d_step(real[k], fake, it)
+        for start in range(0, n_it, block):
+            stop = min(start + block, n_it)
             if self.G is not None:
-                self.g_step(z_g[i], real[(i + 1) * n_dis - 1], it)  # the real batch of the iteration's last D step
-            if self.hooks.after_iteration is not None:
-                with torch.no_grad():
-                    self.hooks.after_iteration(it, self.G, self.D)
-            if bar is not None:
-                bar.update(1)
+                if cfg.latents == "fixed":
+                    z_d, z_g = z_fixed[start * n_dis: stop * n_dis], None
+                else:
+                    z_all = self.data.latents(self.latent_gens, (stop - start) * (n_dis + n_g), B)
+                    z_d, z_g = z_all[: (stop - start) * n_dis], z_all[(stop - start) * n_dis:]
+            for i in range(start, stop):
+                it, b = base + i, i - start  # b: the iteration within the block
+                last = (i + 1) * n_dis - 1  # the iteration's last D step: its real batch (and z, with reuse) feed G
+                if cfg.update == "simultaneous":  # both gradients at the same parameters, then both updates
+                    fake = self.g_step(z_d[b], real[i], it, apply=False)
+                    self.d_step(real[i], fake, it)
+                    self._apply(self.opt_g)
+                else:
+                    for j in range(n_dis):
+                        k = i * n_dis + j
+                        if self.G is None:
+                            fake = fakes[k]
+                        else:
+                            with torch.no_grad():
+                                fake = self.G(z_d[b * n_dis + j])
+                        self.d_step(real[k], fake, it)
+                    if self.G is not None:
+                        z = z_g[b] if cfg.g_latents == "fresh" else z_d[(b + 1) * n_dis - 1]
+                        self.g_step(z, real[last], it)
+                if self.hooks.after_iteration is not None:
+                    with torch.no_grad():
+                        self.hooks.after_iteration(it, self.G, self.D)
+                if bar is not None:
+                    bar.update(1)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, epoch: int, it_done: int) -> None:
@@ -557,5 +637,9 @@ def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | st
             bar.close()
     div_iter, div_where = tr.div_iter.cpu().tolist(), tr.div_where.cpu().tolist()
     diverged = {s: (Divergence(i, _WHERE[w]) if i >= 0 else None) for s, i, w in zip(seeds, div_iter, div_where)}
+    samples = None
+    if tr.G is not None:
+        with torch.no_grad():
+            samples = tr.G(tr.z_eval[:, :N_KEPT_SAMPLES]).float().cpu()
     return ToyResult(config, seeds, tr.rows, diverged, tr.hist_d.double().cpu(), tr.hist_g.double().cpu(), tr.G, tr.D,
-                     tr.iters_per_epoch * config.epochs, time.perf_counter() - t0)
+                     tr.iters_per_epoch * config.epochs, time.perf_counter() - t0, samples)

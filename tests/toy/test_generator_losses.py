@@ -141,8 +141,10 @@ def test_config_rejects_bad_generator_objectives():
     for bad in (0.0, -1e-3, float("nan"), True):
         with pytest.raises(ValueError, match="unrolled: lr"):
             _small_config(g_objective="unrolled", g_objective_params={"steps": 1, "lr": bad})
-    with pytest.raises(ValueError, match="parameters steps and lr"):
+    with pytest.raises(ValueError, match="parameters steps, lr, optimizer and objective"):
         _small_config(g_objective="unrolled", g_objective_params={"steps": 1, "eta": 0.1})
+    with pytest.raises(ValueError, match="optimizer must be"):
+        _small_config(g_objective="unrolled", g_objective_params={"steps": 1, "optimizer": "rmsprop"})
     with pytest.raises(ValueError, match="d_depth >= 1"):
         _small_config(**FEATURE_MATCHING, d_depth=0)
     toy = seed_toy()
