@@ -143,6 +143,12 @@ class Study:
     def variants(self, cfg: Any) -> list[Variant]:
         raise NotImplementedError
 
+    def followup(self, cfg: Any, table: pd.DataFrame) -> list[Variant]:
+        """Variants to run once those run so far are in ``table`` (default: none). A study with stages (e.g. a
+        hyper-parameter search, then the best setting on new seeds) returns the next stage's variants; the engine
+        runs them and calls it again with the grown table, until it returns no new configuration."""
+        return []
+
     def seeds(self, cfg: Any) -> Sequence[int]:
         """The run seeds (default: none; each variant is one unit). A ``range`` is best: the engine checks the size
         of the request before it lists them."""
@@ -437,37 +443,49 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
     if opts.fresh:
         store.clear()
     seeds = [int(s) for s in seeds]
-    plan_ = plan(store, variants, seeds, study.seed_batch(cfg))
-    for note in store.notes:
-        print(f"{study.name}: {note}", file=sys.stderr)
-    print(plan_.start_line(study.name), file=sys.stderr)
-    bar = Progress(plan_.units, study, inv.progress, desc=f"{study.name} ({opts.executor}"
-                   + (f", {opts.jobs} jobs" if opts.jobs > 1 else "") + ")")
-    finished = 0
-    try:
-        outcomes = _execute(module, study, inv, plan_, bar)
-        finished = sum(o.status == "done" for o in outcomes)
-    except KeyboardInterrupt:
+    done_variants: list[Variant] = []
+    totals = {"requested": 0, "computed": 0, "resumed": 0, "reused": 0, "finished": 0}
+    while variants:  # a study may add variants once earlier ones are in the table (Study.followup)
+        plan_ = plan(store, variants, seeds, study.seed_batch(cfg))
+        for note in store.notes:
+            print(f"{study.name}: {note}", file=sys.stderr)
+        store.notes.clear()
+        print(plan_.start_line(study.name), file=sys.stderr)
+        bar = Progress(plan_.units, study, inv.progress, desc=f"{study.name} ({opts.executor}"
+                       + (f", {opts.jobs} jobs" if opts.jobs > 1 else "") + ")")
+        try:
+            outcomes = _execute(module, study, inv, plan_, bar)
+        except KeyboardInterrupt:
+            bar.close()
+            done_now = sum(1 for u in plan_.units if store.part_path(u).exists())
+            print(f"interrupted: {done_now} units finished and stored; rerun the same command to resume",
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception as exc:  # a unit failed: the others were stopped; say which and why
+            bar.close()
+            text = str(exc).strip().splitlines()
+            print(f"{study.name}: error: a unit failed ({type(exc).__name__}: {text[-1] if text else ''}); the other "
+                  "units were stopped; finished units are stored, rerun to resume", file=sys.stderr)
+            raise
         bar.close()
-        done_now = sum(1 for u in plan_.units if store.part_path(u).exists())
-        print(f"interrupted: {done_now} units finished and stored; rerun the same command to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # a unit failed: the others were stopped; say which and why
-        bar.close()
-        text = str(exc).strip().splitlines()
-        print(f"{study.name}: error: a unit failed ({type(exc).__name__}: {text[-1] if text else ''}); the other "
-              "units were stopped; finished units are stored, rerun to resume", file=sys.stderr)
-        raise
-    bar.close()
-    final = RunStore(out)
-    parts = {v.key: final.parts(v.key) for v in variants}
-    for note in final.notes:
-        print(f"{study.name}: {note}", file=sys.stderr)
-    table = assemble(variants, seeds, parts, study.key_column, study.sort_columns)
-    missing = plan_.requested - _units_present(parts, variants, seeds)
-    if missing:
-        print(f"{study.name}: error: {missing} runs are missing from the store after execution", file=sys.stderr)
-        return 1
+        totals["finished"] += sum(o.status == "done" for o in outcomes)
+        for k, v in (("requested", plan_.requested), ("computed", plan_.computed), ("reused", plan_.reused),
+                     ("resumed", sum(max(len(u.seeds), 1) for u in plan_.resume))):
+            totals[k] += v
+        done_variants += variants
+        final = RunStore(out)
+        parts = {v.key: final.parts(v.key) for v in done_variants}
+        for note in final.notes:
+            print(f"{study.name}: {note}", file=sys.stderr)
+        table = assemble(done_variants, seeds, parts, study.key_column, study.sort_columns)
+        missing = sum(max(len(v.seed_list(seeds)), 1) for v in done_variants) - \
+            _units_present(parts, done_variants, seeds)
+        if missing:
+            print(f"{study.name}: error: {missing} runs are missing from the store after execution", file=sys.stderr)
+            return 1
+        known = {v.key for v in done_variants}
+        variants = [v for v in study.followup(cfg, table) if v.key not in known]
+    variants = done_variants
     write_csv_atomic(table, out / study.table)
     files = {study.table: _file_record(out / study.table)}
     arrays = gather_arrays(variants, seeds, parts)
@@ -478,14 +496,14 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
     wall = timer.stop()
     device = _device_record(study, opts.device)
     write_run_json(out, cfg, seeds, wall, study=study.name, device=device, timer=timer,
-                   runs=runs_record(plan_.requested, plan_.computed, sum(max(len(u.seeds), 1) for u in plan_.resume)),
+                   runs=runs_record(totals["requested"], totals["computed"], totals["resumed"]),
                    preset=inv.preset, run_options=dataclasses.asdict(opts), files=files,
                    extra={**study.extra(cfg, variants), "summary": _summary_json(summary)})
     text = study.report(summary, cfg)
     if text:
         print(text)
-    print(f"wrote {out}/ ({len(variants)} configurations; {finished} units trained now on {device}; "
-          f"{plan_.reused} runs reused from earlier invocations; {wall:.1f} s)")
+    print(f"wrote {out}/ ({len(variants)} configurations; {totals['finished']} units trained now on {device}; "
+          f"{totals['reused']} runs reused from earlier invocations; {wall:.1f} s)")
     return 0
 
 
