@@ -38,6 +38,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from divergences import ring
@@ -56,14 +57,25 @@ DEFAULT_LOSSES = ("ns", "minimax", "alpha_d_alpha_g:alpha_d=0.3,alpha_g=1", "alp
                   "alpha_d_alpha_g:alpha_d=1,alpha_g=1")
 """The paper's losses (``gan.losses`` specs; (α_D, α_G) = (1, 1) is NS, run as a check of the implementation)."""
 
+CPU_PRESET = dict(losses=("ns", "minimax", "alpha_d_alpha_g:alpha_d=0.3,alpha_g=1",
+                          "alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2"),
+                  seeds=40, epochs=60, eval_every=3, n_train=25_000, g_width=64, d_width=64, depth=3, n_eval=5000,
+                  lr=1e-3)
+"""``cpu``: the paper's question (β2 0.99 vs 0.999; NS, minimax and the two (α_D, α_G) settings; (1, 1) is NS and is
+left out) with 40 seeds per cell on networks and a schedule that fit 2 CPU cores in 45 minutes: G and D 3 hidden
+layers of 64 (the paper's: 4 × 400 and 4 × 200), lr 1e-3 (the paper's: 1e-4), 60 epochs of 25,000 samples (the
+paper's: 400 of 50,000), 5,000 evaluation samples (25,000), the authors' latent scheme. Not the paper's scale."""
+
 PRESETS = {
     "quick": dict(seeds=6, epochs=10, eval_every=1, n_train=25_000, g_width=64, d_width=64, depth=3, n_eval=5000,
-                  lr=1e-3),
+                  lr=1e-3, latents="fresh", g_latents="fresh"),
+    "cpu": CPU_PRESET,
     "paper": {},
 }
 """``quick``: CI-sized (about 2 minutes on 2 cores; narrower networks, a 10× larger learning rate, 10 epochs of
-25,000 samples; output in ``results/mode_coverage_quick/``). ``paper`` (the default): the field defaults, the
-published setting (sized for a GPU)."""
+25,000 samples, fresh latents at every step; output in ``results/mode_coverage_quick/``). ``cpu``: a real answer on
+2 CPU cores (see :data:`CPU_PRESET`). ``paper`` (the default): the field defaults, the published setting and the
+authors' latent scheme (sized for a GPU)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,16 @@ class ModeCoverageConfig:
     seed_batch: int = field(default=40, metadata={"help": "seeds trained together as one batched computation"})
     checkpoint_every: int = field(default=0, metadata={"help": "epochs between checkpoints (0: epochs // 10)"})
     dtype: Literal["float32", "float64"] = field(default="float32", metadata={"help": "training precision"})
+    latents: Literal["fixed", "fresh"] = field(default="fixed", metadata={
+        "help": "fixed: n_train latents drawn once per seed, paired with the samples and reshuffled with them every "
+                "epoch (the authors' code); fresh: new latents at every step"})
+    g_latents: Literal["reuse", "fresh"] = field(default="reuse", metadata={
+        "help": "reuse: the G step reuses the D step's latents against the just-updated D (the authors' code); "
+                "fresh: the G step draws its own"})
+    mode_rule: Literal["welfert", "pacgan", "veegan", "share"] = field(default="welfert", metadata={
+        "help": "mode rule (toy.metrics): welfert (>= 1 HQ sample within 3 sigma of its nearest mean; Welfert et al. "
+                "2023), pacgan / veegan (the same with the per-axis standardised distance, strict; Lin et al. 2018, "
+                "Srivastava et al. 2017), share (>= 1%% of the samples)"})
     dpi: int = field(default=130, metadata={"help": "PNG resolution"})
 
     def __post_init__(self) -> None:
@@ -122,9 +144,10 @@ class ModeCoverageConfig:
                                 g_width=self.g_width, g_depth=self.depth, d_width=self.d_width, d_depth=self.depth,
                                 loss=lv.loss, loss_params=dict(lv.params), options=opts, batch_size=self.batch_size,
                                 epochs=self.epochs, eval_every=self.eval_every, n_eval=self.n_eval,
-                                mode_rule="welfert", dtype=self.dtype)
-                out.append(Variant({"loss": canonical(name), "beta2": b2}, cfg, f"{lv.label}, β2={b2:g}",
-                                   options={"checkpoint_every": self.checkpoint_every}))
+                                mode_rule=self.mode_rule, dtype=self.dtype, latents=self.latents,
+                                g_latents=self.g_latents)
+                out.append(Variant({"loss": canonical(name), "beta2": b2, "mode_rule": self.mode_rule}, cfg,
+                                   f"{lv.label}, β2={b2:g}", options={"checkpoint_every": self.checkpoint_every}))
         return out
 
 
@@ -150,92 +173,197 @@ def summarize(table: pd.DataFrame, n_modes: int) -> pd.DataFrame:
         lo, hi = max(lo, 0.0), min(hi, float(n_modes))  # the t-interval clipped to the possible range
         s_lo, s_hi = binomial_ci(succ, n)
         f_lo, f_hi = binomial_ci(fail, n)
-        rows.append({"loss": loss, "beta2": b2, "epoch": int(table[(table.loss == loss) & (table.beta2 == b2)].epoch.max()),
+        cell = table[(table.loss == loss) & (table.beta2 == b2)]
+        rows.append({"loss": loss, "beta2": b2, "epoch": int(cell.epoch.max()),
                      "seeds": n, "success": succ, "success_rate": succ / n, "success_ci_low": s_lo,
                      "success_ci_high": s_hi, "failure": fail, "failure_rate": fail / n, "failure_ci_low": f_lo,
                      "failure_ci_high": f_hi, "modes_mean": m, "modes_ci_low": lo, "modes_ci_high": hi,
-                     "hq_fraction_mean": float(g.hq_fraction.mean()), "diverged": int(g.diverged.sum())})
+                     "hq_fraction_mean": float(g.hq_fraction.mean()), "diverged": int(g.diverged.sum()),
+                     "stable_fraction": stable_fraction(cell)})
     return pd.DataFrame(rows)
+
+
+def stable_fraction(cell: pd.DataFrame, tail: float = 0.2) -> float:
+    """Share of a configuration's seeds whose number of modes captured is the same at every evaluation of the last
+    ``tail`` of the epochs (the run has converged for them: the answer stops changing)."""
+    modes = cell[cell.metric == "modes_captured"]
+    last = modes.epoch.max()
+    late = modes[modes.epoch >= (1 - tail) * last]
+    per_seed = late.groupby("seed").value.nunique()
+    return float((per_seed == 1).mean()) if len(per_seed) else math.nan
 
 
 def summary_markdown(summary: pd.DataFrame, n_modes: int) -> str:
     """The summary as a markdown table (rates in %, 95% Clopper–Pearson intervals in brackets)."""
     pct = lambda v: f"{100 * v:.0f}"
     lines = [f"| loss | β2 | epoch | seeds | success ({n_modes}/{n_modes}) | failure (0/{n_modes}) | mean modes | "
-             "mean HQ fraction | diverged |", "|---|---|---|---|---|---|---|---|---|"]
+             "mean HQ fraction | diverged | converged seeds |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():
         lines.append(
             f"| {label(r.loss)} | {r.beta2:g} | {r.epoch} | {r.seeds} | {pct(r.success_rate)}% "
             f"[{pct(r.success_ci_low)}, {pct(r.success_ci_high)}] | {pct(r.failure_rate)}% "
             f"[{pct(r.failure_ci_low)}, {pct(r.failure_ci_high)}] | {r.modes_mean:.2f} "
-            f"[{r.modes_ci_low:.2f}, {r.modes_ci_high:.2f}] | {r.hq_fraction_mean:.3f} | {r.diverged} |")
+            f"[{r.modes_ci_low:.2f}, {r.modes_ci_high:.2f}] | {r.hq_fraction_mean:.3f} | {r.diverged} | "
+            f"{pct(r.stable_fraction)}% |")
+    lines.append("")
+    lines.append("Intervals: 95% Clopper–Pearson for rates, 95% t-interval (clipped to the possible range) for the "
+                 "mean; converged seeds: the share whose number of modes is constant over the evaluations of the "
+                 "last 20% of the epochs.")
     return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------- figures
+FONT = {"axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 11, "ytick.labelsize": 11,
+        "legend.fontsize": 11}
+
+
+def _panel_title(loss: str) -> str:
+    """A panel's title: the loss's label; (α_D, α_G) = (1, 1) is NS itself, drawn as a check of the implementation."""
+    text = label(loss)
+    return text + "  [= NS: a check]" if loss == "alpha_d_alpha_g:alpha_d=1,alpha_g=1" else text
+
+
 def _panels(n: int):
     plt = pyplot()
+    plt.rcParams.update(FONT)
     cols = min(n, 3)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.0 * cols, 3.9 * rows), squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return plt, fig, axes.flat
 
 
-def plot_histogram(table: pd.DataFrame, n_modes: int, dpi: int):
-    """Histogram of modes captured at the last epoch across seeds: one panel per loss, bars per β2."""
-    import seaborn as sns
+def _beta_colors(table: pd.DataFrame) -> dict:
+    return dict(zip(sorted(table.beta2.unique()), ("tab:blue", "tab:orange", "tab:green", "tab:red")))
 
+
+def _legend_below(fig, axes, n_cols: int) -> None:
+    """One legend for the figure, below the panels, so it covers no data."""
+    handles, labels = next(iter(axes)).get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=n_cols, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+
+
+def plot_histogram(table: pd.DataFrame, n_modes: int, dpi: int):
+    """Seeds by the number of modes captured at the last epoch: one panel per loss, bars per β2."""
     fin = final_rows(table)
     losses = list(dict.fromkeys(fin.loss))
+    colors = _beta_colors(table)
     plt, fig, axes = _panels(len(losses))
+    axes = list(axes)
+    width = 0.8 / max(len(colors), 1)
     for ax, loss in zip(axes, losses):
-        g = fin[fin.loss == loss].copy()
-        g["modes"] = g.modes_captured.round().astype(int)
-        g["β2"] = g.beta2.map(lambda b: f"{b:g}")
-        counts = (g.groupby(["β2", "modes"]).size().unstack(fill_value=0)
-                  .reindex(columns=range(n_modes + 1), fill_value=0).stack().rename("seeds").reset_index())
-        sns.barplot(data=counts, x="modes", y="seeds", hue="β2", ax=ax)
-        ax.set_xlabel("modes captured")
+        g = fin[fin.loss == loss]
+        for i, (b2, color) in enumerate(colors.items()):
+            counts = g[g.beta2 == b2].modes_captured.round().astype(int).value_counts()
+            k = np.arange(n_modes + 1)
+            ax.bar(k + (i - (len(colors) - 1) / 2) * width, counts.reindex(k, fill_value=0).to_numpy(), width,
+                   color=color, label=f"Adam β2 = {b2:g}")
+        ax.set_xticks(range(n_modes + 1))
+        ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.set_xlabel("modes captured at the last epoch")
         ax.set_ylabel("number of seeds")
-        ax.set_title(f"{label(loss)} ({g.seed.nunique()} seeds, epoch {int(table.epoch.max())})")
-    fig.suptitle(f"Modes captured on the {n_modes}-mode ring across seeds (Adam β1 = 0.9)")
-    fig.tight_layout()
+        ax.set_title(_panel_title(loss))
+    _legend_below(fig, axes, len(colors))
     return fig
 
 
 def plot_modes_vs_epoch(table: pd.DataFrame, n_modes: int, dpi: int):
-    """Mean modes captured versus epochs with a 95% t-band over seeds: one panel per loss, a line per β2."""
+    """Modes captured against epochs: each seed a thin line (slightly jittered so overlapping seeds show), the mean
+    bold with its 95% t-band; one panel per loss, a colour per β2."""
     t = table[table.metric == "modes_captured"]
     losses = list(dict.fromkeys(t.loss))
+    colors = _beta_colors(table)
     plt, fig, axes = _panels(len(losses))
+    axes = list(axes)
     for ax, loss in zip(axes, losses):
         for b2, g in t[t.loss == loss].groupby("beta2"):
+            color = colors[b2]
+            jitter = {s: 0.12 * (i / max(g.seed.nunique() - 1, 1) - 0.5) for i, s in enumerate(sorted(g.seed.unique()))}
+            for seed, sg in g.groupby("seed"):
+                ax.plot(sg.epoch, sg.value + jitter[seed], color=color, alpha=0.15, lw=0.7)
             stats = g.groupby("epoch").value.apply(lambda v: pd.Series(mean_ci(v), index=["m", "lo", "hi"])).unstack()
-            line, = ax.plot(stats.index, stats.m, label=f"β2 = {b2:g}")
-            ax.fill_between(stats.index, stats.lo.clip(0, n_modes), stats.hi.clip(0, n_modes), color=line.get_color(),
-                            alpha=0.2)
-        ax.set_ylim(-0.2, n_modes + 0.2)
+            ax.plot(stats.index, stats.m, color=color, lw=2.5, label=f"Adam β2 = {b2:g} (mean, 95% band)")
+            ax.fill_between(stats.index, stats.lo.clip(0, n_modes), stats.hi.clip(0, n_modes), color=color, alpha=0.2)
+        ax.set_ylim(-0.3, n_modes + 0.3)
+        ax.set_yticks(range(0, n_modes + 1, 2))
         ax.set_xlabel("epoch")
-        ax.set_ylabel("mean modes captured")
-        ax.set_title(label(loss))
-        ax.legend(loc="lower right")
-    fig.suptitle(f"Average modes captured (95% band over seeds), {n_modes}-mode ring")
+        ax.set_ylabel("modes captured")
+        ax.set_title(_panel_title(loss))
+    _legend_below(fig, axes, len(colors))
+    return fig
+
+
+def plot_samples(table: pd.DataFrame, arrays, cfg: ModeCoverageConfig, n_show: int = 3):
+    """Final samples of the first seeds of each (loss, β2) over the ring's means."""
+    plt = pyplot()
+    plt.rcParams.update(FONT)
+    keys = table[["loss", "beta2", "config_key"]].drop_duplicates()
+    means = ring(cfg.n_modes, radius=1.0, var=cfg.variance).means
+    fig, axes = plt.subplots(len(keys), n_show, figsize=(2.8 * n_show, 2.8 * len(keys)), squeeze=False)
+    for i, r in enumerate(keys.itertuples()):
+        seeds = sorted(table[table.config_key == r.config_key].seed.unique())[:n_show]
+        last = table[(table.config_key == r.config_key) & (table.metric == "modes_captured")]
+        last = last[last.epoch == last.epoch.max()].set_index("seed").value
+        for j in range(n_show):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= len(seeds):
+                ax.set_visible(False)
+                continue
+            x = arrays.get(f"{r.config_key}/seed{seeds[j]}/samples")
+            if x is not None:
+                ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.3, color="tab:blue", rasterized=True)
+            ax.scatter(means[:, 0], means[:, 1], s=30, marker="x", color="k")
+            ax.set_xlim(-1.6, 1.6)
+            ax.set_ylim(-1.6, 1.6)
+            ax.set_title(f"{label(r.loss)}, β2 {r.beta2:g}\nseed {seeds[j]}: {int(last.get(seeds[j], -1))} modes",
+                         fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def write_outputs(table: pd.DataFrame, cfg: ModeCoverageConfig, out) -> pd.DataFrame:
-    """Summary tables and figures from the long table (also the ``--plot-only`` path)."""
+CAPTIONS = {
+    "modes_vs_epoch.png": "Modes captured (of {n}) against epochs, one panel per loss: thin lines are the seeds "
+                          "(jittered by ±0.06 so that overlapping seeds show), bold the mean over seeds with its 95% "
+                          "t-band, a colour per Adam β2.",
+    "modes_histogram.png": "Number of seeds (of {seeds}) by the modes they capture at the last epoch, one panel per "
+                           "loss, bars per Adam β2.",
+    "samples.png": "The last evaluation's generated samples (first {keep} of {n_eval}) of the first three seeds of "
+                   "each configuration (blue) over the ring's means (black x); the title gives the modes captured.",
+}
+
+
+def write_captions(cfg: ModeCoverageConfig, out, n_seeds: int) -> None:
+    """``captions.md``: what each figure plots and the protocol."""
+    protocol = (f"Protocol: {cfg.n_modes}-mode ring (variance {cfg.variance:g}); {n_seeds} seeds per configuration; "
+                f"G and D {cfg.depth} hidden layers of {cfg.g_width} / {cfg.d_width}; Adam lr {cfg.lr:g}, β1 "
+                f"{cfg.beta1:g}; {cfg.epochs} epochs of {cfg.n_train:,} samples at batch {cfg.batch_size}; latents "
+                f"{cfg.latents}, G step latents {cfg.g_latents}; evaluated every {cfg.eval_every} epochs on "
+                f"{cfg.n_eval:,} samples from fixed latents; mode rule `{cfg.mode_rule}` (toy.metrics).")
+    lines = ["# Figures of this run", ""]
+    for name, text in CAPTIONS.items():
+        lines += [f"* `{name}`: " + text.format(n=cfg.n_modes, seeds=n_seeds, keep=STUDY.keep_samples,
+                                                 n_eval=cfg.n_eval), ""]
+    write_atomic(out / "captions.md", "\n".join(lines + [protocol, ""]))
+
+
+def write_outputs(table: pd.DataFrame, cfg: ModeCoverageConfig, out, arrays=None) -> pd.DataFrame:
+    """Summary tables, figures and captions from the long table and the kept samples (also ``--plot-only``)."""
     summary = summarize(table, cfg.n_modes)
     write_csv_atomic(summary, out / "summary.csv")
     write_atomic(out / "summary.md", summary_markdown(summary, cfg.n_modes))
     plt = pyplot()
-    for name, fn in (("modes_histogram.png", plot_histogram), ("modes_vs_epoch.png", plot_modes_vs_epoch)):
-        fig = fn(table, cfg.n_modes, cfg.dpi)
+    figs = {"modes_histogram.png": plot_histogram(table, cfg.n_modes, cfg.dpi),
+            "modes_vs_epoch.png": plot_modes_vs_epoch(table, cfg.n_modes, cfg.dpi)}
+    if arrays:
+        figs["samples.png"] = plot_samples(table, arrays, cfg)
+    for name, fig in figs.items():
         savefig_atomic(fig, out / name, dpi=cfg.dpi)
         plt.close(fig)
+    write_captions(cfg, out, int(table.seed.nunique()))
     return summary
 
 
@@ -252,7 +380,7 @@ class ModeCoverage(ToyStudy):
         return cfg.variants()
 
     def outputs(self, table: pd.DataFrame, cfg: ModeCoverageConfig, out, arrays) -> pd.DataFrame:
-        return write_outputs(table, cfg, out)
+        return write_outputs(table, cfg, out, arrays)
 
     def report(self, summary: pd.DataFrame, cfg: ModeCoverageConfig) -> str:
         return summary_markdown(summary, cfg.n_modes)

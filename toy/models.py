@@ -302,9 +302,11 @@ class StackedMLP(nn.Module):
                 lin.bias.copy_(b[seed_index, 0])
         return mod
 
-    def finite_mask(self) -> torch.Tensor:
-        """(S,) bool: True where every parameter of the seed is finite (a device tensor, no host sync)."""
+    def finite_mask(self, bound: float = math.inf) -> torch.Tensor:
+        """(S,) bool: True where every parameter of the seed is finite and at most ``bound`` in absolute value (a
+        device tensor, no host sync)."""
         ok = torch.ones(self.n_seeds, dtype=torch.bool, device=self.weights[0].device)
         for p in self.parameters():
-            ok &= torch.isfinite(p.detach()).flatten(1).all(1)
+            a = p.detach().abs().flatten(1)
+            ok &= (torch.isfinite(a) & (a <= bound)).all(1)
         return ok

@@ -14,13 +14,16 @@ run is S independent runs (tested against one-at-a-time runs to 1e-5). With ``fi
 (a GaussianMixture Q) there is no G network: fakes are samples of Q and only D is trained, the
 setting in which D* is known in closed form (:class:`toy.metrics.DStarProbe`).
 
-Divergence (NaN/inf): after every loss evaluation the per-seed losses are checked (a device-side
-``isfinite``, no host sync). A seed whose D or G loss is non-finite is marked diverged at that
-iteration and frozen: its gradients are zeroed and its Adam moments set to 0, which makes Adam's
+Divergence (NaN/inf, or a finite blow-up): after every loss evaluation the per-seed losses are checked (device-side,
+no host sync). A seed whose D or G loss is non-finite or beyond ``LOSS_BOUND`` (1e8) in absolute value is marked
+diverged at that iteration and frozen (a finite blow-up, e.g. NS at lr 1000 reaching a D loss of 2.5e14, is as
+diverged as a NaN; no objective of ``gan.losses`` reaches 1e8 on the toy data while it trains: the toy objectives are
+O(1) at the scale of the mixtures, and a critic's loss grows with its weights, which are checked too): its gradients are zeroed and its Adam moments set to 0, which makes Adam's
 update exactly 0 (m = 0 ⇒ Δθ = −lr·0/(0 + ε) = 0), so its G and D keep the parameters that
 produced the first non-finite loss while the other seeds go on. Non-finite parameters always
 reach the loss (NaN·0 = NaN in a matmul), so they are caught at the next loss; parameters are also
-re-checked at every evaluation. On the CPU the masking is skipped while no seed has diverged
+re-checked at every evaluation (non-finite, or beyond ``PARAM_BOUND`` = 1e6 in absolute value). The evaluation rows
+carry ``diverged`` (0/1) and ``diverged_at`` (the iteration, NaN while the seed is alive). On the CPU the masking is skipped while no seed has diverged
 (a free host check); on accelerators it always runs (no sync); the numbers are the same.
 
 Regularizers: the config's regularizer fields (``penalty``, ``clip``, ``spectral_norm``, ``real_target``,
@@ -74,6 +77,8 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 UPDATES = ("alternating", "simultaneous")
 N_KEPT_SAMPLES = 2500  # final samples per seed a ToyResult keeps (for figures)
 LATENT_BLOCK_ELEMENTS = 1 << 23  # a seed's latents drawn at once (32 MiB in float32); see ToyTrainer.epoch
+LOSS_BOUND = 1e8  # |loss| beyond this marks a seed diverged (module docstring)
+PARAM_BOUND = 1e6  # |parameter| beyond this marks a seed diverged at the next evaluation
 
 
 def _is_int(v: Any) -> bool:
@@ -393,7 +398,8 @@ class ToyTrainer:
 
     # ------------------------------------------------------------------ divergence bookkeeping
     def _check(self, loss: torch.Tensor, it: int, where: int) -> None:
-        bad = ~torch.isfinite(loss.detach())
+        v = loss.detach()
+        bad = ~torch.isfinite(v) | (v.abs() > LOSS_BOUND)
         new = bad & self.alive
         self.div_iter = torch.where(new, it, self.div_iter)
         self.div_where = torch.where(new, where, self.div_where)
@@ -551,9 +557,9 @@ class ToyTrainer:
         names: list[str] = []
         vals: list[torch.Tensor] = []
         with torch.no_grad():
-            ok = self.D.finite_mask()
+            ok = self.D.finite_mask(PARAM_BOUND)
             if self.G is not None:
-                ok &= self.G.finite_mask()
+                ok &= self.G.finite_mask(PARAM_BOUND)
             new = ~ok & self.alive
             self.div_iter = torch.where(new, max(it_done - 1, 0), self.div_iter)
             self.div_where = torch.where(new, 3, self.div_where)
@@ -568,9 +574,10 @@ class ToyTrainer:
                 vals += [l2, se]
             last = it_done - 1
             nan = torch.full((self.S,), math.nan, dtype=self.dtype, device=self.device)
-            names += ["loss_d", "loss_g", "diverged"]
+            names += ["loss_d", "loss_g", "diverged", "diverged_at"]
             vals += [self.hist_d[last] if last >= 0 else nan,
-                     self.hist_g[last] if last >= 0 and self.G is not None else nan, (~self.alive)]
+                     self.hist_g[last] if last >= 0 and self.G is not None else nan, (~self.alive),
+                     torch.where(self.alive, math.nan, self.div_iter.to(torch.float64))]
             table = torch.stack([v.to(torch.float64) for v in vals]).cpu().tolist()
         for name, row in zip(names, table):
             for seed, value in zip(self.seeds, row):

@@ -360,3 +360,19 @@ def test_store_units_hash_by_key_and_seeds():
     assert Unit(v[0], (0, 1)) == Unit(v[0], [0, 1]) != Unit(v[1], (0, 1))
     assert len({Unit(v[0], (0, 1)), Unit(v[0], (0, 1)), Unit(v[0], (2,))}) == 2
     assert RunStore("x").part_path(Unit(v[0], (0, 1))).name.startswith("part-")
+
+
+def test_a_study_with_stages_runs_the_followup_and_reuses_both(tmp_path, capsys):
+    from tests.studies import staged_study
+
+    assert staged_study.main(["--out", str(tmp_path)]) == 0
+    t = pd.read_csv(tmp_path / "staged.csv")
+    assert list(t.stage) == ["search"] * 3 + ["best"] * 2
+    best = t[t.stage == "best"]
+    assert set(best.x) == {2} and list(best.seed) == [100, 101]  # the search's best point, on new seeds
+    runs = json.loads((tmp_path / "run.json").read_text())["runs"]
+    assert runs["requested"] == 5 and runs["computed_in_this_invocation"] == 5
+    capsys.readouterr()
+    assert staged_study.main(["--out", str(tmp_path)]) == 0  # both stages reused
+    assert json.loads((tmp_path / "run.json").read_text())["runs"]["reused_from_earlier_invocations"] == 5
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "staged.csv"), t)

@@ -32,14 +32,16 @@ def _cfg(extra=()):
 
 
 def test_outputs_exist_without_temp_files(run):
-    for name in (mc.TABLE, "summary.csv", "summary.md", "modes_histogram.png", "modes_vs_epoch.png", "run.json"):
+    for name in (mc.TABLE, "summary.csv", "summary.md", "modes_histogram.png", "modes_vs_epoch.png", "samples.png",
+                 "captions.md", mc.STUDY.arrays_file, "run.json"):
         assert (run / name).stat().st_size > 0, name
     assert not list(run.rglob("*.tmp")) and not list(run.rglob("ckpt-*.pt"))
 
 
 def test_table_schema_and_ranges(run):
     t = pd.read_csv(run / mc.TABLE)
-    assert list(t.columns) == ["loss", "beta2", "config_key", "seed", "epoch", "metric", "value"]
+    assert list(t.columns) == ["loss", "beta2", "mode_rule", "config_key", "seed", "epoch", "metric", "value"]
+    assert set(t.mode_rule) == {"welfert"}
     assert set(t.loss) == {"ns", "alpha_d_alpha_g:alpha_d=0.3,alpha_g=1"} and set(t.beta2) == {0.99, 0.999} and set(t.seed) == {0, 1}
     assert set(t.epoch) == {0, 1, 2}
     assert t.config_key.nunique() == 4  # one per (loss, β2)
@@ -64,7 +66,7 @@ def test_summary_agrees_with_the_table(run):
         assert abs(r.modes_mean - last.mean()) <= 1e-12
         assert 0 <= r.success_ci_low <= r.success_rate <= r.success_ci_high <= 1
     md = (run / "summary.md").read_text()
-    assert md.count("\n") == 2 + 4 and "(α_D, α_G) = (0.3, 1)" in md
+    assert sum(line.startswith("| ") for line in md.splitlines()) == 1 + 4 and "(α_D, α_G) = (0.3, 1)" in md and "converged seeds" in md
 
 
 def test_run_json_records_the_run(run):
@@ -108,9 +110,11 @@ def test_rerun_skips_finished_seeds_and_extends_to_new_ones(run):
 
 def test_plot_only_redraws_from_the_table(run):
     (run / "modes_histogram.png").unlink()
+    (run / "samples.png").unlink()
     meta = (run / "run.json").read_text()
     assert mc.main(TINY + ["--plot-only", "--out", str(run)]) == 0
     assert (run / "modes_histogram.png").stat().st_size > 0
+    assert (run / "samples.png").stat().st_size > 0  # drawn from the saved samples, no training
     assert (run / "run.json").read_text() == meta  # a redraw keeps the provenance of the run
 
 
@@ -176,6 +180,8 @@ def test_paper_defaults():
     assert len(v) == 10 and cfg.seeds == 40 and cfg.epochs == 400
     c = v[0].config
     assert (c.g_width, c.d_width, c.g_depth, c.batch_size, c.options.lr_g, c.betas) == (400, 200, 4, 128, 1e-4, (0.9, 0.99))
+    # the authors' code: fixed latents reshuffled with the data, the G step reusing the D step's z, LeakyReLU(0.2) D
+    assert (c.latents, c.g_latents, c.d_activation, c.n_eval) == ("fixed", "reuse", "leaky_relu", 25_000)
     assert (c.n_train, c.n_eval, c.mixture.n_components) == (50_000, 25_000, 8)
     assert np.allclose(c.mixture.covs, 1e-4 * np.eye(2)) and np.allclose(np.linalg.norm(c.mixture.means, axis=1), 1)
 
@@ -183,3 +189,30 @@ def test_paper_defaults():
 def test_parallel_jobs_write_the_serial_table(tmp_path):
     assert_jobs_match_serial(mc.main, TINY, mc.TABLE, tmp_path)
     assert json.loads((tmp_path / "jobs2" / "run.json").read_text())["run_options"]["jobs"] == 2
+
+
+def test_cpu_preset_resolves_and_records_its_scheme():
+    inv = engine.parse(mc.STUDY, ["--preset", "cpu", "--seeds", "41"])
+    cfg = inv.config
+    assert inv.out.name == "mode_coverage_cpu" and cfg.seeds == 41 and cfg.epochs == mc.CPU_PRESET["epochs"]
+    assert (cfg.latents, cfg.g_latents) == ("fixed", "reuse") and len(cfg.variants()) == 8
+    quick = engine.parse(mc.STUDY, ["--quick"]).config
+    assert (quick.latents, quick.g_latents) == ("fresh", "fresh")  # the committed quick run's scheme
+
+
+def test_stable_fraction_counts_seeds_whose_modes_stop_changing():
+    rows = []
+    for seed, trace in ((0, [1, 3, 5, 5, 5, 5]), (1, [2, 4, 6, 7, 6, 7]), (2, [0, 0, 8, 8, 8, 8]),
+                        (3, [5, 5, 5, 5, 4, 4])):
+        rows += [{"seed": seed, "epoch": 2 * e, "metric": "modes_captured", "value": v} for e, v in enumerate(trace)]
+    # epochs 0..10: the last 20% are epochs >= 8, i.e. the last two evaluations: seeds 0, 2 and 3 are constant there
+    assert mc.stable_fraction(pd.DataFrame(rows)) == 0.75
+
+
+@pytest.mark.parametrize("rule", ["veegan", "share"])
+def test_mode_rule_is_an_option_and_a_column(rule, tmp_path):
+    argv = [*TINY, "--losses", "ns", "--beta2s", "0.99", "--mode-rule", rule, "--out", str(tmp_path)]
+    assert mc.main(argv) == 0
+    t = pd.read_csv(tmp_path / mc.TABLE)
+    assert set(t.mode_rule) == {rule}
+    assert json.loads((tmp_path / "run.json").read_text())["config"]["mode_rule"] == rule

@@ -153,6 +153,40 @@ def test_every_registered_loss_trains_without_nan(loss):
 
 
 # ------------------------------------------------------------------------------------------ (e)
+def test_a_finite_blow_up_is_flagged_as_diverged_with_its_iteration():
+    """A seed whose weights are scaled up by 1e7 (finite, no NaN) gives losses beyond LOSS_BOUND: it is marked
+    diverged at that iteration and frozen; the table rows carry diverged = 1 and diverged_at = the iteration."""
+    import toy.train
+
+    victim, at = 1, 3
+
+    def blow_up(it, G, D):
+        if it == at:
+            for w in D.weights:
+                w[victim] *= 1e7
+
+    cfg = _small_config(loss="wgan", epochs=2)
+    res = train_toy(cfg, [0, 1, 2], hooks=TrainHooks(after_iteration=blow_up))
+    assert res.diverged[0] is None and res.diverged[2] is None
+    assert res.diverged[victim] is not None and res.diverged[victim].iteration == at + 1
+    assert abs(float(res.loss_d[at + 1, victim])) > toy.train.LOSS_BOUND and math.isfinite(float(res.loss_d[at + 1,
+                                                                                                         victim]))
+    rows = {(r["seed"], r["epoch"], r["metric"]): r["value"] for r in res.rows}
+    assert rows[(victim, 2, "diverged")] == 1.0 and rows[(victim, 2, "diverged_at")] == at + 1
+    assert rows[(0, 2, "diverged")] == 0.0 and math.isnan(rows[(0, 2, "diverged_at")])
+
+
+def test_parameters_beyond_the_bound_are_caught_at_the_evaluation():
+    import toy.train
+
+    def grow(it, G, D):  # G's output layer only: the loss stays moderate for a while, the parameters do not
+        if it == 0:
+            G.biases[-1][0] += 10 * toy.train.PARAM_BOUND
+
+    res = train_toy(_small_config(epochs=1), [0, 1], hooks=TrainHooks(after_iteration=grow))
+    assert res.diverged[0] is not None and res.diverged[0].where == "params" and res.diverged[1] is None
+
+
 def test_nan_in_one_seed_is_isolated_and_frozen():
     seeds = [0, 1, 2]
     inject_at, victim = 5, 1
