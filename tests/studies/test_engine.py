@@ -373,6 +373,27 @@ def test_a_study_with_stages_runs_the_followup_and_reuses_both(tmp_path, capsys)
     runs = json.loads((tmp_path / "run.json").read_text())["runs"]
     assert runs["requested"] == 5 and runs["computed_in_this_invocation"] == 5
     capsys.readouterr()
+    meta = (tmp_path / "run.json").read_text()
     assert staged_study.main(["--out", str(tmp_path)]) == 0  # both stages reused
-    assert json.loads((tmp_path / "run.json").read_text())["runs"]["reused_from_earlier_invocations"] == 5
+    err = capsys.readouterr().err
+    assert "3 reused, 0 resume, 0 new" in err and "2 reused, 0 resume, 0 new" in err  # one line per stage
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "staged.csv"), t)
+    assert (tmp_path / "run.json").read_text() == meta  # identical numbers: the original provenance is kept
+
+
+def test_a_rerun_with_identical_numbers_keeps_run_json_and_the_figures(tmp_path, capsys):
+    """Regenerating a result that comes out bit for bit the same (from the store, or recomputed) leaves every file
+    as it was, so regenerating committed results leaves the checkout clean; a different table gets a new run.json."""
+    from studies import alpha_sweep
+
+    argv = ["--out", str(tmp_path), "--n-alpha", "5", "--dpi", "30"]
+    assert alpha_sweep.main(argv) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    import shutil
+
+    shutil.rmtree(tmp_path / "runs")  # recomputed from scratch
+    assert alpha_sweep.main(argv) == 0
+    assert "identical to those run.json records; kept run.json" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert alpha_sweep.main(["--out", str(tmp_path), "--n-alpha", "6", "--dpi", "30"]) == 0
+    assert (tmp_path / "run.json").read_bytes() != before["run.json"]
