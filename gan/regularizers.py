@@ -518,7 +518,8 @@ class TrainOptions:
     penalty_interval : lazy regularization: the penalty every k-th D step with its weight × k (1: every step;
         StyleGAN2: R1 every 16; :func:`lazy_weight`).
     cr_real, cr_fake : consistency-regularization weights on real (CR, 10) and generated (bCR, 10) images; 0 off.
-    cr_transform : the transform T, a comma list of :data:`gan.nets.diffaugment.TRANSFORMS` names.
+    cr_transform : the transform T, a comma list of :data:`gan.nets.diffaugment.TRANSFORMS` names (checked by the image
+        trainer's config, :class:`gan.train.ImageTrainConfig`).
     ortho_weight : β of BigGAN's orthogonal regularization of G (1e-4); 0 off.
     pl_weight, pl_interval, pl_decay, pl_batch_shrink : StyleGAN2 path-length regularization (2, every 4 G steps
         with the weight × 4, running-mean decay 0.01, on batch/2 samples); pl_weight 0 off. Style-based G only.
@@ -582,9 +583,11 @@ class TrainOptions:
         sm = self.style_mixing
         if isinstance(sm, bool) or not isinstance(sm, (int, float)) or not (0.0 <= sm <= 1.0):
             raise ValueError(f"style_mixing must be a probability in [0, 1]; got {sm!r}")
-        from .nets.diffaugment import parse_transforms  # here, not at the top: gan.nets imports this module
-
-        parse_transforms(self.cr_transform)
+        if not isinstance(self.cr_transform, str) or not self.cr_transform.strip():
+            raise ValueError(f"cr_transform must be a comma list of transform names such as 'flip,translation'; "
+                             f"got {self.cr_transform!r}")
+        # the names themselves are checked where the transform is built (gan.nets.diffaugment.parse_transforms, from
+        # gan.train.ImageTrainConfig): gan.nets imports this module, so this one must not import gan.nets
 
     def wrap_loss(self, loss: AdversarialLoss) -> AdversarialLoss:
         """``loss`` with one-sided label smoothing if ``real_target`` is set (ValueError if it does not apply)."""

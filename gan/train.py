@@ -75,7 +75,7 @@ from .device import resolve_device
 from .losses import LOSSES, AdversarialLoss, get_loss
 from .nets import (EMA, LATENTS, AdaptiveAugment, ArchSpec, DiffAugment, build_models, consistency_transform,
                    get_arch, spectral_norm_, truncated_latents)
-from .nets.diffaugment import parse_policy
+from .nets.diffaugment import parse_policy, parse_transforms
 from .nets.registry import CONDITIONAL_HEADS
 from .regularizers import (TrainOptions, clip_weights_, consistency_penalty, orthogonal_penalty,
                            path_length_penalty)
@@ -203,6 +203,7 @@ class ImageTrainConfig:
         if not isinstance(self.diffaugment, str):
             raise ValueError(f"diffaugment must be a policy string such as 'color,translation,cutout'; got {self.diffaugment!r}")
         parse_policy(self.diffaugment)
+        parse_transforms(self.train_options().cr_transform)
         for name in ("amp", "channels_last"):
             _check_bool(name, getattr(self, name), allow_none=True)
         _check_bool("compile", self.compile)

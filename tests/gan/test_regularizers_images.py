@@ -139,6 +139,14 @@ def test_transform_registry():
         parse_transforms("flip,rotate")
     with pytest.raises(ValueError, match="at least one"):
         parse_transforms(" , ")
+    # TrainOptions checks the type; the image trainer's config checks the names (gan.nets sits above regularizers)
+    from gan.regularizers import TrainOptions
+    from gan.train import ImageTrainConfig
+
+    with pytest.raises(ValueError, match="cr_transform must be a comma list"):
+        TrainOptions(cr_transform="")
+    with pytest.raises(ValueError, match="unknown consistency transform 'rotate'"):
+        ImageTrainConfig(options=TrainOptions(cr_real=10.0, cr_transform="flip,rotate"))
 
 
 # ----------------------------------------------------------------------------- path length
