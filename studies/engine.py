@@ -495,24 +495,21 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
     summary = study.outputs(table, cfg, out, arrays)
     wall = timer.stop()
     device = _device_record(study, opts.device)
-    if _recorded(out, files, cfg):
-        # the same numbers as the run that run.json describes (a rerun that reused or recomputed them bit for bit):
-        # its provenance stays, so regenerating a committed result leaves the checkout unchanged
-        text = study.report(summary, cfg)
-        if text:
-            print(text)
-        print(f"{study.name}: the table and arrays are identical to those run.json records; kept run.json "
-              f"({totals['finished']} units trained now; {wall:.1f} s)")
-        return 0
-    write_run_json(out, cfg, seeds, wall, study=study.name, device=device, timer=timer,
-                   runs=runs_record(totals["requested"], totals["computed"], totals["resumed"]),
-                   preset=inv.preset, run_options=dataclasses.asdict(opts), files=files,
-                   extra={**study.extra(cfg, variants), "summary": _summary_json(summary)})
+    kept = _recorded(out, files, cfg)
+    if not kept:  # identical numbers keep the provenance of the run that made them (regenerating changes nothing)
+        write_run_json(out, cfg, seeds, wall, study=study.name, device=device, timer=timer,
+                       runs=runs_record(totals["requested"], totals["computed"], totals["resumed"]),
+                       preset=inv.preset, run_options=dataclasses.asdict(opts), files=files,
+                       extra={**study.extra(cfg, variants), "summary": _summary_json(summary)})
     text = study.report(summary, cfg)
     if text:
         print(text)
-    print(f"wrote {out}/ ({len(variants)} configurations; {totals['finished']} units trained now on {device}; "
-          f"{totals['reused']} runs reused from earlier invocations; {wall:.1f} s)")
+    if kept:
+        print(f"{study.name}: the table and arrays are identical to those run.json records; kept run.json "
+              f"({totals['finished']} units trained now; {wall:.1f} s)")
+    else:
+        print(f"wrote {out}/ ({len(variants)} configurations; {totals['finished']} units trained now on {device}; "
+              f"{totals['reused']} runs reused from earlier invocations; {wall:.1f} s)")
     return 0
 
 

@@ -45,7 +45,7 @@ from divergences import ring
 from studies.common import pyplot, savefig_atomic, write_atomic, write_csv_atomic
 from studies.engine import run_study
 from studies.store import Variant
-from studies.toy_study import ToyStudy
+from studies.toy_study import ToyStudy, plot_sample_grid
 from studies.stats import binomial_ci, mean_ci
 from studies.toy_losses import canonical, check_variants, label, resolve, variants_help
 
@@ -298,33 +298,15 @@ def plot_modes_vs_epoch(table: pd.DataFrame, n_modes: int, dpi: int):
 
 
 def plot_samples(table: pd.DataFrame, arrays, cfg: ModeCoverageConfig, n_show: int = 3):
-    """Final samples of the first seeds of each (loss, β2) over the ring's means."""
-    plt = pyplot()
-    plt.rcParams.update(FONT)
+    """Final samples of the first seeds of each (loss, β2) over the ring's means, with their modes captured."""
+    pyplot().rcParams.update(FONT)
     keys = table[["loss", "beta2", "config_key"]].drop_duplicates()
     means = ring(cfg.n_modes, radius=1.0, var=cfg.variance).means
-    fig, axes = plt.subplots(len(keys), n_show, figsize=(2.8 * n_show, 2.8 * len(keys)), squeeze=False)
-    for i, r in enumerate(keys.itertuples()):
-        seeds = sorted(table[table.config_key == r.config_key].seed.unique())[:n_show]
-        last = table[(table.config_key == r.config_key) & (table.metric == "modes_captured")]
-        last = last[last.epoch == last.epoch.max()].set_index("seed").value
-        for j in range(n_show):
-            ax = axes[i, j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if j >= len(seeds):
-                ax.set_visible(False)
-                continue
-            x = arrays.get(f"{r.config_key}/seed{seeds[j]}/samples")
-            if x is not None:
-                ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.3, color="tab:blue", rasterized=True)
-            ax.scatter(means[:, 0], means[:, 1], s=30, marker="x", color="k")
-            ax.set_xlim(-1.6, 1.6)
-            ax.set_ylim(-1.6, 1.6)
-            ax.set_title(f"{label(r.loss)}, β2 {r.beta2:g}\nseed {seeds[j]}: {int(last.get(seeds[j], -1))} modes",
-                         fontsize=9)
-    fig.tight_layout()
-    return fig
+    modes = table[table.metric == "modes_captured"]
+    modes = modes[modes.epoch == modes.groupby("config_key").epoch.transform("max")]
+    modes = modes.set_index(["config_key", "seed"]).value
+    rows = [(r.config_key, f"{label(r.loss)}, β2 {r.beta2:g}", means, 1.6) for r in keys.itertuples()]
+    return plot_sample_grid(table, arrays, rows, n_show, lambda key, seed: f"{int(modes[(key, seed)])} modes")
 
 
 CAPTIONS = {

@@ -78,4 +78,35 @@ class ToyStudy(Study):
         return UnitResult(res.rows + self.extra_rows(unit, res), self.arrays(unit, res))
 
 
-__all__ = ["ToyStudy", "latest"]
+def plot_sample_grid(table: Any, arrays: Any, rows: list[tuple[str, str, Any, float]], n_show: int = 3,
+                     note: Any = None):
+    """Final samples of the first ``n_show`` seeds of each configuration (blue) over the data's means (black x).
+
+    ``rows``: (config key, row title, means (K, 2), axis half-width); ``note(config_key, seed)`` adds a line to a
+    panel's title (e.g. the modes captured). The samples are the study's arrays ``<key>/seed<k>/samples``."""
+    from studies.common import pyplot
+
+    plt = pyplot()
+    fig, axes = plt.subplots(len(rows), n_show, figsize=(2.9 * n_show, 2.9 * len(rows)), squeeze=False)
+    for i, (key, title, means, lim) in enumerate(rows):
+        seeds = sorted(table[table.config_key == key].seed.unique())[:n_show]
+        for j in range(n_show):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= len(seeds):
+                ax.set_visible(False)
+                continue
+            x = arrays.get(f"{key}/seed{seeds[j]}/samples")
+            if x is not None:
+                ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.3, color="tab:blue", rasterized=True)
+            ax.scatter(means[:, 0], means[:, 1], s=30, marker="x", color="k")
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+            extra = f": {note(key, seeds[j])}" if note is not None else ""
+            ax.set_title(f"{title}\nseed {seeds[j]}{extra}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["ToyStudy", "latest", "plot_sample_grid"]

@@ -43,7 +43,7 @@ from divergences import GaussianMixture, grid
 from studies.common import pyplot, savefig_atomic, write_atomic, write_csv_atomic
 from studies.engine import run_study
 from studies.store import Variant
-from studies.toy_study import ToyStudy
+from studies.toy_study import ToyStudy, plot_sample_grid
 
 DESCRIPTION = "The 2D ring / grid benchmark of Unrolled GAN, VEEGAN and GDPP: GAN, unrolled GAN and WGAN-GP on a CPU"
 NAME = "veegan_table"
@@ -223,29 +223,10 @@ def plot_trajectories(table: pd.DataFrame, cfg: VeeganTableConfig):
 
 def plot_samples(arrays: dict, table: pd.DataFrame, cfg: VeeganTableConfig, n_show: int = 3):
     """Final samples of the first seeds of every (problem, method) over the data's means."""
-    plt = pyplot()
     keys = table[["problem", "method", "config_key"]].drop_duplicates()
-    fig, axes = plt.subplots(len(keys), n_show, figsize=(3.2 * n_show, 3.2 * len(keys)), squeeze=False)
-    for i, r in enumerate(keys.itertuples()):
-        means = PROBLEMS[r.problem]().means
-        seeds = sorted(table[table.config_key == r.config_key].seed.unique())[:n_show]
-        for j in range(n_show):
-            ax = axes[i, j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if j >= len(seeds):
-                ax.set_visible(False)
-                continue
-            x = arrays.get(f"{r.config_key}/seed{seeds[j]}/samples")
-            if x is not None:
-                ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.4, color="tab:blue")
-            ax.scatter(means[:, 0], means[:, 1], s=25, marker="x", color="k")
-            lim = 1.5 if r.problem == "ring" else 5.5
-            ax.set_xlim(-lim, lim)
-            ax.set_ylim(-lim, lim)
-            ax.set_title(f"{r.problem}, {r.method}, seed {seeds[j]}", fontsize=10)
-    fig.tight_layout()
-    return fig
+    rows = [(r.config_key, f"{r.problem}, {r.method}", PROBLEMS[r.problem]().means, 1.5 if r.problem == "ring" else 5.5)
+            for r in keys.itertuples()]
+    return plot_sample_grid(table, arrays, rows, n_show)
 
 
 CAPTION = """# {name}
