@@ -608,8 +608,8 @@ def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | st
     >>> from divergences import ring
     >>> cfg = ToyConfig(mixture=ring(4), n_train=256, batch_size=64, g_width=16, d_width=16, g_depth=1, d_depth=1)
     >>> res = train_toy(cfg, seeds=[0, 1])
-    >>> sorted({r["metric"] for r in res.rows})[:3], res.iterations
-    (['diverged', 'hq_fraction', 'loss_d'], 4)
+    >>> sorted({r["metric"] for r in res.rows})[:4], res.iterations
+    (['diverged', 'diverged_at', 'hq_fraction', 'loss_d'], 4)
     """
     seeds = check_seeds(seeds)
     if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
