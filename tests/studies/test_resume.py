@@ -48,7 +48,7 @@ def test_sigkill_then_restart_gives_the_uninterrupted_table(tmp_path):
     assert straight.wait(timeout=600) == 0, straight.stderr.read()
     a = pd.read_csv(killed / "mode_coverage.csv")
     b = pd.read_csv(tmp_path / "straight" / "mode_coverage.csv")
-    assert {"modes", "diverged", "diverged_at"} <= set(a["metric"])
+    assert {"modes_captured", "diverged", "diverged_at"} <= set(a["metric"])
     assert len(a) == 2 * 2 * 3 * a["metric"].nunique()  # variants × seeds × evaluations (0, 2, 4) × metrics
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     # run.json of the restart says its table was partly computed before: the killed batch resumed from its checkpoint
