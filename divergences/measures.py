@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ._numerics import check_finite
 from .fdiv import FDivergence, get_f
 from .mixture import GaussianMixture
 from .quadrature import integrate_pairs, pair_up
@@ -228,8 +229,8 @@ def gaussian_kl(mean_p, cov_p, mean_q, cov_q) -> float:
     :class:`GaussianMixture` component (finite, symmetric positive definite, matching shapes); P and Q must
     have the same dimension (ValueError otherwise).
     """
-    P = GaussianMixture([1.0], [np.atleast_1d(np.asarray(mean_p, float))], [cov_p])
-    Q = GaussianMixture([1.0], [np.atleast_1d(np.asarray(mean_q, float))], [cov_q])
+    P = GaussianMixture([1.0], [np.atleast_1d(check_finite("mean_p", mean_p))], [check_finite("cov_p", cov_p)])
+    Q = GaussianMixture([1.0], [np.atleast_1d(check_finite("mean_q", mean_q))], [check_finite("cov_q", cov_q)])
     if P.dim != Q.dim:
         raise ValueError(f"P and Q must have the same dimension; got {P.dim} and {Q.dim}")
     mp, mq, Sp, Sq = P.means[0], Q.means[0], P.covs[0], Q.covs[0]

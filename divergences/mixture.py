@@ -13,17 +13,22 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
-from ._numerics import LOG_2PI, Array, check_finite, logsumexp
+from ._numerics import LOG_2PI, Array, check_finite, check_int, check_real, logsumexp, real_array
 
 WEIGHT_SUM_TOL = 1e-9  # |Σ w − 1| allowed; weights are renormalised after the check
 
 
 def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """A numpy Generator from ``rng``: a Generator (used as is), a non-negative int seed, or None (fresh entropy)."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None; got {type(rng).__name__}")
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise ValueError(f"rng must be a numpy.random.Generator, a non-negative int seed or None; got {rng!r}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be a numpy.random.Generator, a non-negative int seed or None; got {rng!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,7 +129,7 @@ class GaussianMixture:
     # ------------------------------------------------------------------ points
     def as_points(self, x: ArrayLike) -> Array:
         """Reshape ``x`` to (n, d): 1D mixtures accept (n,) or scalars; d > 1 accepts (d,) for one point."""
-        arr = np.asarray(x, dtype=float)
+        arr = real_array("x", x)
         if np.any(np.isnan(arr)):
             raise ValueError("x contains NaN")
         d = self.dim
@@ -184,8 +189,7 @@ class GaussianMixture:
 
     def sample(self, n: int, rng: np.random.Generator | int | None = None) -> Array:
         """Draw ``n`` samples, shape (n, d). ``rng``: a Generator or a seed (no global state is used)."""
-        if not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n must be a non-negative integer; got {n!r}")
+        n = check_int("n", n, 0)
         gen = _as_rng(rng)
         comp = gen.choice(self.n_components, size=int(n), p=self.weights)
         z = gen.standard_normal((int(n), self.dim))
@@ -209,10 +213,8 @@ def ring(k: int = 8, radius: float = 1.0, var: float = 1e-4, phase: float = 0.0)
 
     The default (k=8, r=1, var=1e-4) is the ring of Welfert et al. (2024) and the ISIT 2025 tutorial.
     """
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer; got {k!r}")
-    if not radius > 0 or not var > 0:
-        raise ValueError(f"radius and var must be positive; got radius={radius!r}, var={var!r}")
+    k = check_int("k", k, 1)
+    radius, var, phase = check_real("radius", radius, True), check_real("var", var, True), check_real("phase", phase)
     theta = phase + 2 * np.pi * np.arange(k) / k
     means = radius * np.stack([np.cos(theta), np.sin(theta)], axis=1)
     return GaussianMixture(np.full(k, 1.0 / k), means, np.full(k, float(var)))
@@ -223,10 +225,8 @@ def grid(n: int = 5, spacing: float = 2.0, var: float = 0.0025) -> GaussianMixtu
 
     The default (5×5, spacing 2, std 0.05) is the grid of PacGAN / VEEGAN.
     """
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer; got {n!r}")
-    if not spacing > 0 or not var > 0:
-        raise ValueError(f"spacing and var must be positive; got spacing={spacing!r}, var={var!r}")
+    n = check_int("n", n, 1)
+    spacing, var = check_real("spacing", spacing, True), check_real("var", var, True)
     ticks = spacing * (np.arange(n) - (n - 1) / 2)
     xx, yy = np.meshgrid(ticks, ticks, indexing="ij")
     means = np.stack([xx.ravel(), yy.ravel()], axis=1)
