@@ -184,16 +184,37 @@ def f_divergence(P: Mixtures, Q: Mixtures, f: str | FDivergence, alpha: float | 
     values, errors = np.full(B, np.inf), np.zeros(B)
     idx = np.flatnonzero(finite)
     if idx.size:
-        integrand = lambda x, lp, lq, bid: rec.integrand(lp, lq)
+        integrand = lambda points, lp, lq: rec.integrand(lp, lq)
         v, e = integrate_pairs([Ps[i] for i in idx], [Qs[i] for i in idx], integrand, rtol=rtol, spread=spread[idx],
                               crossing_levels=rec.bend_levels, mesh_extra=None if extra is None else [extra[i] for i in idx])
+        if np.any(np.isnan(v)):
+            i = idx[np.flatnonzero(np.isnan(v))[0]]
+            raise ValueError(_unrepresentable(rec.name, Ps[i], Qs[i], i if batched else None))
         if np.any(np.isinf(v)):
             warnings.warn(f"{rec.name}: the divergence is finite but exceeds the float64 range; returned inf",
                           RuntimeWarning, stacklevel=2)
-        values[idx], errors[idx] = v + rec.f_one, e
+        # within [f(1), sup D_f]: the integrand is ≥ 0 and the exact value is in range, so clipping only moves the
+        # value towards it (the error estimate still covers it)
+        values[idx], errors[idx] = np.clip(v + rec.f_one, rec.f_one, rec.upper), e
     if not batched:
         values, errors = float(values[0]), float(errors[0])
     return (values, errors) if error else values
+
+
+def _unrepresentable(name: str, P: GaussianMixture, Q: GaussianMixture, pair: int | None) -> str:
+    """The ValueError message for a divergence whose integrand cannot be formed in float64 (see
+    :func:`divergences.fdiv.at_infinite_ratio`), naming the separation or scale ratio that causes it."""
+    sd = [np.sqrt(m._cov_eigvals) for m in (P, Q)]
+    smallest = min(float(s.min()) for s in sd)
+    gap = max(float(np.max(np.abs(mp - mq))) for mp in P.means for mq in Q.means) / smallest
+    ratio = max(float(s.max()) for s in sd) / smallest
+    where = "" if pair is None else f" (pair {pair} of the batch)"
+    cause = (f"the means of P and Q are {gap:.3g} of the smallest standard deviation apart" if gap >= ratio else
+             f"the standard deviations of P and Q differ by a factor {ratio:.3g}")
+    return (f"{name}(P||Q){where} cannot be computed in float64: {cause}, so squared Mahalanobis distances overflow "
+            f"(beyond about 1.3e154 standard deviations) where one of the densities is still positive, and {name} "
+            f"grows with them (it is of their order and may exceed the float64 range). Rescale the problem or bring "
+            f"the mixtures closer")
 
 
 def _named(name: str, doc: str):

@@ -16,6 +16,7 @@ from scipy.special import ndtr
 from ._numerics import LOG_2PI, Array, check_finite, check_int, check_real, logsumexp, real_array
 
 WEIGHT_SUM_TOL = 1e-9  # |Σ w − 1| allowed; weights are renormalised after the check
+TINY_VARIANCE = float(np.finfo(float).tiny)  # 2.2e-308: subnormal variances are refused
 
 
 def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
@@ -90,6 +91,12 @@ class GaussianMixture:
             raise ValueError(
                 f"covariances must be positive definite; component {bad} has eigenvalues {eig[bad].tolist()}"
             )
+        if np.any(eig < TINY_VARIANCE):
+            bad = int(np.argmin(eig.min(axis=1)))
+            raise ValueError(
+                f"covariance eigenvalues must be at least {TINY_VARIANCE:.3g} (the smallest normal float64: below it "
+                f"a number keeps fewer than 53 significant bits); component {bad} has eigenvalues {eig[bad].tolist()}"
+            )
         keep = w > 0
         w, m, c = w[keep] / w[keep].sum(), m[keep], c[keep]
         for name, val in (("weights", w), ("means", m), ("covs", c)):
@@ -104,6 +111,9 @@ class GaussianMixture:
         object.__setattr__(self, "_log_norm", log_norm)
         object.__setattr__(self, "_log_weights", np.log(w))
         object.__setattr__(self, "_cov_eigvals", eig[keep])
+        scales = np.sqrt(np.diagonal(c, axis1=1, axis2=2))
+        scales.setflags(write=False)
+        object.__setattr__(self, "_scales", scales)
 
     # ------------------------------------------------------------------ basic attributes
     @property
@@ -203,8 +213,8 @@ class GaussianMixture:
         return GaussianMixture(self.weights, self.means + s, self.covs)
 
     def scales(self) -> Array:
-        """Per-component, per-axis standard deviations sqrt(diag Σ_k), shape (k, d)."""
-        return np.sqrt(np.diagonal(self.covs, axis1=1, axis2=2))
+        """Per-component, per-axis standard deviations sqrt(diag Σ_k), shape (k, d) (read-only)."""
+        return self._scales
 
 
 # ---------------------------------------------------------------------- standard examples

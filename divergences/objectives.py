@@ -331,7 +331,8 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
         if not finite[0]:
             return (math.inf, 0.0) if error else math.inf
 
-    def integrand(x: Array, lp: Array, lq: Array, bid: Array) -> Array:
+    def integrand(points, lp: Array, lq: Array) -> Array:
+        x = points.absolute
         t = _outputs(call(x[:, 0] if x.shape[1] == 1 else x), x.shape[0])
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             r_real, r_fake = real(t), fake(t)
