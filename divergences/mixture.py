@@ -102,10 +102,12 @@ class GaussianMixture:
         for name, val in (("weights", w), ("means", m), ("covs", c)):
             val.setflags(write=False)
             object.__setattr__(self, name, val)
-        chol = np.linalg.cholesky(c)
-        # Σ^{-1} = W W^T with W = L^{-T}; Mahalanobis distance = ||(x − μ) W||².
-        prec_chol = np.swapaxes(np.linalg.inv(chol), 1, 2)
-        log_norm = -0.5 * d * LOG_2PI - np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+        chol, prec_chol, half_log_det = cholesky_factors(c)
+        if not np.all(np.isfinite(half_log_det)):  # det ≤ 0 in extended precision: eigvalsh's rounding said > 0
+            bad = int(np.flatnonzero(~np.isfinite(half_log_det))[0])
+            raise ValueError(f"covariances must be positive definite; component {bad} ({c[bad].tolist()}) has a "
+                             f"determinant ≤ 0 (to 64-bit precision): its thin direction is below float64's resolution")
+        log_norm = -0.5 * d * LOG_2PI - half_log_det
         object.__setattr__(self, "_chol", chol)
         object.__setattr__(self, "_prec_chol", prec_chol)
         object.__setattr__(self, "_log_norm", log_norm)
@@ -284,3 +286,34 @@ def gaussian_log_terms(x: Array, means: Array, prec_chol: Array, const: Array) -
         out -= 0.5 * (z * z)
     out += const
     return out
+
+
+def cholesky_factors(covs: Array) -> tuple[Array, Array, Array]:
+    """Σ = L Lᵀ, W = L^{-T} (so Σ^{-1} = W Wᵀ, Mahalanobis distance ‖(x − μ) W‖²) and ½ log det Σ, for (k, d, d) covs.
+
+    For d ≤ 2 they are formed in extended precision (numpy's longdouble, 64-bit mantissa on x86) from the closed
+    forms L₁₁ = √a, L₂₁ = b/L₁₁, L₂₂ = √((ac − b²)/a): the determinant of a matrix with condition number κ loses
+    log₁₀ κ digits to the cancellation in ac − b² (1e12: float64 keeps 4), the 11 extra bits keep the thin direction
+    at ~1e-7 relative where float64 gave 1e-4 (platforms whose longdouble is float64 get the float64 result).
+    Larger d: numpy's Cholesky.
+    """
+    k, d, _ = covs.shape
+    if d > 2:
+        chol = np.linalg.cholesky(covs)
+        return chol, np.swapaxes(np.linalg.inv(chol), 1, 2), np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+    c = np.asarray(covs, dtype=np.longdouble)
+    l11 = np.sqrt(c[:, 0, 0])
+    chol = np.zeros((k, d, d), dtype=np.longdouble)
+    prec = np.zeros((k, d, d), dtype=np.longdouble)
+    chol[:, 0, 0], prec[:, 0, 0] = l11, 1 / l11
+    half_log_det = np.log(l11)
+    if d == 2:
+        l21 = c[:, 1, 0] / l11
+        det = c[:, 0, 0] * c[:, 1, 1] - c[:, 1, 0] * c[:, 1, 0]
+        det = np.where(det > 0, det, np.nan)  # not positive definite: NaN factors (the constructor refuses them)
+        l22 = np.sqrt(det / c[:, 0, 0])
+        chol[:, 1, 0], chol[:, 1, 1] = l21, l22
+        prec[:, 0, 1], prec[:, 1, 1] = -l21 / (l11 * l22), 1 / l22
+        half_log_det = 0.5 * np.log(det)
+    return chol.astype(float), prec.astype(float), half_log_det.astype(float)
+

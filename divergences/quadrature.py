@@ -53,7 +53,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ._numerics import Array, logsumexp
-from .mixture import GaussianMixture, gaussian_log_terms
+from .mixture import GaussianMixture, cholesky_factors, gaussian_log_terms
 
 
 class Points:
@@ -140,8 +140,8 @@ FRAME_CONDITION = 10.0
 """In 2D a pair whose most elongated component has σ_max/σ_min above this is meshed in a frame that makes it
 axis-aligned (below it, thin directions cost few extra cells and the mesh stays the absolute-axes one)."""
 PLACEMENT_ULPS = 1e-7
-"""2D: a component whose thin σ is below ulp(its offset from the cluster's anchor) / PLACEMENT_ULPS cannot be
-meshed at its location (nodes would be misplaced by more than 1e-7 σ): ValueError."""
+"""2D: a component around which float64 rounds node coordinates (at their offset from the cluster's anchor) by more
+than this many of its standard deviations, in its own metric, cannot be meshed at its location: ValueError."""
 
 
 class IntegrationWarning(UserWarning):
@@ -227,12 +227,14 @@ class _Stack:
             logw[b, :k] = m._log_weights
             means[b] = m.means[np.minimum(np.arange(K), k - 1)]  # padding repeats the last component
             covs[b] = m.covs[np.minimum(np.arange(K), k - 1)]
-        if frames is not None:
-            covs = np.einsum("bij,bkjl,bml->bkim", frames, covs, frames)
+        if frames is not None:  # A Σ Aᵀ in extended precision (the frame whitens thin components: cancellation)
+            fr = frames.astype(np.longdouble)
+            covs = np.einsum("bij,bkjl,bml->bkim", fr, covs.astype(np.longdouble), fr)
             covs = 0.5 * (covs + np.swapaxes(covs, -1, -2))
-        chol = np.linalg.cholesky(covs)
-        prec = np.swapaxes(np.linalg.inv(chol), -1, -2)
-        lnorm = -0.5 * d * np.log(2.0 * np.pi) - np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
+        _, prec, half_log_det = cholesky_factors(covs.reshape(B * K, d, d))  # before rounding covs to float64
+        covs = covs.astype(float)
+        prec = prec.reshape(B, K, d, d)
+        lnorm = -0.5 * d * np.log(2.0 * np.pi) - half_log_det.reshape(B, K)
         sd = np.sqrt(np.linalg.eigvalsh(covs))
         scales = np.sqrt(np.diagonal(covs, axis1=-2, axis2=-1))
         return cls(logw, means, scales, prec, logw + lnorm, sd.min(axis=-1), sd.max(axis=-1), frames)
@@ -457,7 +459,8 @@ class PairCubature:
         self._plain = False
         if self.d == 1:
             return self._breakpoint_mesh(mu[..., 0], sd[..., 0], ok)
-        return self._quadtree_mesh(self._cluster_boxes(mu, sd, sd_min, ok), mu, self._precisions(), ok)
+        prec = self._precisions()
+        return self._quadtree_mesh(self._cluster_boxes(mu, sd, sd_min, ok, prec), mu, prec, ok)
 
     def _breakpoint_mesh(self, mu: Array, sd: Array, ok: Array) -> Cells:
         """1D: the cells between the sorted union of the box ends (the outermost μ_c ∓ tail σ_c) and, for every
@@ -521,7 +524,7 @@ class PairCubature:
         bid = np.broadcast_to(np.arange(B)[:, None], a.shape)[cell]
         return Cells(np.zeros((bid.size, 1)), a[cell][:, None], b[cell][:, None], bid)
 
-    def _cluster_boxes(self, mu: Array, sd: Array, sd_min: Array, ok: Array) -> Cells:
+    def _cluster_boxes(self, mu: Array, sd: Array, sd_min: Array, ok: Array, prec: Array) -> Cells:
         """2D: per pair, one root box per cluster of components whose tail boxes (μ_c ± tail σ_c) overlap, anchored at
         the mean of the cluster's thinnest component and expressed in the pair's frame. Far-apart clusters are
         meshed separately (the space between them holds less than e^{-800} of either density), each in coordinates
@@ -543,15 +546,20 @@ class PairCubature:
                 loc = mu[b, mem] - mu[b, anchor]
                 if frame is not None:
                     loc = loc @ frame.T
-                reach = np.abs(loc) + self.reach * sd[b, mem]
-                bad = np.flatnonzero(np.max(np.spacing(reach), axis=1) > PLACEMENT_ULPS * sd_min[b, mem])
+                # rounding of node coordinates around each member, measured in the member's own metric
+                ulp = np.spacing(np.abs(loc) + self.reach * sd[b, mem])
+                L = prec[b, mem]
+                slip = np.sqrt(L[:, 0, 0] * ulp[:, 0] ** 2 + L[:, 1, 1] * ulp[:, 1] ** 2
+                               + 2.0 * np.abs(L[:, 0, 1]) * ulp[:, 0] * ulp[:, 1])
+                bad = np.flatnonzero(~(slip <= PLACEMENT_ULPS))
                 if bad.size:
                     k = mem[bad[0]]
                     raise ValueError(
-                        f"{self._component_name(k)} of pair {b} (thinnest standard deviation {sd_min[b, k]:.3g} in the "
-                        f"mesh's frame) lies {np.max(np.abs(loc[bad[0]])):.3g} from {self._component_name(anchor)}, the "
-                        f"thinnest component near it: float64 cannot place cubature nodes a fraction of its width apart "
-                        f"at that offset (spacing {np.max(np.spacing(reach[bad[0]])):.3g}); widen it or move it")
+                        f"{self._component_name(k)} of pair {b} (thinnest standard deviation {sd_min[b, k]:.3g}) lies "
+                        f"{np.max(np.abs(loc[bad[0]])):.3g} from {self._component_name(anchor)}, the thinnest component "
+                        f"near it (in the mesh's frame): at that offset float64 places cubature nodes only to "
+                        f"{slip[bad[0]]:.2g} of its standard deviation (at most {PLACEMENT_ULPS:g} is needed); widen it "
+                        f"or move it")
                 org.append(mu[b, anchor])
                 lo.append(np.min(loc - self.tail * sd[b, mem], axis=0))
                 hi.append(np.max(loc + self.tail * sd[b, mem], axis=0))
