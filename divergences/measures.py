@@ -92,7 +92,7 @@ def chi2_is_finite(A: GaussianMixture, B: GaussianMixture) -> tuple[bool, float]
 
 
 def chi2_tail_components(A: GaussianMixture, B: GaussianMixture) -> GaussianMixture | None:
-    """2D: the Gaussians that shape ∫ a²/b, as mesh components for the cubature, or None.
+    """The Gaussians that shape ∫ a²/b (1D or 2D), as mesh components for the cubature, or None.
 
     a_i(x)²/b_j(x) is, up to a constant, the Gaussian with precision Λ_ij = 2Σ_{A,i}^{-1} − Σ_{B,j}^{-1} and
     mean Λ_ij^{-1}(2Σ_{A,i}^{-1}μ_{A,i} − Σ_{B,j}^{-1}μ_{B,j}) where Λ_ij is positive definite. Near the finiteness
@@ -102,8 +102,6 @@ def chi2_tail_components(A: GaussianMixture, B: GaussianMixture) -> GaussianMixt
     AM–GM); None otherwise (e.g. only crossed components of b together cover a_i's tail), and the caller falls
     back to the spread factor of :func:`chi2_is_finite`.
     """
-    if A.dim != 2:
-        return None
     PA, PB = np.linalg.inv(A.covs), np.linalg.inv(B.covs)
     means, covs = [], []
     for i in range(A.n_components):
@@ -129,21 +127,22 @@ def chi2_mesh(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], name
               ) -> tuple[np.ndarray, np.ndarray, list[GaussianMixture] | None]:
     """For the χ² record ``name`` ("pearson" or "neyman") and pairs (P_b, Q_b): (finite, spread, mesh_extra).
 
-    finite and the spread factor from :func:`chi2_is_finite`; in 2D, where the tails of a²/b are slower than the
+    finite and the spread factor from :func:`chi2_is_finite`; where the tails of a²/b are slower than the
     mixtures' own (spread > 1) and :func:`chi2_tail_components` finds their Gaussians, the mesh follows them
     (spread 1) instead (with spread = 1 the mixtures' mesh covers a²/b, and the K_a·K_b tail Gaussians, most of
     them far from where b's component j dominates, would only cost time: 80x on the 5x5 grid); mesh_extra is
-    None in 1D and where no pair uses tail Gaussians, and otherwise holds P_b itself (no extra shape) for the pairs
-    that keep the spread factor.
+    None where no pair uses tail Gaussians, and otherwise holds P_b itself (no extra shape) for the pairs that keep
+    the spread factor. In 1D a widened mesh alone loses the mixtures' own scale: at σ_Q² = σ_P²/2 + 1e-5 the cells
+    were 2000 σ_P wide near the modes, and the value was off by 4 times its error estimate.
     """
     num, den = _CHI2_ROLES[name]
     B = len(Ps)
     finite, spread = np.ones(B, dtype=bool), np.ones(B)
-    extra: list[GaussianMixture] | None = None if Ps[0].dim == 1 else list(Ps)
+    extra: list[GaussianMixture] = list(Ps)
     used = False
     for b, pair in enumerate(zip(Ps, Qs)):
         finite[b], spread[b] = chi2_is_finite(pair[num], pair[den])
-        if finite[b] and spread[b] > 1.0 and extra is not None:  # slow tails only: else the mixtures' mesh will do
+        if finite[b] and spread[b] > 1.0:  # slow tails only: else the mixtures' mesh will do
             tails = chi2_tail_components(pair[num], pair[den])
             if tails is not None:
                 extra[b], spread[b], used = tails, 1.0, True

@@ -154,6 +154,8 @@ def _gl(n: int) -> tuple[Array, Array]:
     return 0.5 * (x + 1.0), 0.5 * w  # on [0, 1]
 
 
+ROUNDING_ULPS = 4.0
+"""Ulps of |log p| + |log q| counted as each integrand value's relative rounding error (see ``_fine_coarse``)."""
 QUIET = dict(divide="ignore", over="ignore", under="ignore", invalid="ignore")
 """numpy's floating-point state inside the cubature (see :meth:`PairCubature.integrate`)."""
 
@@ -711,8 +713,9 @@ class PairCubature:
         return w if self.d == 1 else np.outer(w, w).ravel()
 
     def evaluate_cells(self, g: Integrand, cells: Cells, levels: Sequence[float] = (),
-                       check_below: Array | None = None) -> tuple[Array, Array, Array]:
-        """Fine-rule integral, conservative error estimate and an "unchecked" flag for each cell.
+                       check_below: Array | None = None) -> tuple[Array, Array, Array, Array]:
+        """Fine-rule integral, conservative quadrature error estimate, rounding bound and an "unchecked" flag for
+        each cell.
 
         The nodes of both rules are evaluated in one call of ``g`` (one pass of each log density).
         ``levels`` (2D): values of log p/q where g has a kink; a cell whose nodes or corners straddle one is also
@@ -724,7 +727,7 @@ class PairCubature:
         unchecked, and the driver splits them.
         """
         kinked = self.d == 2 and bool(levels) and cells.n > 0
-        fine, err, lr = self._fine_coarse(g, cells, corners=kinked)
+        fine, err, rounding, lr = self._fine_coarse(g, cells, corners=kinked)
         unchecked = np.zeros(cells.n, dtype=bool)
         if kinked:
             crossed = np.zeros(cells.n, dtype=bool)
@@ -738,11 +741,13 @@ class PairCubature:
                 kids = self._fine_coarse(g, self._split(cells.take(crossed)))[0].reshape(4, -1).sum(axis=0)
                 with np.errstate(invalid="ignore"):
                     err[crossed] = np.maximum(err[crossed], np.abs(fine[crossed] - kids))
-        return fine, err, unchecked
+        return fine, err, rounding, unchecked
 
-    def _fine_coarse(self, g: Integrand, cells: Cells, corners: bool = False) -> tuple[Array, Array, Array | None]:
-        """Fine-rule integral and |fine − coarse| per cell; with ``corners``, also log p/q at every node and at
-        the cell's corners (which the Gauss nodes never reach), else None."""
+    def _fine_coarse(self, g: Integrand, cells: Cells, corners: bool = False
+                     ) -> tuple[Array, Array, Array, Array | None]:
+        """Fine-rule integral, |fine − coarse| and a bound on the rounding of the fine rule per cell; with
+        ``corners``, also log p/q at every node and at the cell's corners (which the Gauss nodes never reach),
+        else None."""
         (fine_x, fine_w), (coarse_x, coarse_w) = self._rules
         a, b = cells.a, cells.b
         rules = [self._rule_points(a, b, fine_x), self._rule_points(a, b, coarse_x)]
@@ -756,10 +761,32 @@ class PairCubature:
         points = Points(cells, pts[:, :n_rules].reshape(-1, self.d), n_rules, self.inv_frames)
         vals = g(points, lp[:, :n_rules].ravel(), lq[:, :n_rules].ravel()).reshape(-1, n_rules)
         vol = np.prod(b - a, axis=1)
-        fine = vol * (vals[:, :n_fine] @ self._tensor_weights(fine_w))
+        w = self._tensor_weights(fine_w)
+        fine = vol * (vals[:, :n_fine] @ w)
         coarse = vol * (vals[:, n_fine:] @ self._tensor_weights(coarse_w))
-        with np.errstate(invalid="ignore"):
-            return fine, np.abs(fine - coarse), (lp - lq).reshape(-1, m) if corners else None
+        # rounding: an integrand formed from exp(log densities) carries their absolute rounding, ~ε(|log p| + |log q|),
+        # as a relative error (the χ² near its tail tie integrates p²/q where log p ≈ −1e6: 1e-10 relative)
+        magnitude = np.abs(lp[:, :n_fine]) + np.abs(lq[:, :n_fine])
+        rounding = ROUNDING_ULPS * np.finfo(float).eps * vol * ((np.abs(vals[:, :n_fine]) * magnitude) @ w)
+        return fine, np.abs(fine - coarse), rounding, (lp - lq).reshape(-1, m) if corners else None
+
+    def _budget_estimate(self, g: Integrand, cells: Cells, ic: Array, ec: Array, unresolved: Array,
+                         chunk: int) -> Array:
+        """Error estimates when refinement stops at its budget with ``unresolved`` cells still above their share.
+
+        Their |I_n − I_{n/2}| is the estimate least to be trusted there (the rules have not converged), so each is
+        also integrated as its children (2 or 4) and takes max(|I_n − I_{n/2}|, |I_n − Σ children| + Σ children's
+        estimates): the difference to a finer evaluation, plus how uncertain that one still is.
+        """
+        ec = ec.copy()
+        idx = np.flatnonzero(unresolved)
+        k = 2**self.d
+        for s in range(0, idx.size, max(1, chunk // k)):
+            rows = idx[s:s + max(1, chunk // k)]
+            fine, err, rnd, _ = self._fine_coarse(g, self._split(cells.take(rows)))
+            kids, kid_err = fine.reshape(k, -1).sum(axis=0), (err + rnd).reshape(k, -1).sum(axis=0)
+            ec[rows] = np.maximum(ec[rows], np.abs(ic[rows] - kids) + kid_err)
+        return ec
 
     def log_ratio(self, org: Array, x: Array, bid: Array) -> Array:
         """1D: log p − log q at the local points x (n,) of anchors org (n,)."""
@@ -798,7 +825,7 @@ class PairCubature:
         cells = self.split_at_kinks(self.initial_cells(), kinks)
         if cuts is not None:
             cells = self.split_at_points(cells, cuts)
-        acc_i, acc_e = np.zeros(self.B), np.zeros(self.B)
+        acc_i, acc_e, acc_r = np.zeros(self.B), np.zeros(self.B), np.zeros(self.B)
         dead = np.zeros(self.B, dtype=bool)  # pairs whose integrand produced inf/NaN: final, not refined
         converged = False
         check_below = None  # first round: every straddling cell gets its bisection estimate
@@ -806,9 +833,7 @@ class PairCubature:
             parts = [self.evaluate_cells(g, cells.take(slice(s, s + chunk)), levels,
                                          None if check_below is None else check_below[s:s + chunk])
                      for s in range(0, cells.n, chunk)]
-            ic = np.concatenate([p[0] for p in parts])
-            ec = np.concatenate([p[1] for p in parts])
-            unchecked = np.concatenate([p[2] for p in parts])
+            ic, ec, rc, unchecked = (np.concatenate([p[k] for p in parts]) for k in range(4))
             bid = cells.bid
             bad = ~(np.isfinite(ic) & np.isfinite(ec))
             if bad.any():
@@ -820,11 +845,13 @@ class PairCubature:
                     acc_e[pair] = np.inf
                 dead |= newly
                 live = ~dead[bid]
-                cells, ic, ec, unchecked = cells.take(live), ic[live], ec[live], unchecked[live]
+                cells, ic, ec, rc, unchecked = cells.take(live), ic[live], ec[live], rc[live], unchecked[live]
                 bid = cells.bid
             tot_i = acc_i + np.bincount(bid, ic, self.B)
             tot_e = acc_e + np.bincount(bid, ec, self.B)
-            tol = np.maximum(atol, rtol * np.abs(tot_i))
+            tot_r = acc_r + np.bincount(bid, rc, self.B)
+            # below the rounding floor the quadrature estimate (itself formed from rounded values) cannot go
+            tol = np.maximum(np.maximum(atol, rtol * np.abs(tot_i)), tot_r)
             width = cells.b - cells.a
             width_ok = np.min(width, axis=1) > 1e-13 * np.maximum(1.0, np.max(np.abs(cells.a), axis=1))
             unchecked &= width_ok  # a straddling cell too thin to split is accepted with its Gauss estimate
@@ -836,10 +863,13 @@ class PairCubature:
             share = tol / n_cells
             split = open_pair[bid] & ((ec > share[bid]) | unchecked) & width_ok
             if not split.any() or 4 * split.sum() + len(bid) > max_cells:
+                ec = self._budget_estimate(g, cells, ic, ec, split, chunk)
+                tot_e = acc_e + np.bincount(bid, ec, self.B)
                 break
             keep = ~split
             acc_i += np.bincount(bid[keep], ic[keep], self.B)
             acc_e += np.bincount(bid[keep], ec[keep], self.B)
+            acc_r += np.bincount(bid[keep], rc[keep], self.B)
             cells = self._split(cells.take(split))
             check_below = share[cells.bid]  # a child above its parent's share will be split in any case
         if not converged:
@@ -847,7 +877,8 @@ class PairCubature:
                 f"cubature stopped before its tolerance (rtol={rtol:g}, atol={atol:g}): max relative error "
                 f"estimate {np.max((tot_e / np.maximum(np.abs(tot_i), 1e-300))[~dead], initial=0.0):.2e}",
                 IntegrationWarning, stacklevel=4)
-        return tot_i, tot_e
+        # refinement chases the quadrature estimate only (splitting does not reduce rounding); both are reported
+        return tot_i, tot_e + tot_r
 
 
 def integrate_pairs(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], g: Integrand,
