@@ -215,8 +215,7 @@ def conditioning_error(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixtu
     so its relative error is at most about κ·u (the factor 4 is a margin). Negligible unless κ ≳ 1e8
     (1e12: 4e-7 relative, which the cubature's estimate alone would not cover).
     """
-    kappa = np.array([max(float(np.max(m._cov_eigvals[:, -1] / m._cov_eigvals[:, 0])) for m in (Ps[i], Qs[i]))
-                      for i in idx])
+    kappa = np.array([max(Ps[i]._condition, Qs[i]._condition) for i in idx])
     with np.errstate(invalid="ignore", over="ignore"):
         return 4.0 * kappa * FACTOR_EPS * np.maximum(np.abs(values), 1.0)
 

@@ -113,6 +113,7 @@ class GaussianMixture:
         object.__setattr__(self, "_log_norm", log_norm)
         object.__setattr__(self, "_log_weights", np.log(w))
         object.__setattr__(self, "_cov_eigvals", eig[keep])
+        object.__setattr__(self, "_condition", float((eig[keep][:, -1] / eig[keep][:, 0]).max()))
         scales = np.sqrt(np.diagonal(c, axis1=1, axis2=2))
         scales.setflags(write=False)
         object.__setattr__(self, "_scales", scales)
