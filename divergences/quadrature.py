@@ -57,8 +57,8 @@ from .mixture import GaussianMixture, cholesky_factors, gaussian_log_terms
 
 
 class Points:
-    """Cubature nodes: ``local`` (n, d) coordinates in the frame of their cell's anchor, ``reps`` nodes per cell of
-    ``cells`` (in order).
+    """Cubature nodes: ``local`` (n, d) coordinates in the frame of their cell's anchor, ``reps`` consecutive nodes
+    per cell of ``cells`` (in order).
 
     The absolute point is x = org + A⁻¹ local (A the pair's frame, identity in 1D); :attr:`absolute` forms it
     (rounded: at |x| ≫ the cell width its last bits are lost), :meth:`offsets` forms x − c for given centres
@@ -67,17 +67,17 @@ class Points:
     """
 
     def __init__(self, cells: "Cells", local: Array, reps: int, inv_frames: Array | None):
-        self._cells, self.local, self._reps, self._inv = cells, local, reps, inv_frames
+        self._cells, self.local, self.reps, self._inv = cells, local, reps, inv_frames
 
     @cached_property
     def org(self) -> Array:
         """Each node's anchor, (n, d)."""
-        return np.repeat(self._cells.org, self._reps, axis=0)
+        return np.repeat(self._cells.org, self.reps, axis=0)
 
     @cached_property
     def bid(self) -> Array:
         """Each node's pair index, (n,)."""
-        return np.repeat(self._cells.bid, self._reps)
+        return np.repeat(self._cells.bid, self.reps)
 
     @cached_property
     def _unframed(self) -> Array:

@@ -3,15 +3,12 @@
 1D (exact up to cubature tolerance): W1(P, Q) = ∫ |F_P(x) − F_Q(x)| dx (Vallender 1974), the
 difference formed from CDFs left of the pooled median and from survival functions right of it.
 
-2D (documented approximation with a rigorous bound): each component N(μ, Σ) is quantised by a
-tensor product of the m-level Lloyd-Max quantiser of N(0, 1) per whitened axis, each cell
-represented by its conditional mean (the quantised measure keeps every component's mean). The discrete problem
-W1(P̂, Q̂) is solved exactly (network simplex, POT's ``ot.emd``). By the triangle inequality
-|W1(P, Q) − W1(P̂, Q̂)| ≤ W1(P, P̂) + W1(Q, Q̂), and each term is bounded by the coupling that
-sends a point to the representative of its cell: W1(N, N̂) ≤ sqrt(e_m · tr Σ), with e_m the
-per-axis mean squared quantisation error of N(0, 1), known in closed form. That sum is returned
-as the error. A Q that is P translated by s returns ||s|| exactly (error 0): W1 ≥ ||E_P X − E_Q X||
-by Jensen, and the translation coupling attains it.
+2D: a bracket [L, U] that holds W1 (:mod:`divergences.w1_2d`): U is the cost of an explicit coupling (of
+components, or of quantisation cells, whose expected distances are bounded in closed form), L the gap E_P f − E_Q f
+of explicit 1-Lipschitz potentials (linear on clusters of components; c-transforms of the cell problem's duals,
+integrated by the adaptive cubature). The value returned is the midpoint and the error the half-width. A Q that is
+P with every component moved by the same shift s returns ||s|| exactly: W1 ≥ ||E_P X − E_Q X|| by Jensen, and the
+translation coupling attains it.
 """
 
 from __future__ import annotations
@@ -19,13 +16,15 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr
 
 from ._numerics import Array
 from .mixture import GaussianMixture
 from .quadrature import Cells, PairCubature, Points, pair_up
+from .w1_2d import w1_bracket
 
-SQRT_2PI = np.sqrt(2.0 * np.pi)
+W1_2D_RTOL = 1e-2
+"""Default relative width of the 2D bracket."""
 
 
 def _cdf_gap(Ps: list[GaussianMixture], Qs: list[GaussianMixture], signed: bool) -> Callable:
@@ -85,46 +84,21 @@ def _norm(v: Array) -> float:
     return scale * float(np.linalg.norm(v / scale)) if 0.0 < scale < np.inf else scale
 
 
-def _quantise_standard_normal(m: int, iters: int = 500) -> tuple[Array, Array, float]:
-    """Lloyd-Max quantiser of N(0, 1) with m cells (Max 1960): centres, cell masses, E(Z − Ẑ)².
-
-    Each centre is its cell's conditional mean (so the quantised law keeps the mean) and each
-    edge is the midpoint of neighbouring centres; the fixed point is reached by Lloyd iterations.
-    """
-    c = ndtri((np.arange(m) + 0.5) / m)
-    for _ in range(iters):
-        edges = np.concatenate([[-np.inf], 0.5 * (c[1:] + c[:-1]), [np.inf]])
-        pdf = np.exp(-0.5 * np.square(edges)) / SQRT_2PI
-        mass = ndtr(edges[1:]) - ndtr(edges[:-1])
-        new = (pdf[:-1] - pdf[1:]) / mass
-        if np.max(np.abs(new - c)) < 1e-15:
-            c = new
-            break
-        c = new
-    return c, mass, float(1.0 - np.sum(mass * c**2))
-
-
-def _quantise(M: GaussianMixture, m: int) -> tuple[Array, Array, float]:
-    """Points, masses and W1(M, M̂) bound of the tensor quantisation of a 2D mixture."""
-    c, w, e = _quantise_standard_normal(m)
-    zz = np.stack(np.meshgrid(c, c, indexing="ij"), axis=-1).reshape(-1, 2)
-    chol = np.linalg.cholesky(M.covs)
-    pts = (M.means[:, None, :] + np.einsum("kij,nj->kni", chol, zz)).reshape(-1, 2)
-    mass = (M.weights[:, None] * np.outer(w, w).ravel()[None, :]).ravel()
-    bound = float(np.sum(M.weights * np.sqrt(e * np.trace(M.covs, axis1=1, axis2=2))))
-    return pts, mass, bound
-
-
-def wasserstein1(P, Q, error: bool = False, m: int = 10, rtol: float | None = None):
+def wasserstein1(P, Q, error: bool = False, rtol: float | None = None):
     """Wasserstein-1 distance W1(P, Q) = inf over couplings E||X − Y|| (Euclidean ground cost).
 
-    1D: ∫|F_P − F_Q| dx by adaptive cubature (batched like the divergences). 2D: quantised exact
-    OT with ``m``×``m`` cells per component and a rigorous error bound (see module docstring);
-    the cost matrix has (k_P m²)×(k_Q m²) entries. Translated copies return the shift length exactly.
+    1D: ∫|F_P − F_Q| dx by adaptive cubature (batched like the divergences; ``rtol`` as there), error = its
+    estimate. 2D: the midpoint of a bracket [L, U] ∋ W1 (:func:`divergences.w1_2d.w1_bracket`: U the cost of an
+    explicit coupling, L the gap of an explicit 1-Lipschitz potential), error = (U − L)/2; the bracket is refined until
+    U − L ≤ ``rtol``·L (default 1e-2) or its largest cell problem is reached. Translated copies return the shift length
+    exactly (error 0 up to the rounding of the shifted means).
     """
     Ps, Qs, batched = pair_up(P, Q)
     if Ps[0].dim not in (1, 2):
         raise ValueError(f"wasserstein1 handles 1D and 2D mixtures; got dimension {Ps[0].dim}")
+    if rtol is not None and not (isinstance(rtol, (int, float, np.floating)) and not isinstance(rtol, bool)
+                                 and 0 < rtol < np.inf):
+        raise ValueError(f"rtol must be a finite number > 0; got {rtol!r}")
     vals, errs = np.zeros(len(Ps)), np.zeros(len(Ps))
     todo = []
     for i, (p, q) in enumerate(zip(Ps, Qs)):
@@ -139,17 +113,9 @@ def wasserstein1(P, Q, error: bool = False, m: int = 10, rtol: float | None = No
         kink = lambda org, x, bid: signed_gap(_points(org, x, bid))
         v, e = PairCubature(ps, qs).integrate(_cdf_gap(ps, qs, signed=False), rtol=rtol, kinks=[kink])
         vals[todo], errs[todo] = v, e
-    elif todo:
-        import ot
-
-        if m < 2:
-            raise ValueError(f"m (quantisation cells per axis) must be ≥ 2; got {m}")
-        for i in todo:
-            xp, wp, bp = _quantise(Ps[i], m)
-            xq, wq, bq = _quantise(Qs[i], m)
-            cost = ot.dist(xp, xq, metric="euclidean")
-            vals[i] = float(ot.emd2(wp, wq, cost, numItermax=10_000_000))
-            errs[i] = bp + bq
+    for i in todo if Ps[0].dim == 2 else ():
+        bracket = w1_bracket(Ps[i], Qs[i], rtol=W1_2D_RTOL if rtol is None else rtol)
+        vals[i], errs[i] = bracket.value, bracket.half_width
     if not batched:
         vals, errs = float(vals[0]), float(errs[0])
     return (vals, errs) if error else vals

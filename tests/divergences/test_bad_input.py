@@ -243,9 +243,10 @@ def test_t_star_negative_ratio():
 
 
 # ----------------------------------------------------------------------------- Wasserstein and standard examples
-def test_w1_quantiser_too_coarse():
-    with pytest.raises(ValueError, match=r"must be ≥ 2; got 1"):
-        wasserstein1(P2, G([1.0, 0.0], 2.0 * np.eye(2)), m=1)
+@pytest.mark.parametrize("rtol", [0.0, -1e-3, math.inf, True])
+def test_w1_bad_rtol(rtol):
+    with pytest.raises(ValueError, match=r"rtol must be a finite number > 0"):
+        wasserstein1(P2, G([1.0, 0.0], 2.0 * np.eye(2)), rtol=rtol)
 
 
 def test_translate_wrong_length():
