@@ -116,6 +116,8 @@ class FDivergence:
     limits : (φ(0), lim_{u→∞} φ(u)/u), the integrand per unit of q where p/q = 0 and per unit of p where q/p = 0
         (used where a log density overflows to −inf); +inf: φ grows exponentially there (χ²), NaN: it grows like
         |log u| (KL, reverse KL), see :func:`at_infinite_ratio`.
+    log_scale : size of the constant the integrand adds in log space before exponentiating (Arimoto below α = 1:
+        log(α/(1 − α)) + (log 2)/α); its rounding is part of the cubature's error estimate.
     upper : sup of D_f over all pairs, f(0) + lim f(u)/u (attained by disjoint supports; inf if unbounded): every
         returned value is clipped to [f(1), upper].
     bend_levels : values of r = log(p/q) at which φ(e^r) has a kink (TV, Arimoto α = ∞: r = 0) or bends
@@ -137,6 +139,7 @@ class FDivergence:
     bend_levels: tuple[float, ...] = ()
     limits: tuple[float, float] = (np.nan, np.nan)
     upper: float = np.inf
+    log_scale: float = 0.0
     reference: str = "Nowozin, Cseke & Tomioka (2016), f-GAN, Table 1-2"
 
     @property
@@ -579,6 +582,7 @@ def arimoto_f(alpha: float) -> FDivergence:
         integrand=integrand,
         limits=limits,
         upper=upper,
+        log_scale=abs(np.log(a / (1.0 - a))) + LOG2 / a if 1.0 - a >= _ALPHA_NEAR_ONE else 0.0,
         bend_levels=_arimoto_bend_levels(a),
         reference="Kurri, Sypherd & Sankar (2021), Realizing GANs via a tunable loss function; Arimoto (1971)",
     )

@@ -40,8 +40,9 @@ def _tail_rates_1d(A: GaussianMixture, B: GaussianMixture) -> tuple[float, float
     return worst_c, worst_l
 
 
-def _min_upper_envelope(coef: np.ndarray) -> float:
-    """min over ψ of max_j (m_j + p_j cos ψ + q_j sin ψ), exactly, for rows ``coef[j] = (m_j, p_j, q_j)``.
+def _min_upper_envelope(coef: np.ndarray) -> tuple[float, float]:
+    """min over ψ of max_j (m_j + p_j cos ψ + q_j sin ψ), exactly, for rows ``coef[j] = (m_j, p_j, q_j)``, and the ψ
+    where it is attained.
 
     The minimum of an upper envelope of such curves lies at the minimum of one of them
     (ψ = atan2(−q, −p), value m − √(p² + q²)) or where two of them cross
@@ -58,7 +59,8 @@ def _min_upper_envelope(coef: np.ndarray) -> float:
                 psi.append(np.array([base - half, base + half]))
     psi = np.concatenate(psi)
     env = np.max(m[:, None] + p[:, None] * np.cos(psi)[None, :] + q[:, None] * np.sin(psi)[None, :], axis=0)
-    return float(np.min(env))
+    k = int(np.argmin(env))
+    return float(env[k]), float(psi[k])
 
 
 def chi2_is_finite(A: GaussianMixture, B: GaussianMixture) -> tuple[bool, float]:
@@ -69,7 +71,8 @@ def chi2_is_finite(A: GaussianMixture, B: GaussianMixture) -> tuple[bool, float]
     1D is exact (the boundary c = 0 is decided by the linear terms). In 2D, with v = (cos θ, sin θ),
     c = min_i max_j v^T M_ij v, M_ij = 2Σ_{A,i}^{-1} − Σ_{B,j}^{-1}, and each v^T M v = m + p cos 2θ + q sin 2θ
     (m = tr M / 2, p = (M₁₁ − M₂₂)/2, q = M₁₂), so min_v c is found exactly by
-    :func:`_min_upper_envelope`; the boundary min c = 0 (to 1e-12 relative) is treated as infinite.
+    :func:`_min_upper_envelope`; the boundary min c = 0 (to 1e-12 of 2 vᵀΣ_{A,i}^{-1}v + vᵀΣ_{B,j}^{-1}v along the
+    minimising direction, the rounding scale of the difference) is treated as infinite.
     The spread factor 1/(σ_max √c_min) widens the mesh for slowly decaying tails.
     """
     sig_max = float(np.max(np.concatenate([A.scales(), B.scales()])))
@@ -82,11 +85,17 @@ def chi2_is_finite(A: GaussianMixture, B: GaussianMixture) -> tuple[bool, float]
         return False, 1.0
     if A.dim != 2:
         raise ValueError(f"chi2_is_finite handles 1D and 2D mixtures; got dimension {A.dim}")
-    M = 2.0 * np.linalg.inv(A.covs)[:, None] - np.linalg.inv(B.covs)[None, :]  # (i, j, 2, 2)
+    # precisions from the extended-precision factors (Σ⁻¹ = W Wᵀ): a 1e12-conditioned Σ inverted in float64 is off
+    # by 1e-4 in its thin direction
+    PA, PB = (np.einsum("kij,klj->kil", m._prec_chol, m._prec_chol) for m in (A, B))
+    M = 2.0 * PA[:, None] - PB[None, :]  # (i, j, 2, 2)
+    S = 2.0 * PA[:, None] + PB[None, :]  # the size of the terms whose difference M is
     coef = np.stack([(M[..., 0, 0] + M[..., 1, 1]) / 2, (M[..., 0, 0] - M[..., 1, 1]) / 2, M[..., 0, 1]], axis=-1)
-    cmin = min(_min_upper_envelope(rows) for rows in coef)
-    scale = float(np.max(np.abs(coef[..., 0]) + np.hypot(coef[..., 1], coef[..., 2])))
-    if cmin <= 1e-12 * scale:
+    found = [_min_upper_envelope(rows) for rows in coef]
+    i = int(np.argmin([c for c, _ in found]))
+    cmin, psi = found[i]
+    v = np.array([np.cos(0.5 * psi), np.sin(0.5 * psi)])  # the direction: ψ = 2θ
+    if cmin <= 1e-12 * float(np.max(np.einsum("i,jil,l->j", v, S[i], v))):  # zero to rounding along v: infinite
         return False, 1.0
     return True, max(1.0, 1.0 / (sig_max * np.sqrt(cmin)))
 
@@ -102,7 +111,7 @@ def chi2_tail_components(A: GaussianMixture, B: GaussianMixture) -> GaussianMixt
     AM–GM); None otherwise (e.g. only crossed components of b together cover a_i's tail), and the caller falls
     back to the spread factor of :func:`chi2_is_finite`.
     """
-    PA, PB = np.linalg.inv(A.covs), np.linalg.inv(B.covs)
+    PA, PB = (np.einsum("kij,klj->kil", m._prec_chol, m._prec_chol) for m in (A, B))  # extended-precision factors
     means, covs = [], []
     for i in range(A.n_components):
         found = False
@@ -112,7 +121,8 @@ def chi2_tail_components(A: GaussianMixture, B: GaussianMixture) -> GaussianMixt
                 continue
             cov = np.linalg.inv(lam)
             cov = 0.5 * (cov + cov.T)
-            means.append(cov @ (2.0 * PA[i] @ A.means[i] - PB[j] @ B.means[j]))
+            # Λ⁻¹(2Σ_i⁻¹μ_i − Σ_j⁻¹μ_j) = μ_i − Λ⁻¹Σ_j⁻¹(μ_j − μ_i): from the offset, exact far from the origin
+            means.append(A.means[i] - cov @ (PB[j] @ (B.means[j] - A.means[i])))
             covs.append(cov)
             found = True
         if not found:
@@ -120,6 +130,12 @@ def chi2_tail_components(A: GaussianMixture, B: GaussianMixture) -> GaussianMixt
     return GaussianMixture(np.full(len(means), 1.0 / len(means)), np.array(means), np.array(covs))
 
 
+CHI2_TAILS_ALWAYS = 16
+"""Pairs with at most this many (i, j) component pairs always mesh around the tail Gaussians a_i²/b_j: their centre
+Λ⁻¹(2Σ_i⁻¹μ_i − Σ_j⁻¹μ_j) can lie far outside both mixtures even when their width does not (a thin N(0, diag(1, 1e-4))
+against N((4, 0), I): p²/q peaks at x = −4, half of it beyond P's and Q's own mesh, and χ² was off by 3e-6 against an
+estimate of 1e-8); larger mixtures only when the tails are slow (spread > 1), as the K_a·K_b Gaussians cost time
+(80x on the 5x5 grid)."""
 _CHI2_ROLES = {"pearson": (0, 1), "neyman": (1, 0)}  # (numerator², denominator) as indices into (P, Q)
 
 
@@ -142,7 +158,8 @@ def chi2_mesh(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], name
     used = False
     for b, pair in enumerate(zip(Ps, Qs)):
         finite[b], spread[b] = chi2_is_finite(pair[num], pair[den])
-        if finite[b] and spread[b] > 1.0:  # slow tails only: else the mixtures' mesh will do
+        small = pair[num].n_components * pair[den].n_components <= CHI2_TAILS_ALWAYS
+        if finite[b] and (spread[b] > 1.0 or small):  # slow or shifted tails
             tails = chi2_tail_components(pair[num], pair[den])
             if tails is not None:
                 extra[b], spread[b], used = tails, 1.0, True
@@ -185,7 +202,8 @@ def f_divergence(P: Mixtures, Q: Mixtures, f: str | FDivergence, alpha: float | 
     if idx.size:
         integrand = lambda points, lp, lq: rec.integrand(lp, lq)
         v, e = integrate_pairs([Ps[i] for i in idx], [Qs[i] for i in idx], integrand, rtol=rtol, spread=spread[idx],
-                              crossing_levels=rec.bend_levels, mesh_extra=None if extra is None else [extra[i] for i in idx])
+                              crossing_levels=rec.bend_levels, mesh_extra=None if extra is None else [extra[i] for i in idx],
+                              log_scale=rec.log_scale)
         if np.any(np.isnan(v)):
             i = idx[np.flatnonzero(np.isnan(v))[0]]
             raise ValueError(_unrepresentable(rec.name, Ps[i], Qs[i], i if batched else None))

@@ -82,9 +82,13 @@ class GaussianMixture:
             c = c[:, :, None]
         if c.shape != (k, d, d):
             raise ValueError(f"covs must have shape (k, d, d) = ({k}, {d}, {d}); got shape {np.shape(covs)}")
-        if not np.allclose(c, np.swapaxes(c, 1, 2), rtol=1e-12, atol=0.0):
-            bad = int(np.argmax(np.max(np.abs(c - np.swapaxes(c, 1, 2)), axis=(1, 2))))
+        # symmetric to 1e-12 of each matrix's largest entry (R D Rᵀ formed in float64 is symmetric only to rounding,
+        # and an off-diagonal 1e-15 next to 100 is no asymmetry), then made exactly symmetric
+        asym = np.max(np.abs(c - np.swapaxes(c, 1, 2)), axis=(1, 2))
+        if np.any(~(asym <= 1e-12 * np.max(np.abs(c), axis=(1, 2)))):
+            bad = int(np.argmax(asym / np.max(np.abs(c), axis=(1, 2))))
             raise ValueError(f"covariance matrices must be symmetric; component {bad} is {c[bad].tolist()}")
+        c = 0.5 * c + 0.5 * np.swapaxes(c, 1, 2)  # (not (c + cᵀ)/2: 2e308 overflows)
         eig = np.linalg.eigvalsh(c)
         if np.any(eig <= 0):
             bad = int(np.argmin(eig.min(axis=1)))

@@ -220,6 +220,16 @@ def _ticks(reach: float, cell: float) -> Array:
     return t
 
 
+@lru_cache(maxsize=None)
+def _graded_ticks(reach: float, tail: float) -> Array:
+    """±2^k reach for k ≥ 1 below ``tail``: breakpoints that grade a thin component's mesh into a wide one's."""
+    k = np.arange(1, max(1, int(np.ceil(np.log2(tail / reach)))))
+    t = np.concatenate([-reach * 2.0**k, reach * 2.0**k])
+    t = t[np.abs(t) < tail]
+    t.setflags(write=False)
+    return t
+
+
 def _in_frame(diff: Array, frame: Array | None) -> Array:
     """A·diff for vectors diff (n, ..., d) and per-row frames (n, d, d); diff itself without a frame."""
     if frame is None:
@@ -483,6 +493,7 @@ class PairCubature:
         self.tail, self.cell, self.reach = tail, CELL_SIGMAS[self.d] if cell is None else cell, reach
         self._nodes, self._w_fine, self._w_coarse = rule_pair(self.d)
         self._plain = False  # set by the mesh: every cell anchored at 0
+        self._log_scale = 0.0  # set by integrate
 
     # ------------------------------------------------------------------ mesh
     def _components(self) -> tuple[Array, Array, Array, Array]:
@@ -523,20 +534,28 @@ class PairCubature:
 
         A breakpoint is kept as (μ_c, offset) and sorted by its rounded value, ties broken by (μ_c − value) + offset;
         each cell is anchored at the end whose component is thinner (its own scale is then represented exactly)."""
-        t = _ticks(self.reach, self.cell)
+        t, graded = _ticks(self.reach, self.cell), _graded_ticks(self.reach, self.tail)
         B, rows = self.B, np.arange(self.B)[:, None]
         outer = np.where(ok, self.tail * sd, -np.inf)  # invalid (padding) components never give a box end
         lo_end, hi_end = (outer - mu).max(axis=1), (outer + mu).max(axis=1)
+        # a component next to one more than twice as wide gets breakpoints at ±2^k reach σ too: else the wide one's
+        # first cell (8/3 of its σ) starts right at the thin one's reach, and tails decaying like p^½ (√(pq) in H²,
+        # σ√2 wide) were integrated by nodes that all lay beyond them (H² of σ = 1 and 1000 off by 1.4e-9)
+        widest = np.where(ok, sd, 0.0).max(axis=1, keepdims=True)
+        ticks = np.where((widest > 2.0 * sd)[..., None], graded, np.nan)  # (B, K, n_graded)
+        t = np.concatenate([np.broadcast_to(t, sd.shape + t.shape), ticks], axis=-1)
         if (np.spacing(np.maximum(lo_end, hi_end)) <= 2.0**-40 * np.where(ok, sd, np.inf).min(axis=1)).all():
             self._plain = True
             return self._plain_breakpoints(mu, sd, ok, t, -lo_end, hi_end)
         k_lo, k_hi = np.argmax(outer - mu, axis=1), np.argmax(outer + mu, axis=1)
         r0 = rows[:, 0]
-        anchor = np.concatenate([mu[r0, k_lo, None], np.repeat(mu, t.size, axis=1), mu[r0, k_hi, None]], axis=1)
+        n_t = t.shape[-1]
+        anchor = np.concatenate([mu[r0, k_lo, None], np.repeat(mu, n_t, axis=1), mu[r0, k_hi, None]], axis=1)
         offset = np.concatenate([-self.tail * sd[r0, k_lo, None], (sd[..., None] * t).reshape(B, -1),
                                  self.tail * sd[r0, k_hi, None]], axis=1)
-        scale = np.concatenate([sd[r0, k_lo, None], np.repeat(sd, t.size, axis=1), sd[r0, k_hi, None]], axis=1)
-        valid = np.concatenate([np.ones((B, 1), bool), np.repeat(ok, t.size, axis=1), np.ones((B, 1), bool)], axis=1)
+        scale = np.concatenate([sd[r0, k_lo, None], np.repeat(sd, n_t, axis=1), sd[r0, k_hi, None]], axis=1)
+        valid = np.concatenate([np.ones((B, 1), bool), np.repeat(ok, n_t, axis=1) & ~np.isnan(t.reshape(B, -1)),
+                                np.ones((B, 1), bool)], axis=1)
         value = np.where(valid, anchor + offset, np.inf)
         order = np.argsort(value, axis=1, kind="stable")
         v = value[rows, order]
@@ -571,7 +590,7 @@ class PairCubature:
         """1D, where every breakpoint is exact enough in absolute coordinates (ulp(|x|) ≤ 2^-40 of the thinnest σ
         over the box): the cells between the sorted breakpoints, all anchored at 0 (the common case, and cheaper)."""
         B = self.B
-        points = np.where(ok[..., None], mu[..., None] + sd[..., None] * t, np.nan).reshape(B, -1)
+        points = np.where(ok[..., None], mu[..., None] + sd[..., None] * t, np.nan).reshape(B, -1)  # NaN: no tick
         points = np.sort(np.concatenate([lo[:, None], points, hi[:, None]], axis=1), axis=1)  # NaN sorts last
         a, b = points[:, :-1], points[:, 1:]
         cell = b > a  # also drops the NaN padding and repeated points
@@ -808,8 +827,12 @@ class PairCubature:
         fine = vol * (vals @ self._w_fine)
         coarse = vol * (vals @ self._w_coarse)
         # rounding: an integrand formed from exp(log densities) carries their absolute rounding, ~ε(|log p| + |log q|),
-        # as a relative error (the χ² near its tail tie integrates p²/q where log p ≈ −1e6: 1e-10 relative)
-        rounding = ROUNDING_ULPS * np.finfo(float).eps * vol * ((np.abs(vals) * (np.abs(lp) + np.abs(lq))) @ self._w_fine)
+        # as a relative error (the χ² near its tail tie integrates p²/q where log p ≈ −1e6: 1e-10 relative), plus that
+        # of any large constant the integrand adds in log space (``log_scale``: Arimoto's (log 2)/α)
+        magnitude = np.abs(lp) + np.abs(lq) + self._log_scale
+        if not np.isfinite(magnitude).all():  # a −inf log density: the value is a limit, its rounding the other's
+            magnitude = np.where(np.isfinite(lp), np.abs(lp), 0.0) + np.where(np.isfinite(lq), np.abs(lq), 0.0)
+        rounding = ROUNDING_ULPS * np.finfo(float).eps * vol * ((np.abs(vals) * magnitude) @ self._w_fine)
         return fine, np.abs(fine - coarse), rounding, lr if corners else None
 
     def _budget_estimate(self, g: Integrand, cells: Cells, ic: Array, ec: Array, unresolved: Array,
@@ -843,7 +866,7 @@ class PairCubature:
     def integrate(self, g: Integrand, rtol: float | None = None, atol: float = DEFAULT_ATOL,
                   max_rounds: int = 40, max_cells: int = 400_000, chunk: int = 20_000,
                   kinks: Sequence[Kink] = (), cuts: Array | None = None,
-                  levels: Sequence[float] = ()) -> tuple[Array, Array]:
+                  levels: Sequence[float] = (), log_scale: float = 0.0) -> tuple[Array, Array]:
         """Integrate ``g`` for every pair; returns (values (B,), error estimates (B,)).
 
         ``kinks`` (1D): functions whose sign changes mark points where g is not smooth; cells are
@@ -851,7 +874,8 @@ class PairCubature:
         cells are cut too (:meth:`split_at_points`); ``levels`` (2D): the values of log p/q along which g
         bends, whose straddling cells get the bisection error estimate of :meth:`evaluate_cells`.
         A pair whose integrand is +inf somewhere gets the value inf (or −inf), one with a NaN gets NaN, with error
-        estimate inf; neither is refined further.
+        estimate inf; neither is refined further. ``log_scale``: the size of a constant that ``g`` adds to the log
+        densities before exponentiating (counted in the rounding part of the estimate).
         """
         rtol = DEFAULT_RTOL[self.d] if rtol is None else rtol
         for name, tol in (("rtol", rtol), ("atol", atol)):
@@ -859,6 +883,7 @@ class PairCubature:
                 raise ValueError(f"{name} must be a finite number >= 0; got {tol!r}")
         # one floating-point state for the whole run: log densities of far points are −inf (overflowed squared
         # distances), their differences NaN; both are handled where they arise (limits, dead pairs)
+        self._log_scale = float(log_scale)
         with np.errstate(**QUIET):
             return self._integrate(g, rtol, atol, max_rounds, max_cells, chunk, kinks, cuts, levels)
 
@@ -926,8 +951,10 @@ class PairCubature:
 def integrate_pairs(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], g: Integrand,
                     rtol: float | None = None, atol: float = DEFAULT_ATOL, spread: Array | None = None,
                     crossing_levels: Sequence[float] = (0.0,), cuts: Array | None = None,
-                    mesh_extra: Sequence[GaussianMixture] | None = None) -> tuple[Array, Array]:
-    """Integrate ``g(points, log p, log q)`` over R^d for each pair; see :class:`PairCubature`.
+                    mesh_extra: Sequence[GaussianMixture] | None = None, log_scale: float = 0.0
+                    ) -> tuple[Array, Array]:
+    """Integrate ``g(points, log p, log q)`` over R^d for each pair; see :class:`PairCubature` (``log_scale``: see
+    :meth:`PairCubature.integrate`).
 
     In 1D the mesh is first cut where log p − log q crosses each of ``crossing_levels``: by default
     where p = q, the kinks of |p − q|, of the α = ∞ and hinge discriminators and of every integrand
@@ -938,4 +965,5 @@ def integrate_pairs(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture]
     """
     cub = PairCubature(Ps, Qs, spread=spread, mesh_extra=mesh_extra)
     kinks = [lambda org, x, bid, t=float(t): cub.log_ratio(org, x, bid) - t for t in crossing_levels]
-    return cub.integrate(g, rtol=rtol, atol=atol, kinks=kinks, cuts=cuts, levels=tuple(crossing_levels))
+    return cub.integrate(g, rtol=rtol, atol=atol, kinks=kinks, cuts=cuts, levels=tuple(crossing_levels),
+                         log_scale=log_scale)

@@ -24,7 +24,7 @@ Upper bounds are costs of explicit couplings of P and Q; lower bounds are gaps E
   estimate subtracted (the one step that is not in closed form).
 
 Cell problems of growing size (:data:`CELL_CAPS`, cells per component ∝ √σ, see :func:`cell_levels`) are solved only
-while the bounds are more than ``rtol``·L apart. Translated copies are
+while the bounds are more than ``rtol``·L apart and the last one narrowed them (:data:`STALL`). Translated copies are
 exact (:func:`divergences.wasserstein._translation`).
 """
 
@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.linalg import sqrtm
 from scipy.special import ndtr, ndtri
 
 from ._numerics import Array
@@ -42,6 +41,8 @@ from .mixture import GaussianMixture
 from .quadrature import Points, integrate_pairs
 
 SQRT_2PI = float(np.sqrt(2.0 * np.pi))
+STALL = 0.7
+"""The next (4x larger) cell problem is tried only if the last one shrank the bracket below this fraction."""
 CELL_CAPS = (100_000, 400_000, 1_500_000)
 """Cost-matrix sizes of the cell problems tried in turn until the bracket is within rtol (the largest: 12 MB; the
 network simplex then takes 0.1 to a few seconds)."""
@@ -127,19 +128,21 @@ def cell_levels(P: GaussianMixture, Q: GaussianMixture, cap: int) -> tuple[Array
     return tuple(np.maximum(2, np.round(lo * r)).astype(int) for r in rel)
 
 
-def _w2_gauss(m1: Array, S1: Array, m2: Array, S2: Array) -> float:
-    """W2 between two Gaussians (Dowson & Landau 1982)."""
-    r1 = np.real(sqrtm(S1))
-    cross = np.real(sqrtm(r1 @ S2 @ r1))
-    return float(np.sqrt(max(np.sum((m1 - m2) ** 2) + np.trace(S1 + S2 - 2.0 * cross), 0.0)))
+def _sqrt_spd2(M: Array) -> Array:
+    """√M for symmetric positive semi-definite 2×2 matrices (..., 2, 2): (M + √det M I)/√(tr M + 2√det M)."""
+    s = np.sqrt(np.maximum(M[..., 0, 0] * M[..., 1, 1] - M[..., 0, 1] * M[..., 1, 0], 0.0))
+    t = np.sqrt(M[..., 0, 0] + M[..., 1, 1] + 2.0 * s)
+    return (M + s[..., None, None] * np.eye(2)) / np.where(t > 0, t, 1.0)[..., None, None]
 
 
-def component_upper(P: GaussianMixture, Q: GaussianMixture) -> float:
-    """U_c: the optimal coupling of the weights for the costs W2(P_k, Q_l) (an upper bound of W1, see module)."""
-    import ot
-
-    cost = np.array([[_w2_gauss(mp, Sp, mq, Sq) for mq, Sq in zip(Q.means, Q.covs)] for mp, Sp in zip(P.means, P.covs)])
-    return float(ot.emd2(P.weights, Q.weights, cost, numItermax=1_000_000))
+def w2_costs(P: GaussianMixture, Q: GaussianMixture) -> Array:
+    """W2(P_k, Q_l) for every pair of components (Dowson & Landau 1982): ‖μ_k − μ_l‖² + tr(Σ_k + Σ_l − 2(Σ_k^½ Σ_l
+    Σ_k^½)^½), under its square root; (k_P, k_Q)."""
+    r = _sqrt_spd2(P.covs)[:, None]
+    cross = _sqrt_spd2(r @ Q.covs[None] @ r)
+    tr = np.trace(P.covs[:, None] + Q.covs[None] - 2.0 * cross, axis1=-2, axis2=-1)
+    d2 = np.sum((P.means[:, None] - Q.means[None]) ** 2, axis=-1)
+    return np.sqrt(np.maximum(d2 + tr, 0.0))
 
 
 def _cone_min(points: Points, Y: Array, h: Array, block: int = 4_000_000) -> Array:
@@ -247,18 +250,22 @@ def w1_bracket(P: GaussianMixture, Q: GaussianMixture, rtol: float = 1e-2) -> Br
 
     gap = P.mean() - Q.mean()
     scale = float(np.max(np.abs(gap)))
-    lower = max(scale * float(np.linalg.norm(gap / scale)) if scale > 0 else 0.0, cluster_lower(P, Q),
-                sliced_lower(P, Q))
-    comp_cost = np.array([[_w2_gauss(mp, Sp, mq, Sq) for mq, Sq in zip(Q.means, Q.covs)]
-                          for mp, Sp in zip(P.means, P.covs)])
+    lower = max(scale * float(np.linalg.norm(gap / scale)) if scale > 0 else 0.0, cluster_lower(P, Q))
+    comp_cost = w2_costs(P, Q)
     plan, log = ot.emd(P.weights, Q.weights, comp_cost, numItermax=1_000_000, log=True)
     upper = float(np.sum(plan * comp_cost))
-    if upper - lower > rtol * lower:
-        lower = max(lower, dual_lower(P, Q, Q.means, np.asarray(log["v"])),
-                    dual_lower(Q, P, P.means, np.asarray(log["u"])))
+    # the lower bounds in order of cost, each only while the bracket is wider than rtol
+    for bound in (lambda: sliced_lower(P, Q), lambda: dual_lower(P, Q, Q.means, np.asarray(log["v"])),
+                  lambda: dual_lower(Q, P, P.means, np.asarray(log["u"]))):
+        if upper - lower <= rtol * lower:
+            break
+        lower = max(lower, bound())
     m = 0
+    widths = [upper - lower]
     for cap in CELL_CAPS:
         if upper - lower <= rtol * lower:
+            break
+        if len(widths) > 2 and widths[-1] > STALL * widths[-2]:  # a 4x larger cell problem barely helped: stop
             break
         mp, mq = cell_levels(P, Q, cap)
         m = int(max(mp.max(), mq.max()))
@@ -273,6 +280,7 @@ def w1_bracket(P: GaussianMixture, Q: GaussianMixture, rtol: float = 1e-2) -> Br
             lower = max(lower, dual_lower(P, Q, xq, np.asarray(log["v"])))
         if len(a) <= 2 * len(b):
             lower = max(lower, dual_lower(Q, P, xp, np.asarray(log["u"])))
+        widths.append(upper - lower)
     # float rounding of the sums above, a few ulps of the magnitudes involved, widens the bracket outwards
     pad = 16.0 * np.finfo(float).eps * (upper + sum(float(M.weights @ np.abs(M.means).sum(axis=1)) for M in (P, Q)))
     return Bracket(max(lower - pad, 0.0), max(upper, lower) + pad, m)
