@@ -100,7 +100,12 @@ def chi2_is_finite(A: GaussianMixture, B: GaussianMixture) -> tuple[bool, float]
     return True, max(1.0, 1.0 / (sig_max * np.sqrt(cmin)))
 
 
-def chi2_tail_components(A: GaussianMixture, B: GaussianMixture) -> GaussianMixture | None:
+RELEVANT_NATS = 20.0
+"""A tail Gaussian a_i²/b_j is meshed (``relevant_only``) where b_j is within this many nats of b's dominant component
+at its centre (or is the closest to dominating, for each i), unless a component of a or b already meshes it."""
+
+
+def chi2_tail_components(A: GaussianMixture, B: GaussianMixture, relevant_only: bool = False) -> GaussianMixture | None:
     """The Gaussians that shape ∫ a²/b (1D or 2D), as mesh components for the cubature, or None.
 
     a_i(x)²/b_j(x) is, up to a constant, the Gaussian with precision Λ_ij = 2Σ_{A,i}^{-1} − Σ_{B,j}^{-1} and
@@ -109,25 +114,44 @@ def chi2_tail_components(A: GaussianMixture, B: GaussianMixture) -> GaussianMixt
     not a uniformly widened copy of the mixtures. Returned (equal weights; only the shapes matter) when every
     component i of a has such a j (a²/b ≤ a_i²/(w_j b_j) summed over i bounds the integrand, cross terms by
     AM–GM); None otherwise (e.g. only crossed components of b together cover a_i's tail), and the caller falls
-    back to the spread factor of :func:`chi2_is_finite`.
+    back to the spread factor of :func:`chi2_is_finite`. With ``relevant_only``, only the (i, j) whose b_j (nearly)
+    dominates b at the Gaussian's centre: elsewhere a_i²/b_j overstates a²/b and would only cost cells.
     """
     PA, PB = (np.einsum("kij,klj->kil", m._prec_chol, m._prec_chol) for m in (A, B))  # extended-precision factors
-    means, covs = [], []
-    for i in range(A.n_components):
-        found = False
-        for j in range(B.n_components):
-            lam = 2.0 * PA[i] - PB[j]
-            if np.linalg.eigvalsh(lam)[0] <= 1e-12 * np.abs(lam).max():
-                continue
-            cov = np.linalg.inv(lam)
-            cov = 0.5 * (cov + cov.T)
-            # Λ⁻¹(2Σ_i⁻¹μ_i − Σ_j⁻¹μ_j) = μ_i − Λ⁻¹Σ_j⁻¹(μ_j − μ_i): from the offset, exact far from the origin
-            means.append(A.means[i] - cov @ (PB[j] @ (B.means[j] - A.means[i])))
-            covs.append(cov)
-            found = True
-        if not found:
-            return None
-    return GaussianMixture(np.full(len(means), 1.0 / len(means)), np.array(means), np.array(covs))
+    lam = 2.0 * PA[:, None] - PB[None, :]  # (i, j, d, d)
+    ok = np.linalg.eigvalsh(lam)[..., 0] > 1e-12 * np.abs(lam).max(axis=(-2, -1))
+    if not ok.any(axis=1).all():
+        return None
+    ii, jj = np.nonzero(ok)
+    cov = np.linalg.inv(lam[ii, jj])
+    cov = 0.5 * cov + 0.5 * np.swapaxes(cov, -1, -2)
+    # Λ⁻¹(2Σ_i⁻¹μ_i − Σ_j⁻¹μ_j) = μ_i − Λ⁻¹Σ_j⁻¹(μ_j − μ_i): from the offset, exact far from the origin
+    offset = np.einsum("nkl,nl->nk", PB[jj], B.means[jj] - A.means[ii])
+    centre = A.means[ii] - np.einsum("nkl,nl->nk", cov, offset)
+    keep = np.ones(ii.size, dtype=bool)
+    if relevant_only:
+        terms = B.component_logpdf(centre)  # (n, K_b): how far b_j is from dominating b at each centre
+        gap = terms.max(axis=1) - terms[np.arange(ii.size), jj]
+        lag = np.full(A.n_components, np.inf)
+        np.minimum.at(lag, ii, gap)
+        keep = (gap <= lag[ii] + RELEVANT_NATS) & ~_covered_by(centre, cov, (A, B))
+    if not keep.any():
+        return None
+    return GaussianMixture(np.full(int(keep.sum()), 1.0 / keep.sum()), centre[keep], cov[keep])
+
+
+def _covered_by(centre: np.ndarray, cov: np.ndarray, mixtures) -> np.ndarray:
+    """For Gaussians (centre (n, d), cov (n, d, d)): whether some component k of ``mixtures`` already meshes each one
+    finely: its centre within 2 of k's standard deviations of μ_k (Mahalanobis) and k no more than twice as wide as
+    the Gaussian's thin axis."""
+    thin = np.sqrt(np.linalg.eigvalsh(cov)[:, 0])
+    covered = np.zeros(len(centre), dtype=bool)
+    for M in mixtures:
+        z = np.einsum("nkd,kde->nke", centre[:, None, :] - M.means[None], M._prec_chol)  # (n, k, d)
+        near = np.sum(z * z, axis=-1) <= 4.0
+        narrow = np.sqrt(M._cov_eigvals[:, -1])[None, :] <= 2.0 * thin[:, None]
+        covered |= np.any(near & narrow, axis=1)
+    return covered
 
 
 CHI2_TAILS_ALWAYS = 16
@@ -160,7 +184,7 @@ def chi2_mesh(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], name
         finite[b], spread[b] = chi2_is_finite(pair[num], pair[den])
         small = pair[num].n_components * pair[den].n_components <= CHI2_TAILS_ALWAYS
         if finite[b] and (spread[b] > 1.0 or small):  # slow or shifted tails
-            tails = chi2_tail_components(pair[num], pair[den])
+            tails = chi2_tail_components(pair[num], pair[den], relevant_only=spread[b] <= 1.0)
             if tails is not None:
                 extra[b], spread[b], used = tails, 1.0, True
     return finite, spread, extra if used else None  # P_b again as "extra" would only double the mesh's work
@@ -213,7 +237,7 @@ def f_divergence(P: Mixtures, Q: Mixtures, f: str | FDivergence, alpha: float | 
         # within [f(1), sup D_f]: the integrand is ≥ 0 and the exact value is in range, so clipping only moves the
         # value towards it (the error estimate still covers it)
         values[idx] = np.clip(v + rec.f_one, rec.f_one, rec.upper)
-        errors[idx] = e + conditioning_error(Ps, Qs, idx, values[idx])
+        errors[idx] = e + conditioning_error(Ps, Qs, idx, values[idx]) if Ps[0].dim > 1 else e  # 1D: κ = 1
     if not batched:
         values, errors = float(values[0]), float(errors[0])
     return (values, errors) if error else values

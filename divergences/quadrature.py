@@ -541,20 +541,21 @@ class PairCubature:
         # a component next to one more than twice as wide gets breakpoints at ±2^k reach σ too: else the wide one's
         # first cell (8/3 of its σ) starts right at the thin one's reach, and tails decaying like p^½ (√(pq) in H²,
         # σ√2 wide) were integrated by nodes that all lay beyond them (H² of σ = 1 and 1000 off by 1.4e-9)
-        widest = np.where(ok, sd, 0.0).max(axis=1, keepdims=True)
-        ticks = np.where((widest > 2.0 * sd)[..., None], graded, np.nan)  # (B, K, n_graded)
-        t = np.concatenate([np.broadcast_to(t, sd.shape + t.shape), ticks], axis=-1)
+        needs = (np.where(ok, sd, 0.0).max(axis=1, keepdims=True) > 2.0 * sd) & ok
+        if needs.any():
+            ticks = np.where(needs[..., None], graded, np.nan)  # (B, K, n_graded)
+            t = np.concatenate([np.broadcast_to(t, sd.shape + t.shape), ticks], axis=-1)
         if (np.spacing(np.maximum(lo_end, hi_end)) <= 2.0**-40 * np.where(ok, sd, np.inf).min(axis=1)).all():
             self._plain = True
             return self._plain_breakpoints(mu, sd, ok, t, -lo_end, hi_end)
         k_lo, k_hi = np.argmax(outer - mu, axis=1), np.argmax(outer + mu, axis=1)
         r0 = rows[:, 0]
         n_t = t.shape[-1]
+        offsets = np.broadcast_to(sd[..., None] * t, sd.shape + (n_t,)).reshape(B, -1)
         anchor = np.concatenate([mu[r0, k_lo, None], np.repeat(mu, n_t, axis=1), mu[r0, k_hi, None]], axis=1)
-        offset = np.concatenate([-self.tail * sd[r0, k_lo, None], (sd[..., None] * t).reshape(B, -1),
-                                 self.tail * sd[r0, k_hi, None]], axis=1)
+        offset = np.concatenate([-self.tail * sd[r0, k_lo, None], offsets, self.tail * sd[r0, k_hi, None]], axis=1)
         scale = np.concatenate([sd[r0, k_lo, None], np.repeat(sd, n_t, axis=1), sd[r0, k_hi, None]], axis=1)
-        valid = np.concatenate([np.ones((B, 1), bool), np.repeat(ok, n_t, axis=1) & ~np.isnan(t.reshape(B, -1)),
+        valid = np.concatenate([np.ones((B, 1), bool), np.repeat(ok, n_t, axis=1) & ~np.isnan(offsets),
                                 np.ones((B, 1), bool)], axis=1)
         value = np.where(valid, anchor + offset, np.inf)
         order = np.argsort(value, axis=1, kind="stable")
@@ -900,10 +901,11 @@ class PairCubature:
             parts = [self.evaluate_cells(g, cells.take(slice(s, s + chunk)), levels,
                                          None if check_below is None else check_below[s:s + chunk])
                      for s in range(0, cells.n, chunk)]
-            ic, ec, rc, unchecked = (np.concatenate([p[k] for p in parts]) for k in range(4))
+            ic, ec, rc, unchecked = parts[0] if len(parts) == 1 else (np.concatenate([p[k] for p in parts])
+                                                                       for k in range(4))
             bid = cells.bid
-            bad = ~(np.isfinite(ic) & np.isfinite(ec))
-            if bad.any():
+            if not (np.isfinite(ic).all() and np.isfinite(ec).all()):
+                bad = ~(np.isfinite(ic) & np.isfinite(ec))
                 newly = np.zeros(self.B, dtype=bool)
                 newly[np.unique(bid[bad])] = True
                 for pair in np.flatnonzero(newly):
@@ -919,6 +921,9 @@ class PairCubature:
             tot_r = acc_r + np.bincount(bid, rc, self.B)
             # below the rounding floor the quadrature estimate (itself formed from rounded values) cannot go
             tol = np.maximum(np.maximum(atol, rtol * np.abs(tot_i)), tot_r)
+            if not (unchecked.any() or (tot_e[~dead] > tol[~dead]).any()):
+                converged = True
+                break
             width = cells.b - cells.a
             width_ok = np.min(width, axis=1) > 1e-13 * np.maximum(1.0, np.max(np.abs(cells.a), axis=1))
             unchecked &= width_ok  # a straddling cell too thin to split is accepted with its Gauss estimate
