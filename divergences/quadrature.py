@@ -491,7 +491,10 @@ class PairCubature:
         self.E = None if mesh_extra is None else _Stack.of(mesh_extra, self.frames)
         self._mesh_stacks = [("P", self.P), ("Q", self.Q)] + ([] if self.E is None else [("the mesh's extra", self.E)])
         self.tail, self.cell, self.reach = tail, CELL_SIGMAS[self.d] if cell is None else cell, reach
-        self._nodes, self._w_fine, self._w_coarse = rule_pair(self.d)
+        self._nodes, w_fine, w_coarse = rule_pair(self.d)
+        # each rule's nodes and weights (its zero weights left out: inf · 0 would be NaN where the integrand is inf)
+        self._fine = (np.flatnonzero(w_fine), w_fine[w_fine != 0])
+        self._coarse = (np.flatnonzero(w_coarse), w_coarse[w_coarse != 0])
         self._plain = False  # set by the mesh: every cell anchored at 0
         self._log_scale = 0.0  # set by integrate
 
@@ -825,15 +828,17 @@ class PairCubature:
         points = Points(cells, pts[:, :n_rules].reshape(-1, self.d), n_rules, self.inv_frames)
         vals = g(points, lp.ravel(), lq.ravel()).reshape(-1, n_rules)
         vol = np.prod(b - a, axis=1)
-        fine = vol * (vals @ self._w_fine)
-        coarse = vol * (vals @ self._w_coarse)
+        (fi, fw), (ci, cw) = self._fine, self._coarse
+        fine = vol * (vals[:, fi] @ fw)
+        coarse = vol * (vals[:, ci] @ cw)
         # rounding: an integrand formed from exp(log densities) carries their absolute rounding, ~ε(|log p| + |log q|),
         # as a relative error (the χ² near its tail tie integrates p²/q where log p ≈ −1e6: 1e-10 relative), plus that
         # of any large constant the integrand adds in log space (``log_scale``: Arimoto's (log 2)/α)
-        magnitude = np.abs(lp) + np.abs(lq) + self._log_scale
+        lpf, lqf = lp[:, fi], lq[:, fi]
+        magnitude = np.abs(lpf) + np.abs(lqf) + self._log_scale
         if not np.isfinite(magnitude).all():  # a −inf log density: the value is a limit, its rounding the other's
-            magnitude = np.where(np.isfinite(lp), np.abs(lp), 0.0) + np.where(np.isfinite(lq), np.abs(lq), 0.0)
-        rounding = ROUNDING_ULPS * np.finfo(float).eps * vol * ((np.abs(vals) * magnitude) @ self._w_fine)
+            magnitude = np.where(np.isfinite(lpf), np.abs(lpf), 0.0) + np.where(np.isfinite(lqf), np.abs(lqf), 0.0)
+        rounding = ROUNDING_ULPS * np.finfo(float).eps * vol * ((np.abs(vals[:, fi]) * magnitude) @ fw)
         return fine, np.abs(fine - coarse), rounding, lr if corners else None
 
     def _budget_estimate(self, g: Integrand, cells: Cells, ic: Array, ec: Array, unresolved: Array,

@@ -273,3 +273,15 @@ def test_estimate_covers_the_error_when_the_budget_stops_refinement():
     with pytest.warns(IntegrationWarning, match="stopped before its tolerance"):
         v, e = cub.integrate(lambda pts, lp, lq: rec.integrand(lp, lq), max_cells=3000, levels=rec.bend_levels)
     assert abs(float(v[0]) - want) <= float(e[0])
+
+
+def test_chi2_beyond_float64_in_2d_is_inf_not_an_error():
+    # an 8-ring against the ring rotated by π/8 (modes 39σ apart): Pearson χ² ≥ 2.4e341 (benchmarks/references.json,
+    # a mesh lower bound). Regression: an inf integrand times a zero weight of the other rule gave NaN and a ValueError
+    from divergences import neyman_chi2, ring
+    P, Q = ring(), ring(phase=math.pi / 8)
+    for fn in (pearson_chi2, neyman_chi2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert fn(P, Q) == math.inf
+        assert any("exceeds the float64 range" in str(w.message) for w in caught)
