@@ -3,10 +3,10 @@
 Upper bounds are costs of explicit couplings of P and Q; lower bounds are gaps E_P f − E_Q f of explicit
 1-Lipschitz functions f (Kantorovich–Rubinstein duality, Villani 2009, Thm 5.10 and Particular Case 5.16).
 
-* **Component coupling** (U): for any coupling π of the component weights, Σ_kl π_kl γ_kl with γ_kl the W2-optimal
-  coupling of N_k and N_l couples P and Q, and E_γ‖X − Y‖ ≤ W2(N_k, N_l) (Jensen); W2 of two Gaussians is the closed
-  form ‖μ_k − μ_l‖² + tr(Σ_k + Σ_l − 2(Σ_k^½ Σ_l Σ_k^½)^½) (Dowson & Landau 1982). U_c = the optimal π for those
-  costs (exact for components that are translates of each other).
+* **Component coupling** (U): for any coupling π of the component weights, Σ_kl π_kl γ_kl with γ_kl the coupling of
+  N_k and N_l by the W2-optimal affine map T couples P and Q, at cost E‖X − T(X)‖ = E‖d + M Z‖, bounded in closed
+  form (:func:`w1_costs`; ≤ W2(N_k, N_l), Dowson & Landau 1982). U_c = the optimal π for those costs (exact for
+  components that are translates of each other, or concentric).
 * **Cell coupling** (U): each component is cut into m × m cells along its principal axes by the Lloyd–Max quantiser
   of N(0, 1) (Max 1960) per axis; cell i has mass a_i, conditional mean x_i and E[‖X − x_i‖² | cell] = t_i (closed
   forms of the truncated normal). For any coupling π of the cell masses, Σ_ij π_ij (P|cell_i ⊗ Q|cell_j) couples P
@@ -48,8 +48,8 @@ CELL_CAPS = (100_000, 400_000, 1_500_000)
 network simplex then takes 0.1 to a few seconds)."""
 DUAL_RTOL = 1e-3
 """Relative tolerance of the cubature of ∫ f (p − q) (its estimate is subtracted from L)."""
-BALL_SIGMAS = 12.0
-"""Radius of a cluster's ball beyond each member's mean, in its largest σ (mass outside: e^{−72} ≈ 5e-32)."""
+BALL_SIGMAS = (12.0, 8.0, 6.0, 4.0)
+"""Radii of clusters' balls beyond each member's mean, in its largest σ (mass outside: e^{−R²/2}, 5e-32 to 3e-4)."""
 
 
 @dataclass(frozen=True)
@@ -135,14 +135,35 @@ def _sqrt_spd2(M: Array) -> Array:
     return (M + s[..., None, None] * np.eye(2)) / np.where(t > 0, t, 1.0)[..., None, None]
 
 
-def w2_costs(P: GaussianMixture, Q: GaussianMixture) -> Array:
-    """W2(P_k, Q_l) for every pair of components (Dowson & Landau 1982): ‖μ_k − μ_l‖² + tr(Σ_k + Σ_l − 2(Σ_k^½ Σ_l
-    Σ_k^½)^½), under its square root; (k_P, k_Q)."""
-    r = _sqrt_spd2(P.covs)[:, None]
-    cross = _sqrt_spd2(r @ Q.covs[None] @ r)
-    tr = np.trace(P.covs[:, None] + Q.covs[None] - 2.0 * cross, axis1=-2, axis2=-1)
-    d2 = np.sum((P.means[:, None] - Q.means[None]) ** 2, axis=-1)
-    return np.sqrt(np.maximum(d2 + tr, 0.0))
+def _mean_norm(d: Array, M: Array) -> Array:
+    """An upper bound of E‖d + M Z‖ for Z ~ N(0, I₂), for d (n, 2) and M (n, 2, 2): the smaller of
+    √(‖d‖² + ‖M‖²_F) (Jensen) and ‖d‖ + E‖M Z‖ (triangle inequality), with E‖M Z‖ in closed form: ‖M Z‖ = R ‖M u_θ‖
+    with R, θ independent, E R = √(π/2), and the mean of ‖M u_θ‖ over θ is (2/π) √s₁ E(1 − s₂/s₁), s₁ ≥ s₂ the
+    eigenvalues of MᵀM and E the complete elliptic integral of the second kind. Exact for d = 0 (concentric
+    components) and for M = 0 (translated ones)."""
+    from scipy.special import ellipe
+
+    s = np.linalg.eigvalsh(np.swapaxes(M, -1, -2) @ M)  # ascending: s₂, s₁
+    s1 = np.maximum(s[:, 1], 0.0)
+    ratio = np.where(s1 > 0, np.maximum(s[:, 0], 0.0) / np.where(s1 > 0, s1, 1.0), 1.0)
+    spread = np.sqrt(0.5 * np.pi) * (2.0 / np.pi) * np.sqrt(s1) * ellipe(1.0 - ratio)
+    gap = np.sqrt(np.sum(d * d, axis=-1))
+    return np.minimum(np.sqrt(gap * gap + s1 + np.maximum(s[:, 0], 0.0)), gap + spread)
+
+
+def w1_costs(P: GaussianMixture, Q: GaussianMixture) -> Array:
+    """Upper bounds of W1(P_k, Q_l) for every pair of components (k_P, k_Q): the cost E‖X − T(X)‖ of the W2-optimal
+    map T(x) = μ_l + A(x − μ_k), A = Σ_k^{-½}(Σ_k^½ Σ_l Σ_k^½)^½ Σ_k^{-½} (Dowson & Landau 1982; Knott & Smith 1984),
+    = E‖(μ_k − μ_l) + (I − A)Σ_k^½ Z‖, bounded by :func:`_mean_norm`: at most W2(P_k, Q_l), exact for translated
+    and for concentric components."""
+    r = _sqrt_spd2(P.covs)  # Σ_k^½
+    ri = np.linalg.inv(r)
+    mid = _sqrt_spd2(r[:, None] @ Q.covs[None] @ r[:, None])  # (Σ_k^½ Σ_l Σ_k^½)^½
+    A = ri[:, None] @ mid @ ri[:, None]
+    M = (np.eye(2) - A) @ r[:, None]
+    d = np.broadcast_to(P.means[:, None] - Q.means[None], M.shape[:2] + (2,))
+    kp, kq = M.shape[:2]
+    return _mean_norm(d.reshape(-1, 2), M.reshape(-1, 2, 2)).reshape(kp, kq)
 
 
 def _cone_min(points: Points, Y: Array, h: Array, block: int = 4_000_000) -> Array:
@@ -188,8 +209,14 @@ def _tail_first_moment(R: float) -> float:
 
 
 def cluster_lower(P: GaussianMixture, Q: GaussianMixture) -> float:
-    """L from a potential linear on each cluster's ball (see the module docstring); 0 if the clusters' balls cannot
-    be separated (one cluster holding everything still gives the mean gap)."""
+    """L from potentials linear on clusters' balls (see the module docstring), the best over ball radii
+    :data:`BALL_SIGMAS` (smaller balls separate more clusters, larger ones leave less mass in the tails)."""
+    return max(_cluster_lower(P, Q, R) for R in BALL_SIGMAS)
+
+
+def _cluster_lower(P: GaussianMixture, Q: GaussianMixture, R: float) -> float:
+    """L from a potential linear on each cluster's ball of radius R σ_max beyond its members' means; 0 if the
+    balls cannot be separated (one cluster holding everything still gives the mean gap)."""
     import ot
     from scipy.sparse.csgraph import connected_components, shortest_path
 
@@ -203,7 +230,7 @@ def cluster_lower(P: GaussianMixture, Q: GaussianMixture) -> float:
         mass = np.bincount(label, w, n)
         centre = np.stack([np.bincount(label, w * mu[:, e], n) for e in (0, 1)], axis=1) / mass[:, None]
         radius = np.zeros(n)
-        np.maximum.at(radius, label, np.linalg.norm(mu - centre[label], axis=1) + BALL_SIGMAS * sd)
+        np.maximum.at(radius, label, np.linalg.norm(mu - centre[label], axis=1) + R * sd)
         dist = np.linalg.norm(centre[:, None] - centre[None], axis=-1)
         slack = dist - 2.0 * (radius[:, None] + radius[None])
         close = (slack < 0) & ~np.eye(n, dtype=bool)
@@ -220,7 +247,7 @@ def cluster_lower(P: GaussianMixture, Q: GaussianMixture) -> float:
         pos, neg = np.maximum(delta, 0.0), np.maximum(-delta, 0.0)
         excess = float(ot.emd2(pos / pos.sum(), neg / neg.sum(), metric)) * pos.sum() if pos.sum() > 0 else 0.0
     # outside the balls: |f̃ − f_lin| ≤ 2 dist(x, B_k) ≤ 2 (‖x − μ_c‖ − R σ_c)₊ for each member c
-    tail = 2.0 * float(np.sum(w * sd)) * _tail_first_moment(BALL_SIGMAS)
+    tail = 2.0 * float(np.sum(w * sd)) * _tail_first_moment(R)
     return max(linear + excess - tail, 0.0)
 
 
@@ -251,7 +278,7 @@ def w1_bracket(P: GaussianMixture, Q: GaussianMixture, rtol: float = 1e-2) -> Br
     gap = P.mean() - Q.mean()
     scale = float(np.max(np.abs(gap)))
     lower = max(scale * float(np.linalg.norm(gap / scale)) if scale > 0 else 0.0, cluster_lower(P, Q))
-    comp_cost = w2_costs(P, Q)
+    comp_cost = w1_costs(P, Q)
     plan, log = ot.emd(P.weights, Q.weights, comp_cost, numItermax=1_000_000, log=True)
     upper = float(np.sum(plan * comp_cost))
     # the lower bounds in order of cost, each only while the bracket is wider than rtol

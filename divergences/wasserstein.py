@@ -64,7 +64,8 @@ def _translation(P: GaussianMixture, Q: GaussianMixture) -> tuple[float, float] 
     shifts s_k that agree to 1e-12 of their length; else None.
 
     W1 ≥ ‖E_Q X − E_P X‖ = ‖Σ w_k s_k‖ (Jensen: ‖x − y‖ is convex) and W1 ≤ Σ w_k ‖s_k‖ (move each component by
-    its own shift); a translation by s gives both = ‖s‖ exactly, rounded shifts a bracket a few ulps wide.
+    its own shift); a translation by s gives both = ‖s‖, and the half-width is padded by 4 ulps of it (the sums'
+    rounding).
     """
     if P.n_components != Q.n_components or P.dim != Q.dim:
         return None
@@ -75,7 +76,8 @@ def _translation(P: GaussianMixture, Q: GaussianMixture) -> tuple[float, float] 
     upper = float(P.weights @ np.array([_norm(s) for s in shift]))
     if not upper - lower <= 1e-12 * upper:
         return None
-    return 0.5 * (lower + upper), 0.5 * (upper - lower)
+    # the sums above are rounded: a few ulps of their size widen the bracket
+    return 0.5 * (lower + upper), 0.5 * (upper - lower) + 4.0 * np.finfo(float).eps * upper
 
 
 def _norm(v: Array) -> float:
