@@ -79,6 +79,7 @@ def _lift(M: GaussianMixture, s2: float) -> GaussianMixture:
     return GaussianMixture(M.weights, np.c_[M.means[:, 0], np.zeros(M.n_components)], covs)
 
 
+@pytest.mark.slow  # 2-9 s: the bracket needs its cell problems here
 def test_2d_product_with_common_factor_equals_1d():
     """W1(A ⊗ N, B ⊗ N) = W1(A, B): the identity coupling on the common axis gives ≤, and the
     projection x ↦ x_0 is 1-Lipschitz, giving ≥. The 2D value must be within its bound of it."""
@@ -115,9 +116,9 @@ def test_2d_bounds():
 def test_2d_batched():
     P = G([0.0, 0.0], np.eye(2))
     Qs = [G([1.0, 0.0], 2.0 * np.eye(2)), P.translate([0.0, 2.0])]
-    vals = wasserstein1(P, Qs)
+    vals = wasserstein1(P, Qs, rtol=0.2)  # any width: the same bracket either way
     for i, Q in enumerate(Qs):
-        assert_close(float(vals[i]), wasserstein1(P, Q), 1e-12, f"2D entry {i}")
+        assert_close(float(vals[i]), wasserstein1(P, Q, rtol=0.2), 1e-12, f"2D entry {i}")
 
 
 # ----------------------------------------------------------------------------- Kantorovich potential

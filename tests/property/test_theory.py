@@ -434,7 +434,7 @@ def test_w1_between_mean_gap_and_component_bound_1d(P, Q):
 @given(P=mixtures_2d(), Q=mixtures_2d())
 @few(3)
 def test_w1_between_mean_gap_and_component_bound_2d(P, Q):
-    v, err = wasserstein1(P, Q, error=True, rtol=0.05)  # any width: the property is that the bracket holds W1
+    v, err = wasserstein1(P, Q, error=True, rtol=0.5)  # any width: the property is that the bracket holds W1
     gap = float(np.linalg.norm(P.mean() - Q.mean()))
     # rigorous: |W1 − v| ≤ err
     assert_le(gap, v + err, FLOOR, "W1 ≥ |ΔE| (value + error)")
