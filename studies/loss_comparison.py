@@ -133,7 +133,8 @@ SEARCH_BETAS = ("0.5/0.999", "0.5/0.9", "0.0/0.9", "0.9/0.999")
 
 PRESETS = {
     "quick": dict(seeds=3, problems=("ring", "grid", "toy1d"), regularizers=("none",), lrs=(2e-4, 1e-3),
-                  adam_betas=("0.5/0.999",), n_dis=(1,), epochs=4, n_train=6400, width=64, depth=3, n_eval=2500),
+                  adam_betas=("0.5/0.999",), n_dis=(1,), epochs=4, eval_every=4, n_train=6400, width=64, depth=3,
+                  n_eval=2500),
     "cpu": dict(protocol="search", problems=("ring", "grid", "toy1d"), losses=CPU_LOSSES,
                 regularizers=("none", "sn", "gp"), adam_betas=SEARCH_BETAS, n_dis=(1, 5), lr_range=(1e-4, 1e-2),
                 search_samples=16, seeds=10, epochs=8, eval_every=2, n_train=10_240, batch_size=128, width=64,
@@ -516,7 +517,7 @@ def tie_groups(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     groups = np.zeros(len(lo), dtype=int)
     g, floor = 0, math.inf
     for i in order:
-        if hi[i] < floor:  # above nothing of the current group: a new one
+        if g == 0 or hi[i] < floor:  # the first, or below every interval of the current group: a new group
             g += 1
             floor = lo[i]
         else:

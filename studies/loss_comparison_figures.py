@@ -100,16 +100,15 @@ def _dots_with_intervals(ax, rows: list[tuple[str, np.ndarray, float, float, flo
     ax.grid(axis="x", alpha=0.3)
 
 
+def _problems(column: pd.Series) -> list[str]:
+    """The problems present, in the order of :data:`PROBLEMS`."""
+    present = set(column)
+    return [p for p in PROBLEMS if p in present]
+
+
 def _ranked_values(ranked: pd.DataFrame, problem: str, loss: str, metric: str) -> np.ndarray:
     g = ranked[(ranked.problem == problem) & (ranked.loss == loss)]
     return g[metric].to_numpy(dtype=float) if metric in g else np.array([])
-
-
-def _iterations(table: pd.DataFrame) -> pd.Series:
-    """G steps done at each row's epoch: epoch × (the run's iterations / its epochs)."""
-    its = table[table.metric == "iterations"].groupby("config_key").value.first()
-    epochs = table.groupby("config_key").epoch.max()
-    return table.epoch * table.config_key.map(its / epochs)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -117,7 +116,7 @@ def plot_scores(rank: pd.DataFrame, ranked: pd.DataFrame):
     """Per problem: each loss's per-seed scores, mean and 95% bootstrap interval; ``(k)`` before a label is its rank
     group."""
     plt = pyplot()
-    problems = list(dict.fromkeys(rank.problem))
+    problems = _problems(rank.problem)
     n = int(rank.groupby("problem").size().max())
     fig, axes = plt.subplots(1, len(problems), figsize=(4.8 * len(problems), 1.3 + 0.48 * n), squeeze=False)
     for ax, problem in zip(axes[0], problems):
@@ -154,7 +153,7 @@ def plot_search(fin: pd.DataFrame, rank: pd.DataFrame, cfg: LossComparisonConfig
     from matplotlib.ticker import NullFormatter
 
     plt = pyplot()
-    problems = list(dict.fromkeys(rank.problem))
+    problems = _problems(rank.problem)
     search = fin[fin.stage == "search"]
     n = int(rank.groupby("problem").size().max())
     offsets = {reg: (i - (len(cfg.regularizers) - 1) / 2) * 0.22 for i, reg in enumerate(cfg.regularizers)}
@@ -205,78 +204,86 @@ def plot_heatmap(fin: pd.DataFrame, problem: str):
     g["label"] = g.loss.map(label)
     mat = g.pivot_table(index="label", columns="setting", values="success", aggfunc="mean")
     mat = mat.reindex([label(x) for x in dict.fromkeys(fin.loss)]).dropna(how="all")
-    fig, ax = plt.subplots(figsize=(3.5 + 0.75 * mat.shape[1], 1.8 + 0.42 * mat.shape[0]))
+    fig, ax = plt.subplots(figsize=(max(7.0, 4.5 + 0.55 * mat.shape[1]), 4.6 + 0.42 * mat.shape[0]))
     sns.heatmap(mat, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=ax,
-                cbar_kws={"label": "share of seeds capturing every mode"}, annot_kws={"fontsize": 9})
+                cbar_kws={"label": f"share of the {g.seed.nunique()} seeds capturing every mode"},
+                annot_kws={"fontsize": 9})
+    ax.tick_params(axis="x", labelrotation=90)
+    ax.tick_params(axis="y", labelrotation=0)
     ax.set_xlabel("setting: regularizer, learning rate, Adam betas, D steps per G step")
     ax.set_ylabel("")
-    ax.set_title(f"{PROBLEMS[problem].title}: success rate ({g.seed.nunique()} seeds per setting)")
+    ax.set_title(f"{PROBLEMS[problem].title}: success rate")
     return fig
 
 
 def _panel_grid(n_loss: int, n_seed: int):
-    """(rows, cols, position(loss index, seed index)): seeds down and losses across for a few losses, the transpose
-    for many."""
+    """(rows, cols, position(loss index, seed index), losses across): seeds down and losses across for a few losses,
+    the transpose for many."""
     if n_loss <= 6:
-        return n_seed, n_loss, lambda i, j: (j, i)
-    return n_loss, n_seed, lambda i, j: (i, j)
+        return n_seed, n_loss, lambda i, j: (j, i), True
+    return n_loss, n_seed, lambda i, j: (i, j), False
 
 
 def plot_samples(ranked: pd.DataFrame, rank: pd.DataFrame, arrays: Mapping[str, np.ndarray], problem: str):
     """The final samples of the first :data:`N_SHOW` ranked seeds per loss: 2D, a scatter over the modes' means;
-    1D, a histogram over the data's density."""
+    1D, a histogram over the data's density (on the grid of the kept discriminators, samples beyond it in the edge
+    bins). Each panel's title gives the modes captured and the samples outside the window."""
+    from studies.loss_comparison import x_grid
+
     plt = pyplot()
     P = PROBLEMS[problem].make()
     g = rank[rank.problem == problem]
     runs = ranked[ranked.problem == problem]
     seeds = sorted(runs.seed.unique())[:N_SHOW]
-    nr, nc, pos = _panel_grid(len(g), len(seeds))
-    fig, axes = plt.subplots(nr, nc, figsize=(2.7 * nc, 2.5 * nr + 0.3), squeeze=False)
-    centre, radius = P.weights @ P.means, data_radius(P)
-    span = np.abs(P.means - centre).max() + 6 * np.sqrt(P.covs.diagonal(axis1=1, axis2=2).max()) + 0.1 * radius
-    lo, hi = centre - span, centre + span
+    nr, nc, pos, across = _panel_grid(len(g), len(seeds))
+    fig, axes = plt.subplots(nr, nc, figsize=(2.8 * nc, 2.7 * nr + 0.3), squeeze=False)
+    if P.dim == 2:
+        centre, radius = P.weights @ P.means, data_radius(P)
+        span = np.abs(P.means - centre).max() + 6 * np.sqrt(P.covs.diagonal(axis1=1, axis2=2).max()) + 0.1 * radius
+        lo, hi = centre - span, centre + span
+    else:
+        xs = x_grid(P)
+        lo, hi = xs[:1], xs[-1:]
     for i, r in enumerate(g.itertuples()):
         for j, seed in enumerate(seeds):
             ax = axes[pos(i, j)]
             x = arrays.get(f"{r.config_key}/seed{seed}/samples")
             run = runs[(runs.loss == r.loss) & (runs.seed == seed)]
-            modes = f"{int(run.modes_captured.iloc[0])}/{P.n_components} modes" if len(run) else ""
-            if x is not None and P.dim == 2:
+            note = f"seed {seed}: " + (f"{int(run.modes_captured.iloc[0])}/{P.n_components} modes" if len(run) else "")
+            if x is None:
+                ax.text(0.5, 0.5, "no saved samples", transform=ax.transAxes, ha="center")
+            elif P.dim == 2:
                 ax.scatter(x[:, 0], x[:, 1], s=3, alpha=0.45, color="tab:blue", linewidths=0)
                 ax.scatter(P.means[:, 0], P.means[:, 1], s=30, marker="x", color="black", linewidths=1.2)
                 ax.set_xlim(lo[0], hi[0])
                 ax.set_ylim(lo[1], hi[1])
                 ax.set_aspect("equal")
                 outside = int((~np.all((x >= lo) & (x <= hi), axis=1)).sum())
-            elif x is not None:
-                xs = np.linspace(lo[0], hi[0], 400)
-                ax.hist(np.clip(x[:, 0], lo[0], hi[0]), bins=60, range=(lo[0], hi[0]), density=True,
+            else:
+                ax.hist(np.clip(x[:, 0], lo[0], hi[0]), bins=80, range=(lo[0], hi[0]), density=True,
                         color="tab:blue", alpha=0.6)
                 ax.plot(xs, P.pdf(xs), color="black", lw=1.2)
                 ax.set_xlim(lo[0], hi[0])
                 ax.set_yticks([])
                 outside = int(((x[:, 0] < lo[0]) | (x[:, 0] > hi[0])).sum())
-            else:
-                outside = 0
-            note = modes + (f"\n{outside} of {len(x)} outside" if outside else "")
-            ax.text(0.03, 0.97, note, transform=ax.transAxes, va="top", fontsize=9,
-                    bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5})
+            if x is not None and outside:
+                note += f", {outside} outside"
             ax.tick_params(labelsize=8)
-            if pos(i, j)[0] == 0 or nc == len(seeds):
-                ax.set_title(r.label if nc != len(seeds) else f"{r.label}, seed {seed}", fontsize=10)
-            if nc != len(seeds) and pos(i, j)[1] == 0:
-                ax.set_ylabel(f"seed {seed}")
+            if across:  # the loss heads its column
+                ax.set_title(f"{r.label}\n{note}" if j == 0 else note, fontsize=10)
+            else:
+                ax.set_title(f"{r.label}, {note}", fontsize=10)
     return fig
 
 
 def plot_traces(table: pd.DataFrame, ranked: pd.DataFrame, cfg: LossComparisonConfig):
     """Per problem (columns): the W1 of the generated samples to the data (top, log scale, the runaway bound dashed)
-    and the fraction of modes captured (bottom) against G steps; thin lines seeds, bold the median (W1) and mean."""
+    and the fraction of modes captured (bottom) against epochs (the budget every setting shares, whatever its D steps
+    per G step); thin lines seeds, bold the median (W1) and mean."""
     plt = pyplot()
     keys = set(ranked.config_key)
-    t = table[table.config_key.isin(keys)].copy()
-    t["iteration"] = _iterations(t)
-    problems = list(dict.fromkeys(ranked.problem))
+    t = table[table.config_key.isin(keys)]
+    problems = _problems(ranked.problem)
     colors = _loss_colors(ranked.loss)
     n_modes = {p: PROBLEMS[p].make().n_components for p in problems}
     fig, axes = plt.subplots(2, len(problems), figsize=(4.8 * len(problems), 7.2), squeeze=False, sharex="col")
@@ -290,8 +297,8 @@ def plot_traces(table: pd.DataFrame, ranked: pd.DataFrame, cfg: LossComparisonCo
                     m = m[m.epoch > 0]
                 ax = axes[row, c]
                 for _, s in m.groupby("seed"):
-                    ax.plot(s.iteration, scale * s.value, color=colors[loss], alpha=0.22, lw=0.8)
-                central = m.groupby("iteration").value.agg(agg)
+                    ax.plot(s.epoch, scale * s.value, color=colors[loss], alpha=0.22, lw=0.8)
+                central = m.groupby("epoch").value.agg(agg)
                 ax.plot(central.index, scale * central.values, color=colors[loss], lw=2.2,
                         label=label(loss) if row == 0 else None)
         bound = cfg.runaway_factor * data_radius(PROBLEMS[problem].make())
@@ -301,7 +308,7 @@ def plot_traces(table: pd.DataFrame, ranked: pd.DataFrame, cfg: LossComparisonCo
         axes[0, c].set_ylabel("W1 of the samples to the data")
         axes[1, c].set_ylabel("fraction of modes captured")
         axes[1, c].set_ylim(-0.03, 1.03)
-        axes[1, c].set_xlabel("iteration (G steps)")
+        axes[1, c].set_xlabel(f"epoch (pass over the {cfg.n_train:,} training samples)")
         for ax in axes[:, c]:
             ax.grid(alpha=0.3)
     handles, labels = axes[0, 0].get_legend_handles_labels()
@@ -394,7 +401,7 @@ def figures(fin: pd.DataFrame, table: pd.DataFrame, rank: pd.DataFrame, cfg: Los
             arrays: Mapping[str, np.ndarray]) -> Iterator[Figure]:
     """(name, draw, caption) of every figure the run's table supports."""
     ranked = ranked_runs(fin)
-    problems = list(dict.fromkeys(rank.problem))
+    problems = _problems(rank.problem)
     search = cfg.protocol == "search"
     yield ("scores", lambda: plot_scores(rank, ranked), caption(
         "Scores of the losses",
