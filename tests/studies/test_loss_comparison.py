@@ -365,3 +365,38 @@ def test_readme_states_the_committed_cpu_ranking():
             assert f"{r.score:.2f} [{r.score_ci_low:.2f}, {r.score_ci_high:.2f}]" in text, (r.problem, r.loss)
     for problem, g in rank.groupby("problem"):  # the README's braces are the rank groups
         assert g.rank_group.tolist() == [1, 1, 1, 2], problem
+
+
+def test_a_resumed_unit_writes_the_rows_of_an_uninterrupted_one(tmp_path):
+    # run_unit writes the checkpoints itself, after the W1 rows: a unit stopped after epoch 2 and resumed from its
+    # checkpoint returns the same rows (W1 at every evaluation included) and arrays as one never stopped
+    import torch
+
+    from studies.executors import UnitContext
+    from studies.store import Unit
+
+    cfg = lc.LossComparisonConfig(problems=("ring",), losses=("ns",), regularizers=("none",), lrs=(1e-3,),
+                                  adam_betas=("0.5/0.999",), n_dis=(1,), seeds=2, epochs=4, eval_every=1, n_train=640,
+                                  width=16, depth=2, n_eval=300, n_fit=300)
+    unit = Unit(cfg.variants()[0], (0, 1))  # checkpoints every epoch (a tenth of 4, at least 1)
+
+    class Stop(Exception):
+        pass
+
+    def ctx(path, stop_after_epoch=None):
+        def progress(done, note):
+            if stop_after_epoch is not None and done >= 2 * stop_after_epoch:
+                raise Stop
+        return UnitContext(torch.device("cpu"), path, {"config_key": unit.key, "seeds": [0, 1]}, progress)
+
+    full = lc.STUDY.run_unit(unit, ctx(tmp_path / "a.pt"))
+    with pytest.raises(Stop):
+        lc.STUDY.run_unit(unit, ctx(tmp_path / "b.pt", stop_after_epoch=2))
+    assert (tmp_path / "b.pt").exists()
+    resumed = lc.STUDY.run_unit(unit, ctx(tmp_path / "b.pt"))
+    order = lambda rows: pd.DataFrame(rows).sort_values(["seed", "epoch", "metric"]).reset_index(drop=True)
+    a, b = order(full.rows), order(resumed.rows)
+    assert set(a[a.metric == "w1_data"].epoch) == {1, 2, 3, 4}
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert full.arrays.keys() == resumed.arrays.keys()
+    assert all(np.array_equal(full.arrays[k], resumed.arrays[k]) for k in full.arrays)
