@@ -48,7 +48,7 @@ import math
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -121,8 +121,9 @@ class ImageGanConfig(ImageRunConfig):
         "truncation thresholds also evaluated at the last iteration (z resampled where |z_i| > t; psi in W for "
         "stylegan2): the fidelity/diversity trade-off, metrics named <metric>@t<t>"))
     n_eval: int = field(default=10_000, metadata=_help("generated (and at most as many real) images per evaluation"))
-    stop_metric: Literal["fid", "kid", "kl", "modes"] | None = field(default=None, metadata=_help(
-        "stop a seed once this metric stops improving (see --patience, --min-delta; default: train all --steps)"))
+    stop_metric: str | None = field(default=None, metadata=_help(
+        "stop a seed once this metric (fid, kid, kl or modes) stops improving (see --patience, --min-delta; none: "
+        "train all --steps)"))
     patience: int = field(default=4, metadata=_help(
         "--stop-metric: evaluations without an improvement larger than --min-delta before a seed stops"))
     min_delta: float = field(default=0.02, metadata=_help(
@@ -605,7 +606,7 @@ def compare_losses(df: pd.DataFrame, metrics: Sequence[str]) -> list[dict]:
     """For each metric and each loss after the first: both groups' final values per seed (:func:`final_values`),
     mean, sample standard deviation and 95% Student-t interval of each, Welch's two-sided t-test (Welch 1947) and
     the two-sided Mann–Whitney U test (exact p-values for small samples without ties; Mann & Whitney 1947), and
-    ``told_apart``: Welch's p < 0.05."""
+    ``told_apart``: Welch's p < 0.05 (NaN, so False, when neither group varies or a group has one seed)."""
     from scipy import stats as st
 
     from studies.stats import mean_ci
@@ -623,11 +624,11 @@ def compare_losses(df: pd.DataFrame, metrics: Sequence[str]) -> list[dict]:
                 m, lo, hi = mean_ci(v)
                 row |= {f"n_{tag}": int(v.size), f"mean_{tag}": m, f"sd_{tag}": float(np.std(v, ddof=1)) if
                         v.size > 1 else math.nan, f"ci_low_{tag}": lo, f"ci_high_{tag}": hi}
+            row["welch_p"] = row["mann_whitney_p"] = math.nan
             if min(base.size, x.size) >= 2:
-                row["welch_p"] = float(st.ttest_ind(base, x, equal_var=False).pvalue)
                 row["mann_whitney_p"] = float(st.mannwhitneyu(base, x, alternative="two-sided").pvalue)
-            else:
-                row["welch_p"] = row["mann_whitney_p"] = math.nan
+                if np.ptp(base) > 0 or np.ptp(x) > 0:  # Welch's t is undefined when neither group varies
+                    row["welch_p"] = float(st.ttest_ind(base, x, equal_var=False).pvalue)
             row["told_apart"] = bool(row["welch_p"] < 0.05)
             out.append(row)
     return out
