@@ -16,8 +16,9 @@
 #   image-speed-archs  the same benchmark on SAGAN, BigGAN and StyleGAN2 (32 and 64 px, and StyleGAN2 with its
 #                  regularizers), eager (no torch.compile) unless ARCHS_SPEED_ARGS says otherwise
 #                                                   -> benchmarks/results/image_speed_archs_cuda.md
-#   stacked-mnist  Stacked MNIST DCGAN, NS and (alpha_D, alpha_G) = (0.5, 1.2), $IMAGE_STEPS iterations
-#                  (default 5000)                                  -> results/image_gan_stacked_mnist_dcgan_*/
+#   stacked-mnist  Stacked MNIST DCGAN, NS against (alpha_D, alpha_G) = (0.5, 1.2) (image_gan --preset cpu-stacked),
+#                  10 seeds, $IMAGE_STEPS iterations (default 5000)
+#                                                   -> results/image_gan_stacked_mnist_dcgan_ns_vs_ad_gpu/
 #
 # Outputs come back through the device tool's $OUT (at most 8 files): every stage also writes
 # $OUT/<stage>.tgz with its result files (run stores' finished part tables included, checkpoints left out),
@@ -92,16 +93,15 @@ stage_image_speed_archs() {
 }
 
 stage_stacked_mnist() {
-    local steps=${IMAGE_STEPS:-5000}
-    "$PY" -m studies.image_gan --dataset stacked_mnist --arch dcgan --loss ns --steps "$steps" --device "$DEVICE" \
-        --no-progress
-    "$PY" -m studies.image_gan --dataset stacked_mnist --arch dcgan --loss alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2 \
-        --steps "$steps" --device "$DEVICE" --no-progress
-    pack stacked-mnist results/image_gan_stacked_mnist_dcgan_ns \
-        results/image_gan_stacked_mnist_dcgan_alpha_d_alpha_g_alpha_d=0.5_alpha_g=1.2
+    # the cpu-stacked comparison (NS vs (alpha_D, alpha_G) = (0.5, 1.2), Welch and Mann-Whitney on the final modes
+    # and KL), longer and on more seeds
+    local steps=${IMAGE_STEPS:-5000} out=results/image_gan_stacked_mnist_dcgan_ns_vs_ad_gpu
+    "$PY" -m studies.image_gan --preset cpu-stacked --steps "$steps" --eval-every 1000 --seeds 10 \
+        --device "$DEVICE" --jobs "${JOBS:-2}" --no-progress --out "$out"
+    pack stacked-mnist "$out"
 }
 
-[ $# -ge 1 ] || { sed -n '2,33p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,/^set -euo pipefail/{/^set -euo/!p}' "$0"; exit 2; }
 for stage in "$@"; do
     fn="stage_${stage//-/_}"
     declare -F "$fn" >/dev/null || { echo "unknown stage $stage (see the header of $0)" >&2; exit 2; }

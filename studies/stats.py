@@ -29,13 +29,16 @@ def binomial_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
+def _without_nan(values: Sequence[float]) -> np.ndarray:
+    """The values as a float array, NaNs dropped."""
+    x = np.asarray(values, dtype=float)
+    return x[~np.isnan(x)]
+
+
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
     """(mean, low, high): x̄ ± t_{(1+level)/2, n−1} s/√n (Student t; NaN half-width for n < 2). NaNs are dropped."""
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
+    x = _without_nan(values)
+    m = float(x.mean()) if x.size else math.nan
     if x.size < 2:
         return m, math.nan, math.nan
     half = float(stats.t.ppf((1 + level) / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
@@ -61,11 +64,8 @@ def bootstrap_mean_ci(values: Sequence[float], level: float = 0.95, n_boot: int 
         raise ValueError(f"level must lie in (0, 1); got {level!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
         raise ValueError(f"n_boot must be a positive integer; got {n_boot!r}")
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
+    x = _without_nan(values)
+    m = float(x.mean()) if x.size else math.nan
     if x.size < 2:
         return m, math.nan, math.nan
     rng = np.random.default_rng(seed)

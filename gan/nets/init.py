@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -75,6 +75,22 @@ def _init_targets(module: nn.Module):
             yield "weighted", layer, None, None
 
 
+def _initialise(module: nn.Module, generator: torch.Generator, weight: Callable[[nn.Module], None],
+                scale: Callable[[torch.Tensor], None]) -> nn.Module:
+    """Visit :func:`_init_targets`: ``weight(layer)`` for weighted layers, whose biases are zeroed, and ``scale(γ)``
+    for batch norms, whose β is zeroed. Returns ``module``."""
+    check_generator(generator)
+    for kind, layer, gamma, beta in _init_targets(module):
+        if kind == "norm":
+            scale(gamma)
+            beta.zero_()
+        else:
+            weight(layer)
+            if getattr(layer, "bias", None) is not None:
+                layer.bias.zero_()
+    return module
+
+
 @torch.no_grad()
 def dcgan_init_(module: nn.Module, generator: torch.Generator, std: float = 0.02) -> nn.Module:
     """DCGAN initialisation in place (Radford, Metz & Chintala 2016, §3 "Details of adversarial training"):
@@ -84,16 +100,8 @@ def dcgan_init_(module: nn.Module, generator: torch.Generator, std: float = 0.02
     scales γ ~ N(1, std²) and shifts β = 0 (the PyTorch reference implementation's reading of the
     paper for BatchNorm), also the per-class γ/β tables of :class:`ClassBatchNorm2d`. Returns ``module``.
     """
-    check_generator(generator)
-    for kind, layer, scale, shift in _init_targets(module):
-        if kind == "norm":
-            _normal_(scale, 1.0, std, generator)
-            shift.zero_()
-        else:
-            _normal_(_weight(layer), 0.0, std, generator)
-            if getattr(layer, "bias", None) is not None:
-                layer.bias.zero_()
-    return module
+    return _initialise(module, generator, lambda layer: _normal_(_weight(layer), 0.0, std, generator),
+                       lambda gamma: _normal_(gamma, 1.0, std, generator))
 
 
 def set_xavier_gain(layer: nn.Module, gain: float) -> nn.Module:
@@ -111,19 +119,13 @@ def xavier_init_(module: nn.Module, generator: torch.Generator) -> nn.Module:
     conv, heads, embeddings), read from ``layer.xavier_gain`` (:func:`set_xavier_gain`). Batch
     norms get γ = 1 (per-class tables too), β = 0. Returns ``module``.
     """
-    check_generator(generator)
-    for kind, layer, scale, shift in _init_targets(module):
-        if kind == "norm":
-            scale.fill_(1.0)
-            shift.zero_()
-        else:
-            w = _weight(layer)
-            fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(w)
-            a = getattr(layer, "xavier_gain", 1.0) * math.sqrt(6.0 / (fan_in + fan_out))
-            w.copy_((torch.rand(w.shape, generator=generator, dtype=w.dtype) * 2.0 - 1.0) * a)
-            if getattr(layer, "bias", None) is not None:
-                layer.bias.zero_()
-    return module
+    def weight(layer: nn.Module) -> None:
+        w = _weight(layer)
+        fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(w)
+        a = getattr(layer, "xavier_gain", 1.0) * math.sqrt(6.0 / (fan_in + fan_out))
+        w.copy_((torch.rand(w.shape, generator=generator, dtype=w.dtype) * 2.0 - 1.0) * a)
+
+    return _initialise(module, generator, weight, lambda gamma: gamma.fill_(1.0))
 
 
 def orthogonal_(w: torch.Tensor, generator: torch.Generator) -> None:
@@ -154,16 +156,8 @@ def orthogonal_init_(module: nn.Module, generator: torch.Generator) -> nn.Module
     orthonormal rows or columns (:func:`orthogonal_`), biases 0; batch norms γ = 1 (per-class tables too),
     β = 0. Returns ``module``.
     """
-    check_generator(generator)
-    for kind, layer, scale, shift in _init_targets(module):
-        if kind == "norm":
-            scale.fill_(1.0)
-            shift.zero_()
-        else:
-            orthogonal_(_weight(layer), generator)
-            if getattr(layer, "bias", None) is not None:
-                layer.bias.zero_()
-    return module
+    return _initialise(module, generator, lambda layer: orthogonal_(_weight(layer), generator),
+                       lambda gamma: gamma.fill_(1.0))
 
 
 def _spectral_norms(module: nn.Module):
