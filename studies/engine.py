@@ -504,12 +504,9 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
     text = study.report(summary, cfg)
     if text:
         print(text)
-    if kept:
-        print(f"{study.name}: the table and arrays are identical to those run.json records; kept run.json "
-              f"({totals['finished']} units trained now; {wall:.1f} s)")
-    else:
-        print(f"wrote {out}/ ({len(variants)} configurations; {totals['finished']} units trained now on {device}; "
-              f"{totals['reused']} runs reused from earlier invocations; {wall:.1f} s)")
+    kept_note = "; the table and arrays are identical to those run.json records: kept run.json" if kept else ""
+    print(f"wrote {out}/ ({len(variants)} configurations; {totals['finished']} units trained now on {device}; "
+          f"{totals['reused']} runs reused from earlier invocations; {wall:.1f} s){kept_note}")
     return 0
 
 

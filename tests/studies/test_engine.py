@@ -394,7 +394,7 @@ def test_a_rerun_with_identical_numbers_keeps_run_json_and_the_figures(tmp_path,
 
     shutil.rmtree(tmp_path / "runs")  # recomputed from scratch
     assert alpha_sweep.main(argv) == 0
-    assert "identical to those run.json records; kept run.json" in capsys.readouterr().out
+    assert "identical to those run.json records: kept run.json" in capsys.readouterr().out
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
     assert alpha_sweep.main(["--out", str(tmp_path), "--n-alpha", "6", "--dpi", "30"]) == 0
     assert (tmp_path / "run.json").read_bytes() != before["run.json"]
