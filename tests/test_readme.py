@@ -58,7 +58,7 @@ def test_image_gan_numbers_are_the_committed_ones():
 
 def test_mode_coverage_numbers_and_names_are_the_committed_ones():
     s = pd.read_csv(ROOT / "results/mode_coverage_quick/summary.csv").set_index(["loss", "beta2"])
-    for name in ("ns", "minimax", "ad0.3-1", "ad0.5-1.2"):
+    for name in ("ns", "minimax", "alpha_d_alpha_g:alpha_d=0.3,alpha_g=1", "alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2"):
         a, b = s.loc[(name, 0.99), "modes_mean"], s.loc[(name, 0.999), "modes_mean"]
         assert re.search(rf"`{re.escape(name)}`( \(saturating\))? {a:.2f} vs {b:.2f}", FLAT), name
     fail = s.loc["ns", "failure_rate"]
