@@ -362,6 +362,7 @@ def gradients_figure(df: pd.DataFrame, cfg: DisjointConfig):
     ncol = 3
     nrow = math.ceil((len(losses) + 1) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(6.0 * ncol, 4.6 * nrow), squeeze=False)
+    notes = []
     for ax, g in zip(axes.flat, losses):
         for k, s in enumerate(cfg.train_sigmas):
             tr = trained(df, g, s)
@@ -375,8 +376,7 @@ def gradients_figure(df: pd.DataFrame, cfg: DisjointConfig):
                 if ok[tgt.index != 0].all():
                     ax.plot(tgt.index, scale * tgt.to_numpy(), color=color, lw=1.8)
                 else:
-                    ax.annotate(f"σ = {s:g}: KL(Q‖P) = ∞, no finite target", xy=(0.5, 0.04), xycoords="axes fraction",
-                                ha="center", fontsize=11, color=color)
+                    notes.append(f"{g} at σ = {s:g}: no finite target (KL(Q‖P) = ∞)")
                 if g == "wgan":
                     ax.annotate(f"σ = {s:g}: K = {scale:.2g}", xy=(0.03, 0.93 - 0.08 * k), xycoords="axes fraction",
                                 fontsize=11, color=color)
@@ -394,7 +394,10 @@ def gradients_figure(df: pd.DataFrame, cfg: DisjointConfig):
         handles += [Line2D([], [], color=SIGMA_COLORS[k], marker="o", lw=0, ms=6,
                            label=f"trained D, instance noise σ = {s:g} (mean, min-max over seeds)"),
                     Line2D([], [], color=SIGMA_COLORS[k], lw=1.8, label=f"exact derivative at σ = {s:g}")]
-    list(axes.flat)[-1].legend(handles=handles, loc="center", fontsize=12, frameon=False)
+    last = list(axes.flat)[-1]
+    last.legend(handles=handles, loc="center", fontsize=12, frameon=False)
+    if notes:
+        last.text(0.5, 0.08, "\n".join(notes), transform=last.transAxes, ha="center", fontsize=12)
     fig.suptitle("Gradient a trained discriminator hands θ vs the θ-derivative of the exact divergence that loss "
                  "follows at the optimal D", fontsize=15)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
