@@ -320,6 +320,7 @@ def eigen_table(df: pd.DataFrame, losses: tuple[str, ...] | None = None) -> pd.D
 
 
 def _fmt_eig(re0, im0, re1, im1) -> str:
+    re0, re1 = round(re0, 4) + 0.0, round(re1, 4) + 0.0  # no "-0.0000"
     if abs(im0) < 1e-15 and abs(im1) < 1e-15:
         return f"{re0:.4f}, {re1:.4f}"
     return f"{re0:.4f} ± {abs(im0):.4f}i"
