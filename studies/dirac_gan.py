@@ -128,7 +128,8 @@ class DiracGanConfig:
         "help": "objectives of the overview figure and the eigenvalue-table figure"})
     jobs: int = field(default=2, metadata={"help": "worker processes for the units (1: in this process)"})
     plot_only: bool = field(default=False, metadata={"help": "redraw figures and summaries from the saved table"})
-    dpi: int = field(default=110, metadata={"help": "PNG resolution"})
+    dpi: int = field(default=110, metadata={"help": "PNG resolution of the overview and the eigenvalue table"})
+    streams_dpi: int = field(default=75, metadata={"help": "PNG resolution of the per-regularizer stream plots"})
 
     def __post_init__(self) -> None:
         extra = () if self.jacobian_only_losses == ("none",) else self.jacobian_only_losses
@@ -154,7 +155,7 @@ class DiracGanConfig:
         if len(self.adam_betas) != 2 or not all(0 <= b < 1 for b in self.adam_betas):
             raise ValueError(f"adam_betas must be two numbers in [0, 1); got {self.adam_betas!r}")
         for name, low in (("n_dis", 1), ("steps", 8), ("trajectory_stride", 1), ("dense_steps", 0), ("dpi", 20),
-                          ("seed", 0), ("jobs", 1)):
+                          ("streams_dpi", 20), ("seed", 0), ("jobs", 1)):
             if getattr(self, name) < low:
                 raise ValueError(f"{name} must be >= {low}; got {getattr(self, name)!r}")
         if self.noise_batch < 2 or self.noise_batch % 2:
@@ -348,7 +349,7 @@ def _stream_panel(ax, df: pd.DataFrame, cfg: DiracGanConfig, spec: str, reg: str
     TH, PS = np.meshgrid(g, g)
     with np.errstate(all="ignore"):
         vt, vp = system.field(TH, PS)
-    ax.streamplot(TH, PS, vt, vp, color="0.6", density=0.6, linewidth=0.6, arrowsize=0.7)
+    ax.streamplot(TH, PS, vt, vp, color="0.6", density=0.5, linewidth=0.6, arrowsize=0.7)
     sel = df[(df["objective"] == spec) & (df["regularizer"] == reg)]
     for method in DRAWN:
         tr = sel[sel["method"] == method].pivot_table(index="step", columns="metric", values="value")
@@ -495,7 +496,7 @@ def write_outputs(table: pd.DataFrame, cfg: DiracGanConfig, out: Path) -> dict:
     write_atomic(out / "dirac_overview.md", _caption("dirac_overview.png", cfg))
     for reg in cfg.regularizers:
         fig = regularizer_figure(table, cfg, reg)
-        savefig_atomic(fig, out / f"dirac_streams_{reg}.png", dpi=cfg.dpi)
+        savefig_atomic(fig, out / f"dirac_streams_{reg}.png", dpi=cfg.streams_dpi)
         plt.close(fig)
         figures.append(f"dirac_streams_{reg}.png")
     write_atomic(out / "dirac_streams.md", _caption("dirac_streams.png", cfg))

@@ -18,7 +18,8 @@ W1 and sliced W1, all from :mod:`divergences`.
   ``knn_k``), on the same samples as the discriminators (the catalogue's streams).
 
 Long table ``estimators.csv``: estimator, divergence, pair, n, width, seed, x, metric, value (metrics: exact,
-exact_error, estimate, d_star_l2, diverged, lipschitz, d_profile and d_star_profile along x for 1D pairs).
+exact_error, estimate, d_star_l2, diverged, lipschitz, d_profile and d_star_profile along x for 1D pairs and the
+widest D).
 Figures: ``estimates_vs_exact.png`` (log-log, the diagonal), ``error_vs_n.png`` (relative RMSE vs n per
 estimator), ``d_star_l2.png`` (‖D − D*‖ vs n), ``d_vs_dstar_1d.png`` (trained D on D* for the 1D pairs), each with
 a caption ``.md``; ``summary.md``.
@@ -123,7 +124,8 @@ def units(cfg: EstimatorsConfig) -> list[dict]:
                 spec = {"loss": loss, "loss_params": params, "width": width, "depth": cfg.depth, "steps": cfg.steps,
                         "batch_size": cfg.batch_size, "lr": cfg.lr, **regs(cfg)}
                 out.append({"labels": {"estimator": obj, "width": width},
-                            "config": {"kind": "critic", "spec": spec, "n_test": cfg.n_test, **common, "pairs": pairs},
+                            "config": {"kind": "critic", "spec": spec, "n_test": cfg.n_test, **common, "pairs": pairs,
+                                       "profiles": width == max(cfg.widths)},
                             "seeds": tuple(range(cfg.seeds))})
     return out
 
@@ -231,7 +233,7 @@ def _critic_rows(unit: dict, device: str) -> list[dict]:
         if dstar[p] is not None:
             l2 = float(l2_distance(comparable[i:i + 1], dstar[p], est.centered)[0]) if ok else math.nan
             rows.append(_row(labels, divergence=est.divergence, pair=p, n=n, seed=s, metric="d_star_l2", value=l2))
-    if d == 1:  # trained D (largest n, first seed) and D* along x
+    if d == 1 and c["profiles"]:  # trained D (largest n, first seed, widest D) and D* along x
         for p in c["pairs"]:
             P, Q = PAIRS[p].P, PAIRS[p].Q
             lo = min(P.means.min() - 4 * P.scales().max(), Q.means.min() - 4 * Q.scales().max())
@@ -446,6 +448,12 @@ def profile_figure(df: pd.DataFrame, cfg: EstimatorsConfig):
                     lo, hi = shown.min(), shown.max()
                     if hi - lo > 1e3:  # χ² and reverse-KL critics reach e^{|log p/q|} on the support: symlog
                         ax.set_yscale("symlog", linthresh=1.0)
+                        top = np.log10(max(abs(lo), abs(hi)))
+                        exps = np.unique(np.round(np.linspace(0, top, 4)))[1:]  # ±1e0 would sit on top of 0
+                        ticks = sorted({0.0, *(-10.0**exps if lo < 0 else []), *(10.0**exps if hi > 1 else [])})
+                        ax.set_yticks(ticks)
+                        ax.set_yticklabels(["0" if t == 0 else f"{'−' if t < 0 else ''}1e{int(round(np.log10(abs(t))))}"
+                                            for t in ticks])
                     else:
                         pad = 0.08 * (hi - lo) if hi > lo else 1.0
                         ax.set_ylim(lo - pad, hi + pad)

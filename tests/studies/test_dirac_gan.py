@@ -16,7 +16,7 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("dirac_gan")
     argv = ["--out", str(out), "--losses", "minimax", "wgan", "alpha:alpha=2", "--jacobian-only-losses",
             "fgan_kl:g_form=saturating", "--regularizers", "none", "r1", "gp", "instance_noise", "--steps", "60",
-            "--overview-losses", "minimax", "wgan", "--jobs", "1", "--dpi", "30"]
+            "--overview-losses", "minimax", "wgan", "--jobs", "1", "--dpi", "30", "--streams-dpi", "30"]
     assert mod.main(argv) == 0
     return out, pd.read_csv(out / mod.TABLE), json.loads((out / "run.json").read_text())
 
