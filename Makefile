@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make figures   build the environment, regenerate the analytic studies and the quick CPU versions of the
-#                  training studies (image GAN on the embedded MNIST digits, mode coverage, loss comparison)
+#                  training studies (image GAN on the embedded MNIST digits, mode coverage, loss comparison);
+#                  scripts/figures.sh lists them and says which one runs and how many are left
 #   make test      build the environment, run the test suite (what CI runs)
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,11 +13,7 @@ env:
 	@VENV=$(VENV) bash scripts/bootstrap.sh
 
 figures: env
-	$(PY) -m studies.toy_gradients
-	$(PY) -m studies.alpha_sweep
-	$(PY) -m studies.image_gan --dataset mnist5k --arch dcgan --loss ns --quick
-	$(PY) -m studies.mode_coverage --quick --jobs 2
-	$(PY) -m studies.loss_comparison --quick --jobs 2
+	@PY=$(PY) bash scripts/figures.sh
 
 test: env
 	$(PY) -m pytest -q

@@ -1,14 +1,26 @@
 """Image GAN training throughput: our trainer (:class:`gan.train.ImageTrainer`) vs a plain reference loop.
 
     python -m benchmarks.image_speed [--device cuda] [--steps 50] [--rounds 5] [--warmup 20] [--no-compile]
+                                     [--workloads dcgan-64 resnet-32 sagan-32 ...]
     python -m benchmarks.image_speed --quick            # CPU smoke run: batch 4, 2 steps, 2 rounds
 
-Workloads (one iteration = one D step + one G step, n_dis = 1 for both; images/s = B × iterations/s):
+Workloads (one iteration = one D step + one G step, n_dis = 1 for both; images/s = B × iterations/s;
+unconditional networks at the paper widths, 3 channels):
 
 * **dcgan-64**: DCGAN at 64×64×3 (Radford et al. 2016; G 1024-512-256-128, D 64-128-256-512), NS/BCE
   loss, Adam 2e-4, β = (0.5, 0.999), batch 128;
 * **resnet-32**: SN-ResNet-32 (Miyato et al. 2018; G 256 channels, D 128 with spectral norm),
-  hinge loss, Adam 2e-4, β = (0, 0.9), batch 64.
+  hinge loss, Adam 2e-4, β = (0, 0.9), batch 64;
+* **sagan-32**, **sagan-64**: SAGAN (Zhang et al. 2019; residual G/D, ch 64, self-attention, spectral norm in
+  G and D), hinge, TTUR Adam 4e-4/1e-4, β = (0, 0.9), batch 256 (the paper's);
+* **biggan-32**, **biggan-64**: BigGAN (Brock et al. 2019; ch 64, hierarchical z ∈ R¹²⁰, attention, SN in G and
+  D), hinge, Adam 2e-4/5e-5, β = (0, 0.999), batch 256 (the paper's 2048 would not change the per-image work);
+* **stylegan2-32**, **stylegan2-64**: StyleGAN2 (Karras et al. 2020a; 512 channels, 8-layer mapping network,
+  modulated convolutions, residual D with minibatch std), NS logistic loss, Adam 2.5e-3, β = (0, 0.99), batch 64,
+  no regularizer in either loop;
+* **stylegan2-32+reg**: the same network with our trainer running StyleGAN2's regularizers as in the paper (R1
+  every 16 D steps, path length every 4 G steps, style mixing 0.9) against the plain reference loop: the
+  ratio is what the regularizers cost.
 
 Loops compared, in the same process on the same device:
 
@@ -20,9 +32,10 @@ Loops compared, in the same process on the same device:
 * **reference**: the textbook PyTorch DCGAN loop written below (fp32, no compile, ``nn.Sequential``
   models, ``BCELoss`` after a sigmoid, default Adam, contiguous tensors): D on the real batch,
   backward; G(z) once, D on ``fake.detach()``, backward; D step; D on the same fake, BCE with
-  real labels, backward through D and G; G step. For resnet-32 the reference uses the same
-  plain loop with hinge loss on our SN-ResNet modules (plain ``nn.Module``s, fp32). Its minibatches
-  come from a float32 tensor already on the device (no DataLoader), so the ratio measures the
+  real labels, backward through D and G; G step. For the other workloads the reference uses the same
+  plain loop on our modules of that architecture (built by ``gan.nets.build_models``, plain ``nn.Module``s,
+  fp32; hinge, or the NS loss as ``softplus`` of the logits): the same network, without our trainer. Its
+  minibatches come from a float32 tensor already on the device (no DataLoader), so the ratio measures the
   model/optimizer path, not data loading.
 
 Protocol: both loops are built on random uint8 data (10 000 images; 64 in ``--quick``), each runs
@@ -38,6 +51,7 @@ the CPU). The table goes to ``benchmarks/results/image_speed_<device>.md`` (``..
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import time
@@ -49,7 +63,7 @@ from torch import nn
 
 from benchmarks.common import device_name
 from gan.device import DEVICE_HELP, device_option, resolve_device
-from gan.nets import build_models
+from gan.nets import ARCHS, build_models
 from gan.regularizers import TrainOptions
 from gan.train import ImageTrainConfig, ImageTrainer
 from studies.common import write_atomic
@@ -61,7 +75,20 @@ WORKLOADS = {
                      options=TrainOptions(n_dis=1, lr_d=2e-4, lr_g=2e-4, beta1=0.5, beta2=0.999)),
     "resnet-32": dict(arch="resnet", resolution=32, batch=64, loss="hinge",
                       options=TrainOptions(n_dis=1, lr_d=2e-4, lr_g=2e-4, beta1=0.0, beta2=0.9)),
+    **{f"sagan-{r}": dict(arch="sagan", resolution=r, batch=256, loss="hinge",
+                          options=TrainOptions(n_dis=1, lr_d=4e-4, lr_g=1e-4, beta1=0.0, beta2=0.9)) for r in (32, 64)},
+    **{f"biggan-{r}": dict(arch="biggan", resolution=r, batch=256, loss="hinge",
+                           options=TrainOptions(n_dis=1, lr_d=2e-4, lr_g=5e-5, beta1=0.0, beta2=0.999))
+       for r in (32, 64)},
+    **{f"stylegan2-{r}": dict(arch="stylegan2", resolution=r, batch=64, loss="ns",
+                              options=TrainOptions(n_dis=1, lr_d=2.5e-3, lr_g=2.5e-3, beta1=0.0, beta2=0.99))
+       for r in (32, 64)},
+    "stylegan2-32+reg": dict(arch="stylegan2", resolution=32, batch=64, loss="ns",
+                             options=dataclasses.replace(ARCHS["stylegan2"].options, n_dis=1)),
 }
+NEW_ARCHITECTURES = ("sagan-32", "biggan-32", "stylegan2-32", "stylegan2-32+reg", "sagan-64", "biggan-64",
+                     "stylegan2-64")
+"""The workloads of SAGAN, BigGAN and StyleGAN2 (``scripts/gpu_session.sh`` stage ``image-speed-archs``)."""
 
 
 def _sync(device: torch.device) -> None:
@@ -96,12 +123,13 @@ def textbook_dcgan(nz: int = 100, ngf: int = 128, ndf: int = 64, nc: int = 3) ->
 
 
 class ReferenceLoop:
-    """The textbook fp32 GAN loop (module docstring): BCE for dcgan, hinge for resnet; one G forward per iteration."""
+    """The textbook fp32 GAN loop (module docstring): BCE after a sigmoid for dcgan, hinge or NS on logits for the
+    other workloads' networks; one G forward per iteration."""
 
     def __init__(self, workload: str, images: torch.Tensor, device: torch.device, batch: int, g_channels: int | None,
                  d_channels: int | None):
         w = WORKLOADS[workload]
-        self.device, self.batch, self.hinge = device, batch, w["loss"] == "hinge"
+        self.device, self.batch, self.loss = device, batch, w["loss"]
         opts: TrainOptions = w["options"]
         if workload == "dcgan-64":
             self.G, self.D = textbook_dcgan(ngf=g_channels or 128, ndf=d_channels or 64, nc=images.shape[1])
@@ -109,8 +137,8 @@ class ReferenceLoop:
             self.G_in = lambda z: self.G(z[:, :, None, None])
             self.D_out = lambda x: self.D(x).view(-1)
         else:
-            self.G, self.D = build_models("resnet", 32, images.shape[1], g_channels=g_channels, d_channels=d_channels,
-                                          generator=torch.Generator().manual_seed(0))
+            self.G, self.D = build_models(w["arch"], w["resolution"], images.shape[1], g_channels=g_channels,
+                                          d_channels=d_channels, generator=torch.Generator().manual_seed(0))
             self.nz = self.G.latent_dim
             self.G_in = lambda z: self.G(z)
             self.D_out = lambda x: self.D(x)
@@ -123,25 +151,28 @@ class ReferenceLoop:
         self.criterion = nn.BCELoss()
         self.gen = torch.Generator(device=device).manual_seed(1)
 
+    def _errors(self, out: torch.Tensor, kind: str) -> torch.Tensor:
+        """The textbook loss terms: kind "real"/"fake" (D) or "gen" (G)."""
+        if self.loss == "hinge":
+            return {"real": lambda: F.relu(1 - out).mean(), "fake": lambda: F.relu(1 + out).mean(),
+                    "gen": lambda: -out.mean()}[kind]()
+        if self.loss == "ns":  # on logits: −log σ(v) = softplus(−v), −log(1 − σ(v)) = softplus(v)
+            return (F.softplus(out) if kind == "fake" else F.softplus(-out)).mean()
+        target = torch.ones_like(out) if kind != "fake" else torch.zeros_like(out)  # dcgan: BCE after a sigmoid
+        return self.criterion(out, target)
+
     def run(self, steps: int) -> None:
         B, dev = self.batch, self.device
-        ones, zeros = torch.ones(B, device=dev), torch.zeros(B, device=dev)
         for _ in range(steps):
             real = self.data[torch.randint(self.data.shape[0], (B,), generator=self.gen, device=dev)]
             self.D.zero_grad()
-            out = self.D_out(real)
-            err = F.relu(1 - out).mean() if self.hinge else self.criterion(out, ones)
-            err.backward()
+            self._errors(self.D_out(real), "real").backward()
             z = torch.randn(B, self.nz, generator=self.gen, device=dev)
             fake = self.G_in(z)
-            out = self.D_out(fake.detach())
-            err = F.relu(1 + out).mean() if self.hinge else self.criterion(out, zeros)
-            err.backward()
+            self._errors(self.D_out(fake.detach()), "fake").backward()
             self.opt_d.step()
             self.G.zero_grad()
-            out = self.D_out(fake)
-            err = -out.mean() if self.hinge else self.criterion(out, ones)
-            err.backward()
+            self._errors(self.D_out(fake), "gen").backward()
             self.opt_g.step()
 
 
@@ -198,19 +229,38 @@ def _mem(p: int | None) -> str:
     return "n/a" if p is None else f"{p / 2**30:.2f} GiB"
 
 
+def _int_at_least(lo: int):
+    """An argparse type: an integer ≥ ``lo`` (anything else is a usage error naming the value)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer ≥ {lo}; got {text!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be an integer ≥ {lo}; got {v}")
+        return v
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", type=device_option, default="auto", help=f"torch device: {DEVICE_HELP} (default: auto)")
-    ap.add_argument("--steps", type=int, default=None, help="timed iterations per round (default 50; quick 2)")
-    ap.add_argument("--rounds", type=int, default=None, help="interleaved timed rounds (default 5; quick 2)")
-    ap.add_argument("--warmup", type=int, default=None, help="untimed iterations first (default 20; quick 1)")
-    ap.add_argument("--batch", type=int, default=None, help="override the workloads' batch sizes (quick: 4)")
-    ap.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
+    ap.add_argument("--steps", type=_int_at_least(1), default=None,
+                    help="timed iterations per round (default 50; quick 2)")
+    ap.add_argument("--rounds", type=_int_at_least(1), default=None,
+                    help="interleaved timed rounds (default 5; quick 2)")
+    ap.add_argument("--warmup", type=_int_at_least(0), default=None,
+                    help="untimed iterations first (default 20; quick 1)")
+    ap.add_argument("--batch", type=_int_at_least(1), default=None,
+                    help="override the workloads' batch sizes (quick: 4)")
+    ap.add_argument("--workloads", nargs="+", default=["dcgan-64", "resnet-32"], choices=list(WORKLOADS),
+                    help="workloads to run (default: dcgan-64 resnet-32)")
     ap.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                     help="torch.compile in our trainer (default: on CUDA only)")
     ap.add_argument("--quick", action="store_true", help="CPU smoke run: batch 4, 2 steps, 2 rounds, 1 warm-up")
     ap.add_argument("--tiny", action="store_true", help="8-channel networks (tests)")
-    ap.add_argument("--threads", type=int, default=None, help="CPU intra-op threads (default: available cores)")
+    ap.add_argument("--threads", type=_int_at_least(1), default=None,
+                    help="CPU intra-op threads (default: available cores)")
     ap.add_argument("--out", type=Path, default=None, help="markdown output file")
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args(argv)

@@ -41,7 +41,12 @@ which the study runner applies on CPU devices too) before anything is built, so 
 process-wide setting; the header says whether it was in effect (``DISTMATCH_MALLOC=default`` turns it off).
 
 Threads: ``torch.set_num_threads`` is set to the number of CPU cores available to the process
-(``os.sched_getaffinity``) unless ``--threads`` says otherwise, and printed. The tables go to
+(``os.sched_getaffinity``) unless ``--threads`` says otherwise, and printed.
+
+Options: ``--steps``, ``--repeats``, ``--threads`` and every ``--seeds`` value must be integers ≥ 1
+(``--threads`` at most the available cores), and the largest S with ``--steps`` and ``--repeats``
+must fit in half the device's memory by :func:`memory_needed`; anything else is an argparse error
+(exit 2, one line naming the option, the value and what is allowed), checked before anything runs. The tables go to
 ``benchmarks/results/toy_speed_<device>.md`` (temporary file, then ``os.replace``).
 """
 
@@ -119,13 +124,58 @@ def measure(S: int, steps: int, repeats: int, device: torch.device, adam_batched
     return {"batched": rb, "sequential": rs, "faults_batched": fb, "faults_sequential": fs}
 
 
+def positive_int(text: str) -> int:
+    """``argparse`` type: an integer ≥ 1, else an argparse error naming the value and what is allowed (exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}")
+    return value
+
+
+BYTES_PER_SEED_SAMPLE = 64
+"""Memory per seed and training sample of one epoch, rounded up: the batched trainer's minibatch index (8 B), its
+randperm of the data set (8 B), the real batches and their gather (16 B), the latents of the D and G steps
+(2·k·4 = 16 B at k = 2), and each sequential trainer's own copy of the data set (8 B)."""
+
+
+def memory_needed(seeds: int, steps: int, repeats: int, cfg: ToyConfig | None = None) -> int:
+    """Rough bytes the largest S needs, both sides together, per seed: steps·B·:data:`BYTES_PER_SEED_SAMPLE` for an
+    epoch's data and latents; the float32 D and G loss histories, (repeats + 1)·steps·8 bytes per side; the networks,
+    4 float32 copies (weights, gradients, two Adam moments) of the F_G + F_D weights per side; the activations kept
+    for the backward pass, ~3 float32 values per hidden unit for 2B samples.
+
+    At S = 8, 5 steps, 1 repeat (default networks) this gives 204 MiB where the process's peak RSS grew by 278 MiB
+    (CPU, glibc keeping freed memory): :func:`main` therefore refuses anything over half the memory.
+    """
+    cfg = ToyConfig() if cfg is None else cfg
+    weights = cfg.g_spec().macs() + cfg.d_spec().macs()
+    hidden = cfg.g_width * cfg.g_depth + cfg.d_width * cfg.d_depth
+    return seeds * (steps * cfg.batch_size * BYTES_PER_SEED_SAMPLE + 2 * (repeats + 1) * steps * 8 + 2 * 16 * weights
+                    + 3 * 2 * cfg.batch_size * hidden * 4)
+
+
+def memory_available(device: torch.device) -> int | None:
+    """Total memory of the device (CUDA) or of the machine (CPU; ``None`` where the OS does not say)."""
+    if device.type == "cuda":
+        return int(torch.cuda.get_device_properties(device).total_memory)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", type=device_option, default="auto", help=f"torch device: {DEVICE_HELP} (default: auto)")
-    ap.add_argument("--steps", type=int, default=None, help="iterations per timed epoch (default 10 on CPU, 200 on CUDA)")
-    ap.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 8, 40], help="numbers of seeds S")
-    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: available cores)")
+    ap.add_argument("--steps", type=positive_int, default=None,
+                    help="iterations per timed epoch, >= 1 (default 10 on CPU, 200 on CUDA)")
+    ap.add_argument("--repeats", type=positive_int, default=5, help="timed rounds, >= 1 (default 5)")
+    ap.add_argument("--seeds", type=positive_int, nargs="+", default=[1, 8, 40], help="numbers of seeds S, each >= 1")
+    ap.add_argument("--threads", type=positive_int, default=None,
+                    help="torch intra-op threads, >= 1 (default: available cores)")
     ap.add_argument("--adam", default="auto", choices=["auto", "fused", "foreach", "for"],
                     help="Adam implementation for both sides (auto: fused batched, for-loop sequential on CPU)")
     ap.add_argument("--no-small", action="store_true", help="skip the small-network table")
@@ -133,10 +183,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     device = resolve_device(args.device)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = args.threads or cores
+    if args.threads is not None and args.threads > cores:
+        ap.error(f"argument --threads: at most the {cores} cores available to this process (more threads measure "
+                 f"oversubscription, not batching); got {args.threads}")
+    steps = (10 if device.type == "cpu" else 200) if args.steps is None else args.steps
+    need, have = memory_needed(max(args.seeds), steps, args.repeats), memory_available(device)
+    if have is not None and need > have // 2:
+        ap.error(f"arguments --seeds {max(args.seeds)} --steps {steps} --repeats {args.repeats}: need about "
+                 f"{need / 2**30:.3g} GiB, more than half the {have / 2**30:.3g} GiB of {device.type} memory "
+                 f"(estimate: benchmarks.toy_speed.memory_needed); lower them")
+    threads = cores if args.threads is None else args.threads
     torch.set_num_threads(threads)
     malloc = "retained freed memory (gan.malloc)" if device.type == "cpu" and retain_freed_memory() else "default"
-    steps = args.steps or (10 if device.type == "cpu" else 200)
     if args.adam == "auto":
         adam_b, adam_s = ("fused", "for") if device.type == "cpu" else ("fused", "fused")
     else:

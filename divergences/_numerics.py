@@ -41,12 +41,76 @@ def sigmoid(x: Array) -> Array:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def _holds(value, kinds: str, types: tuple) -> bool:
+    """Whether ``value`` (a scalar, a numpy array or nested lists/tuples) holds an element of one of ``types``
+    (Python objects) or of a numpy dtype kind in ``kinds``."""
+    if isinstance(value, types):
+        return True
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in kinds:
+            return True
+        return value.dtype.kind == "O" and any(_holds(v, kinds, types) for v in value.flat)
+    if isinstance(value, np.generic):
+        return value.dtype.kind in kinds
+    if isinstance(value, (list, tuple)):
+        return any(_holds(v, kinds, types) for v in value)
+    return False
+
+
+def real_array(name: str, value: ArrayLike) -> NDArray:
+    """``value`` as a float64 array of real numbers, or an error that names ``name``.
+
+    Accepted: ints, floats, numpy integer and float scalars, and (nested) sequences or arrays of them.
+    Rejected with ``TypeError``: None (reported as missing), bools (not numbers, also inside a sequence),
+    strings (numpy would parse ``'1'`` as 1.0), complex numbers and other objects; with ``ValueError``:
+    ragged nesting (numpy's "inhomogeneous shape"). NaN and ±inf pass; see :func:`check_finite`.
+    """
+    if value is None:
+        raise TypeError(f"{name} is missing (got None); expected real numbers")
+    if _holds(value, "b", (bool, np.bool_)):
+        raise TypeError(f"{name} must hold real numbers, not bools (bools are not numbers); got {value!r}")
+    if _holds(value, "USc", (str, bytes, complex)):
+        raise TypeError(f"{name} must hold real numbers, not strings or complex numbers; got {value!r}")
+    try:
+        arr = np.asarray(value)
+    except ValueError as exc:  # ragged nesting
+        raise ValueError(f"{name} must be a rectangular array of real numbers (every row the same length); "
+                         f"got {value!r} (numpy: {exc})") from None
+    if arr.dtype.kind not in "iuf":
+        try:
+            arr = arr.astype(float)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold real numbers; got {value!r} (numpy: {exc})") from None
+    return arr.astype(float, copy=False)
+
+
 def check_finite(name: str, value: ArrayLike) -> NDArray:
-    """Return ``value`` as a float array, raising ``ValueError`` if it holds NaN or ±inf."""
-    arr = np.asarray(value, dtype=float)
+    """Return ``value`` as a float array (:func:`real_array`), raising ``ValueError`` if it holds NaN or ±inf."""
+    arr = real_array(name, value)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (no NaN or inf); got {value!r}")
     return arr
+
+
+def check_real(name: str, value, positive: bool = False) -> float:
+    """A finite real scalar (int, float, numpy scalar; not bool or str), > 0 with ``positive``; else an error naming it."""
+    arr = None if isinstance(value, (bool, np.bool_, str, bytes)) else np.asarray(value)
+    if arr is None or arr.ndim != 0 or arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    v = float(arr)
+    if not np.isfinite(v) or (positive and v <= 0.0):
+        raise ValueError(f"{name} must be a finite{' positive' if positive else ''} number; got {value!r}")
+    return v
+
+
+def check_int(name: str, value, minimum: int) -> int:
+    """An integer (Python or numpy; not bool) ≥ ``minimum`` (0: non-negative, 1: positive); else an error naming it."""
+    what = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be {what}; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    return int(value)
 
 
 def check_alpha(alpha: float, allow_one: bool = True) -> float:

@@ -53,20 +53,44 @@ class Interval:
         return f"{'[' if self.lo_closed else '('}{self.lo:g}, {self.hi:g}{']' if self.hi_closed else ')'}"
 
 
-def _branches(lp: Array, lq: Array, neg: ArrayFn, pos: ArrayFn, log_neg: bool = False, log_pos: bool = False) -> Array:
+def _branches(lp: Array, lq: Array, neg: ArrayFn, pos: ArrayFn, log_neg: bool = False, log_pos: bool = False,
+              limits: tuple[float, float] = (np.nan, np.nan)) -> Array:
     """Evaluate q·φ(e^r) as exp(lq)·neg(r) for r ≤ 0 and exp(lp)·pos(r) for r > 0 (r = lp − lq).
 
     With ``log_neg``/``log_pos`` the branch function returns a logarithm and the product is
     formed in log space (used where φ grows exponentially, the χ² integrands).
+    Where r = ±inf (one log density overflowed to −inf: the point is beyond ~1e154 standard deviations of every
+    component of that mixture) the value is the limit :func:`at_infinite_ratio` with ``limits`` = (φ(0),
+    lim_{u→∞} φ(u)/u); where both log densities are −inf it is 0.
     """
-    r = lp - lq
-    out = np.empty_like(r)
-    m = r <= 0
-    with np.errstate(divide="ignore", over="ignore", under="ignore"):
+    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+        r = lp - lq
+        out = np.empty_like(r)
+        m = r <= 0
         out[m] = np.exp(lq[m] + neg(r[m])) if log_neg else np.exp(lq[m]) * neg(r[m])
         n = ~m
         out[n] = np.exp(lp[n] + pos(r[n])) if log_pos else np.exp(lp[n]) * pos(r[n])
+    if not np.isfinite(r).all():
+        at_infinite_ratio(out, lp, lq, limits)
     return np.maximum(out, 0.0)
+
+
+def at_infinite_ratio(out: Array, lp: Array, lq: Array, limits: tuple[float, float]) -> None:
+    """Set ``out`` where r = lp − lq is ±inf or NaN (a log density overflowed to −inf) to q·φ(0) (r = −inf) or
+    p·lim φ(u)/u (r = +inf), in place; 0 where both are −inf or the density is 0.
+
+    ``limits`` = (φ(0), lim φ(u)/u): a finite limit gives density × limit; +inf means φ grows exponentially in
+    |r| (χ²), so the integrand is beyond float64 wherever the density is positive: +inf (the divergence exceeds the
+    float64 range); NaN means it grows like |r| (KL, reverse KL), so its true value, density × |r| with
+    |r| > 1.8e308, cannot be formed: NaN, which the caller reports as an error."""
+    with np.errstate(invalid="ignore"):
+        r = lp - lq
+    for sel, log_density, limit in ((r == -np.inf, lq, limits[0]), (r == np.inf, lp, limits[1])):
+        if sel.any():
+            dens = np.exp(log_density[sel])
+            with np.errstate(invalid="ignore"):
+                out[sel] = np.where(dens > 0.0, dens * limit, 0.0)
+    out[np.isnan(r)] = 0.0  # both log densities −inf: no mass of either
 
 
 @dataclass(frozen=True)
@@ -89,6 +113,13 @@ class FDivergence:
     t_star_log : r ↦ f'(e^r), the optimal f-GAN critic as a function of r = log(p/q).
     integrand : (log p, log q) ↦ q φ(p/q) ≥ 0 with φ(u) = f(u) − f(1) − f'(1)(u − 1).
     f_one : f(1), the value of D_f(P||P).
+    limits : (φ(0), lim_{u→∞} φ(u)/u), the integrand per unit of q where p/q = 0 and per unit of p where q/p = 0
+        (used where a log density overflows to −inf); +inf: φ grows exponentially there (χ²), NaN: it grows like
+        |log u| (KL, reverse KL), see :func:`at_infinite_ratio`.
+    log_scale : size of the constant the integrand adds in log space before exponentiating (Arimoto below α = 1:
+        log(α/(1 − α)) + (log 2)/α); its rounding is part of the cubature's error estimate.
+    upper : sup of D_f over all pairs, f(0) + lim f(u)/u (attained by disjoint supports; inf if unbounded): every
+        returned value is clipped to [f(1), upper].
     bend_levels : values of r = log(p/q) at which φ(e^r) has a kink (TV, Arimoto α = ∞: r = 0) or bends
         on a scale too small for the Gauss rules (Arimoto at large finite α: r = 0, ±k/α); the 1D
         cubature cuts its mesh where r crosses each. Empty for integrands smooth on the scale of the mesh.
@@ -106,6 +137,9 @@ class FDivergence:
     integrand: Callable[[Array, Array], Array] = field(repr=False)
     f_one: float = 0.0
     bend_levels: tuple[float, ...] = ()
+    limits: tuple[float, float] = (np.nan, np.nan)
+    upper: float = np.inf
+    log_scale: float = 0.0
     reference: str = "Nowozin, Cseke & Tomioka (2016), f-GAN, Table 1-2"
 
     @property
@@ -152,6 +186,7 @@ def _xlogx(u: Array) -> Array:
 
 # ----------------------------------------------------------------------------- named records
 def _kl() -> FDivergence:
+    lim = (1.0, np.nan)  # (φ(0), lim φ(u)/u)
     dom = Interval(-np.inf, np.inf)
     return FDivergence(
         name="kl",
@@ -162,11 +197,14 @@ def _kl() -> FDivergence:
         activation=lambda v, ops: v,
         conj_activation=lambda v, ops: ops.exp(v - 1.0),
         t_star_log=lambda r: 1.0 + r,
-        integrand=lambda lp, lq: _branches(lp, lq, lambda r: r * np.exp(r) - np.expm1(r), lambda r: r + np.expm1(-r)),
+        integrand=lambda lp, lq: _branches(lp, lq, lambda r: r * np.exp(r) - np.expm1(r), lambda r: r + np.expm1(-r), limits=lim),
+        limits=lim,
+        upper=np.inf,
     )
 
 
 def _reverse_kl() -> FDivergence:
+    lim = (np.nan, 1.0)  # (φ(0), lim φ(u)/u)
     dom = Interval(-np.inf, 0.0)
     return FDivergence(
         name="reverse_kl",
@@ -178,12 +216,15 @@ def _reverse_kl() -> FDivergence:
         conj_activation=lambda v, ops: v - 1.0,
         t_star_log=lambda r: -np.exp(-r),
         integrand=lambda lp, lq: _branches(
-            lp, lq, lambda r: np.expm1(r) - r, lambda r: -np.expm1(-r) - r * np.exp(-r)
+            lp, lq, lambda r: np.expm1(r) - r, lambda r: -np.expm1(-r) - r * np.exp(-r), limits=lim
         ),
+        limits=lim,
+        upper=np.inf,
     )
 
 
 def _pearson() -> FDivergence:
+    lim = (1.0, np.inf)  # (φ(0), lim φ(u)/u)
     dom = Interval(-np.inf, np.inf)
     return FDivergence(
         name="pearson",
@@ -196,12 +237,15 @@ def _pearson() -> FDivergence:
         t_star_log=lambda r: 2.0 * np.expm1(r),
         # r ≤ 0: q (u−1)²; r > 0: p (u − 2 + 1/u) = p e^r (1 − e^{−r})², formed in log space.
         integrand=lambda lp, lq: _branches(
-            lp, lq, lambda r: np.expm1(r) ** 2, lambda r: r + 2.0 * np.log(-np.expm1(-r)), log_pos=True
+            lp, lq, lambda r: np.expm1(r) ** 2, lambda r: r + 2.0 * np.log(-np.expm1(-r)), log_pos=True, limits=lim
         ),
+        limits=lim,
+        upper=np.inf,
     )
 
 
 def _neyman() -> FDivergence:
+    lim = (np.inf, 1.0)  # (φ(0), lim φ(u)/u)
     dom = Interval(-np.inf, 1.0, hi_closed=True)  # f*(1) = sup_u [u − (1−u)²/u] = 2, attained as u → ∞
     return FDivergence(
         name="neyman",
@@ -214,12 +258,15 @@ def _neyman() -> FDivergence:
         t_star_log=lambda r: -np.expm1(-2.0 * r),
         # r ≤ 0: q (1−u)²/u = q e^{−r} (1 − e^r)², formed in log space; r > 0: p (1 − 1/u)².
         integrand=lambda lp, lq: _branches(
-            lp, lq, lambda r: -r + 2.0 * np.log(-np.expm1(r)), lambda r: np.expm1(-r) ** 2, log_neg=True
+            lp, lq, lambda r: -r + 2.0 * np.log(-np.expm1(r)), lambda r: np.expm1(-r) ** 2, log_neg=True, limits=lim
         ),
+        limits=lim,
+        upper=np.inf,
     )
 
 
 def _squared_hellinger() -> FDivergence:
+    lim = (1.0, 1.0)  # (φ(0), lim φ(u)/u)
     dom = Interval(-np.inf, 1.0)
     return FDivergence(
         name="squared_hellinger",
@@ -231,12 +278,15 @@ def _squared_hellinger() -> FDivergence:
         conj_activation=lambda v, ops: ops.expm1(v),
         t_star_log=lambda r: -np.expm1(-0.5 * r),
         integrand=lambda lp, lq: _branches(
-            lp, lq, lambda r: np.expm1(0.5 * r) ** 2, lambda r: np.expm1(-0.5 * r) ** 2
+            lp, lq, lambda r: np.expm1(0.5 * r) ** 2, lambda r: np.expm1(-0.5 * r) ** 2, limits=lim
         ),
+        limits=lim,
+        upper=2.0,
     )
 
 
 def _tv() -> FDivergence:
+    lim = (0.5, 0.5)  # (φ(0), lim φ(u)/u)
     dom = Interval(-0.5, 0.5, True, True)
     return FDivergence(
         name="tv",
@@ -248,9 +298,11 @@ def _tv() -> FDivergence:
         conj_activation=lambda v, ops: 0.5 * ops.tanh(v),
         t_star_log=lambda r: 0.5 * np.sign(r),
         integrand=lambda lp, lq: _branches(
-            lp, lq, lambda r: 0.5 * np.abs(np.expm1(r)), lambda r: 0.5 * np.abs(np.expm1(-r))
+            lp, lq, lambda r: 0.5 * np.abs(np.expm1(r)), lambda r: 0.5 * np.abs(np.expm1(-r)), limits=lim
         ),
         bend_levels=(0.0,),
+        limits=lim,
+        upper=1.0,
     )
 
 
@@ -259,9 +311,12 @@ def _js_phi(r: Array) -> Array:
     return 0.5 * (r * np.exp(r) - (1.0 + np.exp(r)) * (softplus(r) - LOG2))
 
 
+_JS_LIMITS = (0.5 * LOG2, 0.5 * LOG2)  # φ(0) = f(0) = ½ log 2 (f(1) = f'(1) = 0); symmetric
+
+
 def _js_integrand(lp: Array, lq: Array) -> Array:
     # JSD is symmetric (f(u) = u f(1/u)), so the r > 0 branch is the r ≤ 0 one mirrored.
-    return _branches(lp, lq, _js_phi, lambda r: _js_phi(-r))
+    return _branches(lp, lq, _js_phi, lambda r: _js_phi(-r), limits=_JS_LIMITS)
 
 
 def _js() -> FDivergence:
@@ -276,6 +331,8 @@ def _js() -> FDivergence:
         conj_activation=lambda v, ops: 0.5 * (ops.softplus(v) - LOG2),
         t_star_log=lambda r: 0.5 * (LOG2 - softplus(-r)),
         integrand=_js_integrand,
+        limits=_JS_LIMITS,
+        upper=LOG2,
         reference="Lin (1991); halved f of Nowozin et al. (2016) Table 1 so that D_js = JSD",
     )
 
@@ -307,6 +364,8 @@ def _gan() -> FDivergence:
         conj_activation=lambda v, ops: ops.softplus(v),
         t_star_log=lambda r: -softplus(-r),
         integrand=lambda lp, lq: 2.0 * _js_integrand(lp, lq),
+        limits=(LOG2, LOG2),
+        upper=0.0,
         f_one=-2.0 * LOG2,
         reference="Goodfellow et al. (2014); Nowozin et al. (2016) Table 1 'GAN' row: D = 2 JSD − log 4",
     )
@@ -348,8 +407,23 @@ def _arimoto_dH(beta: float, r: Array, s0: Array) -> Array:
     return da * np.exp(a) + LOG2 / beta**2 * np.exp(LOG2 / beta - s0)
 
 
+def _arimoto_log_phi_small(alpha: float, r: Array) -> Array:
+    """log[φ_α(e^r)·e^{−max(r,0)}] for α < 1, free of 2^{1/α} overflow (α = 1e-4: 2^{10000}).
+
+    h(α) = 2^{1/α} g with g = ((1 + u^α)/2)^{1/α} − 1 − (u − 1)/2, and shifted by e^{−max(r,0)} g becomes, with
+    t = −|r| (φ_α is symmetric: φ_α(u) = u φ_α(1/u)), expm1(log1p(expm1(αt)/2)/α) − expm1(t)/2 ≤ 0; so
+    log φ_shifted = log(α/(1 − α)) + (log 2)/α + log(−g), each term finite (the sum may exceed 709: the
+    integrand then overflows to inf, and so does the divergence, as it should).
+    """
+    t = -np.abs(r)
+    g = np.expm1(np.log1p(0.5 * np.expm1(alpha * t)) / alpha) - 0.5 * np.expm1(t)
+    with np.errstate(divide="ignore"):
+        return np.log(alpha / (1.0 - alpha)) + LOG2 / alpha + np.log(np.maximum(-g, 0.0))
+
+
 def _arimoto_phi_shifted(alpha: float, r: Array) -> Array:
-    """φ_α(e^r)·e^{−max(r,0)} with φ_α(u) = f_α(u) − f_α'(1)(u − 1) (f_α(1) = 0); α = inf gives ½|u−1|."""
+    """φ_α(e^r)·e^{−max(r,0)} with φ_α(u) = f_α(u) − f_α'(1)(u − 1) (f_α(1) = 0) for α > 1 − 0.05 (smaller α:
+    :func:`_arimoto_log_phi_small`); α = inf gives ½|u−1|."""
     r = np.clip(np.asarray(r, dtype=float), -745.0, 745.0)
     s0 = np.maximum(r, 0.0)
     if np.isinf(alpha):
@@ -458,7 +532,8 @@ def arimoto_f(alpha: float) -> FDivergence:
         lo_hi = Interval(-a / (a - 1.0), 0.0, True, True)
     else:
         lo_hi = Interval(-np.inf, 0.0)
-    fp1 = _arimoto_fprime_one(a)
+    with np.errstate(over="ignore"):  # α ≲ 1e-3: f_α'(1) ≈ −α 2^{1/α}/2 is beyond float64 (−inf)
+        fp1 = _arimoto_fprime_one(a)
 
     def f(u: ArrayLike) -> Array:
         u = np.asarray(u, dtype=float)
@@ -479,9 +554,21 @@ def arimoto_f(alpha: float) -> FDivergence:
                         np.expm1(softplus(a * np.minimum(r, 0.0)) / a) - u)
         return a / (a - 1.0) * (head + 2.0 - 2.0 ** (1.0 / a))
 
+    with np.errstate(over="ignore"):  # α ≲ 1e-3: 2^{1/α} and these limits are beyond float64 (inf)
+        half_gap = float(-_arimoto_fprime_one(a))
+        upper = float(2.0 * LOG2 * expm1_ratio(np.array((1.0 / a - 1.0) * LOG2))) if np.isfinite(a) else 1.0  # φ_α(0) = lim φ_α(u)/u = −f_α'(1) (f_α(0) + f_α'(1), symmetric f_α)
+    limits = (half_gap, half_gap)
+
     def integrand(lp: Array, lq: Array) -> Array:
-        r = lp - lq
-        return np.maximum(np.exp(np.maximum(lp, lq)) * _arimoto_phi_shifted(a, r), 0.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            r = lp - lq
+            if 1.0 - a >= _ALPHA_NEAR_ONE:  # small α: the product in log space (2^{1/α} alone can overflow)
+                out = np.exp(np.maximum(lp, lq) + _arimoto_log_phi_small(a, np.clip(r, -745.0, 745.0)))
+            else:
+                out = np.exp(np.maximum(lp, lq)) * _arimoto_phi_shifted(a, r)
+        if not np.all(np.isfinite(r)):
+            at_infinite_ratio(out, lp, lq, limits)
+        return np.maximum(out, 0.0)
 
     return FDivergence(
         name=f"arimoto({a:.17g})",
@@ -493,6 +580,9 @@ def arimoto_f(alpha: float) -> FDivergence:
         conj_activation=lambda v, ops: _arimoto_c(a) - _arimoto_g(a, -v, ops),
         t_star_log=lambda r: _arimoto_tstar_log(a, r),
         integrand=integrand,
+        limits=limits,
+        upper=upper,
+        log_scale=abs(np.log(a / (1.0 - a))) + LOG2 / a if 1.0 - a >= _ALPHA_NEAR_ONE else 0.0,
         bend_levels=_arimoto_bend_levels(a),
         reference="Kurri, Sypherd & Sankar (2021), Realizing GANs via a tunable loss function; Arimoto (1971)",
     )

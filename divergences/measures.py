@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ._numerics import check_finite
 from .fdiv import FDivergence, get_f
 from .mixture import GaussianMixture
 from .quadrature import integrate_pairs, pair_up
@@ -39,8 +40,9 @@ def _tail_rates_1d(A: GaussianMixture, B: GaussianMixture) -> tuple[float, float
     return worst_c, worst_l
 
 
-def _min_upper_envelope(coef: np.ndarray) -> float:
-    """min over ψ of max_j (m_j + p_j cos ψ + q_j sin ψ), exactly, for rows ``coef[j] = (m_j, p_j, q_j)``.
+def _min_upper_envelope(coef: np.ndarray) -> tuple[float, float]:
+    """min over ψ of max_j (m_j + p_j cos ψ + q_j sin ψ), exactly, for rows ``coef[j] = (m_j, p_j, q_j)``, and the ψ
+    where it is attained.
 
     The minimum of an upper envelope of such curves lies at the minimum of one of them
     (ψ = atan2(−q, −p), value m − √(p² + q²)) or where two of them cross
@@ -57,7 +59,8 @@ def _min_upper_envelope(coef: np.ndarray) -> float:
                 psi.append(np.array([base - half, base + half]))
     psi = np.concatenate(psi)
     env = np.max(m[:, None] + p[:, None] * np.cos(psi)[None, :] + q[:, None] * np.sin(psi)[None, :], axis=0)
-    return float(np.min(env))
+    k = int(np.argmin(env))
+    return float(env[k]), float(psi[k])
 
 
 def chi2_is_finite(A: GaussianMixture, B: GaussianMixture) -> tuple[bool, float]:
@@ -68,7 +71,8 @@ def chi2_is_finite(A: GaussianMixture, B: GaussianMixture) -> tuple[bool, float]
     1D is exact (the boundary c = 0 is decided by the linear terms). In 2D, with v = (cos θ, sin θ),
     c = min_i max_j v^T M_ij v, M_ij = 2Σ_{A,i}^{-1} − Σ_{B,j}^{-1}, and each v^T M v = m + p cos 2θ + q sin 2θ
     (m = tr M / 2, p = (M₁₁ − M₂₂)/2, q = M₁₂), so min_v c is found exactly by
-    :func:`_min_upper_envelope`; the boundary min c = 0 (to 1e-12 relative) is treated as infinite.
+    :func:`_min_upper_envelope`; the boundary min c = 0 (to 1e-12 of 2 vᵀΣ_{A,i}^{-1}v + vᵀΣ_{B,j}^{-1}v along the
+    minimising direction, the rounding scale of the difference) is treated as infinite.
     The spread factor 1/(σ_max √c_min) widens the mesh for slowly decaying tails.
     """
     sig_max = float(np.max(np.concatenate([A.scales(), B.scales()])))
@@ -81,17 +85,28 @@ def chi2_is_finite(A: GaussianMixture, B: GaussianMixture) -> tuple[bool, float]
         return False, 1.0
     if A.dim != 2:
         raise ValueError(f"chi2_is_finite handles 1D and 2D mixtures; got dimension {A.dim}")
-    M = 2.0 * np.linalg.inv(A.covs)[:, None] - np.linalg.inv(B.covs)[None, :]  # (i, j, 2, 2)
+    # precisions from the extended-precision factors (Σ⁻¹ = W Wᵀ): a 1e12-conditioned Σ inverted in float64 is off
+    # by 1e-4 in its thin direction
+    PA, PB = (np.einsum("kij,klj->kil", m._prec_chol, m._prec_chol) for m in (A, B))
+    M = 2.0 * PA[:, None] - PB[None, :]  # (i, j, 2, 2)
+    S = 2.0 * PA[:, None] + PB[None, :]  # the size of the terms whose difference M is
     coef = np.stack([(M[..., 0, 0] + M[..., 1, 1]) / 2, (M[..., 0, 0] - M[..., 1, 1]) / 2, M[..., 0, 1]], axis=-1)
-    cmin = min(_min_upper_envelope(rows) for rows in coef)
-    scale = float(np.max(np.abs(coef[..., 0]) + np.hypot(coef[..., 1], coef[..., 2])))
-    if cmin <= 1e-12 * scale:
+    found = [_min_upper_envelope(rows) for rows in coef]
+    i = int(np.argmin([c for c, _ in found]))
+    cmin, psi = found[i]
+    v = np.array([np.cos(0.5 * psi), np.sin(0.5 * psi)])  # the direction: ψ = 2θ
+    if cmin <= 1e-12 * float(np.max(np.einsum("i,jil,l->j", v, S[i], v))):  # zero to rounding along v: infinite
         return False, 1.0
     return True, max(1.0, 1.0 / (sig_max * np.sqrt(cmin)))
 
 
-def chi2_tail_components(A: GaussianMixture, B: GaussianMixture) -> GaussianMixture | None:
-    """2D: the Gaussians that shape ∫ a²/b, as mesh components for the cubature, or None.
+RELEVANT_NATS = 20.0
+"""A tail Gaussian a_i²/b_j is meshed (``relevant_only``) where b_j is within this many nats of b's dominant component
+at its centre (or is the closest to dominating, for each i), unless a component of a or b already meshes it."""
+
+
+def chi2_tail_components(A: GaussianMixture, B: GaussianMixture, relevant_only: bool = False) -> GaussianMixture | None:
+    """The Gaussians that shape ∫ a²/b (1D or 2D), as mesh components for the cubature, or None.
 
     a_i(x)²/b_j(x) is, up to a constant, the Gaussian with precision Λ_ij = 2Σ_{A,i}^{-1} − Σ_{B,j}^{-1} and
     mean Λ_ij^{-1}(2Σ_{A,i}^{-1}μ_{A,i} − Σ_{B,j}^{-1}μ_{B,j}) where Λ_ij is positive definite. Near the finiteness
@@ -99,28 +114,52 @@ def chi2_tail_components(A: GaussianMixture, B: GaussianMixture) -> GaussianMixt
     not a uniformly widened copy of the mixtures. Returned (equal weights; only the shapes matter) when every
     component i of a has such a j (a²/b ≤ a_i²/(w_j b_j) summed over i bounds the integrand, cross terms by
     AM–GM); None otherwise (e.g. only crossed components of b together cover a_i's tail), and the caller falls
-    back to the spread factor of :func:`chi2_is_finite`.
+    back to the spread factor of :func:`chi2_is_finite`. With ``relevant_only``, only the (i, j) whose b_j (nearly)
+    dominates b at the Gaussian's centre: elsewhere a_i²/b_j overstates a²/b and would only cost cells.
     """
-    if A.dim != 2:
+    PA, PB = (np.einsum("kij,klj->kil", m._prec_chol, m._prec_chol) for m in (A, B))  # extended-precision factors
+    lam = 2.0 * PA[:, None] - PB[None, :]  # (i, j, d, d)
+    ok = np.linalg.eigvalsh(lam)[..., 0] > 1e-12 * np.abs(lam).max(axis=(-2, -1))
+    if not ok.any(axis=1).all():
         return None
-    PA, PB = np.linalg.inv(A.covs), np.linalg.inv(B.covs)
-    means, covs = [], []
-    for i in range(A.n_components):
-        found = False
-        for j in range(B.n_components):
-            lam = 2.0 * PA[i] - PB[j]
-            if np.linalg.eigvalsh(lam)[0] <= 1e-12 * np.abs(lam).max():
-                continue
-            cov = np.linalg.inv(lam)
-            cov = 0.5 * (cov + cov.T)
-            means.append(cov @ (2.0 * PA[i] @ A.means[i] - PB[j] @ B.means[j]))
-            covs.append(cov)
-            found = True
-        if not found:
-            return None
-    return GaussianMixture(np.full(len(means), 1.0 / len(means)), np.array(means), np.array(covs))
+    ii, jj = np.nonzero(ok)
+    cov = np.linalg.inv(lam[ii, jj])
+    cov = 0.5 * cov + 0.5 * np.swapaxes(cov, -1, -2)
+    # Λ⁻¹(2Σ_i⁻¹μ_i − Σ_j⁻¹μ_j) = μ_i − Λ⁻¹Σ_j⁻¹(μ_j − μ_i): from the offset, exact far from the origin
+    offset = np.einsum("nkl,nl->nk", PB[jj], B.means[jj] - A.means[ii])
+    centre = A.means[ii] - np.einsum("nkl,nl->nk", cov, offset)
+    keep = np.ones(ii.size, dtype=bool)
+    if relevant_only:
+        terms = B.component_logpdf(centre)  # (n, K_b): how far b_j is from dominating b at each centre
+        gap = terms.max(axis=1) - terms[np.arange(ii.size), jj]
+        lag = np.full(A.n_components, np.inf)
+        np.minimum.at(lag, ii, gap)
+        keep = (gap <= lag[ii] + RELEVANT_NATS) & ~_covered_by(centre, cov, (A, B))
+    if not keep.any():
+        return None
+    return GaussianMixture(np.full(int(keep.sum()), 1.0 / keep.sum()), centre[keep], cov[keep])
 
 
+def _covered_by(centre: np.ndarray, cov: np.ndarray, mixtures) -> np.ndarray:
+    """For Gaussians (centre (n, d), cov (n, d, d)): whether some component k of ``mixtures`` already meshes each one
+    finely: its centre within 2 of k's standard deviations of μ_k (Mahalanobis) and k no more than twice as wide as
+    the Gaussian's thin axis."""
+    thin = np.sqrt(np.linalg.eigvalsh(cov)[:, 0])
+    covered = np.zeros(len(centre), dtype=bool)
+    for M in mixtures:
+        z = np.einsum("nkd,kde->nke", centre[:, None, :] - M.means[None], M._prec_chol)  # (n, k, d)
+        near = np.sum(z * z, axis=-1) <= 4.0
+        narrow = np.sqrt(M._cov_eigvals[:, -1])[None, :] <= 2.0 * thin[:, None]
+        covered |= np.any(near & narrow, axis=1)
+    return covered
+
+
+CHI2_TAILS_ALWAYS = 16
+"""Pairs with at most this many (i, j) component pairs always mesh around the tail Gaussians a_i²/b_j: their centre
+Λ⁻¹(2Σ_i⁻¹μ_i − Σ_j⁻¹μ_j) can lie far outside both mixtures even when their width does not (a thin N(0, diag(1, 1e-4))
+against N((4, 0), I): p²/q peaks at x = −4, half of it beyond P's and Q's own mesh, and χ² was off by 3e-6 against an
+estimate of 1e-8); larger mixtures only when the tails are slow (spread > 1), as the K_a·K_b Gaussians cost time
+(80x on the 5x5 grid)."""
 _CHI2_ROLES = {"pearson": (0, 1), "neyman": (1, 0)}  # (numerator², denominator) as indices into (P, Q)
 
 
@@ -128,22 +167,24 @@ def chi2_mesh(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], name
               ) -> tuple[np.ndarray, np.ndarray, list[GaussianMixture] | None]:
     """For the χ² record ``name`` ("pearson" or "neyman") and pairs (P_b, Q_b): (finite, spread, mesh_extra).
 
-    finite and the spread factor from :func:`chi2_is_finite`; in 2D, where the tails of a²/b are slower than the
+    finite and the spread factor from :func:`chi2_is_finite`; where the tails of a²/b are slower than the
     mixtures' own (spread > 1) and :func:`chi2_tail_components` finds their Gaussians, the mesh follows them
     (spread 1) instead (with spread = 1 the mixtures' mesh covers a²/b, and the K_a·K_b tail Gaussians, most of
     them far from where b's component j dominates, would only cost time: 80x on the 5x5 grid); mesh_extra is
-    None in 1D and where no pair uses tail Gaussians, and otherwise holds P_b itself (no extra shape) for the pairs
-    that keep the spread factor.
+    None where no pair uses tail Gaussians, and otherwise holds P_b itself (no extra shape) for the pairs that keep
+    the spread factor. In 1D a widened mesh alone loses the mixtures' own scale: at σ_Q² = σ_P²/2 + 1e-5 the cells
+    were 2000 σ_P wide near the modes, and the value was off by 4 times its error estimate.
     """
     num, den = _CHI2_ROLES[name]
     B = len(Ps)
     finite, spread = np.ones(B, dtype=bool), np.ones(B)
-    extra: list[GaussianMixture] | None = None if Ps[0].dim == 1 else list(Ps)
+    extra: list[GaussianMixture] = list(Ps)
     used = False
     for b, pair in enumerate(zip(Ps, Qs)):
         finite[b], spread[b] = chi2_is_finite(pair[num], pair[den])
-        if finite[b] and spread[b] > 1.0 and extra is not None:  # slow tails only: else the mixtures' mesh will do
-            tails = chi2_tail_components(pair[num], pair[den])
+        small = pair[num].n_components * pair[den].n_components <= CHI2_TAILS_ALWAYS
+        if finite[b] and (spread[b] > 1.0 or small):  # slow or shifted tails
+            tails = chi2_tail_components(pair[num], pair[den], relevant_only=spread[b] <= 1.0)
             if tails is not None:
                 extra[b], spread[b], used = tails, 1.0, True
     return finite, spread, extra if used else None  # P_b again as "extra" would only double the mesh's work
@@ -183,16 +224,58 @@ def f_divergence(P: Mixtures, Q: Mixtures, f: str | FDivergence, alpha: float | 
     values, errors = np.full(B, np.inf), np.zeros(B)
     idx = np.flatnonzero(finite)
     if idx.size:
-        integrand = lambda x, lp, lq, bid: rec.integrand(lp, lq)
+        integrand = lambda points, lp, lq: rec.integrand(lp, lq)
         v, e = integrate_pairs([Ps[i] for i in idx], [Qs[i] for i in idx], integrand, rtol=rtol, spread=spread[idx],
-                              crossing_levels=rec.bend_levels, mesh_extra=None if extra is None else [extra[i] for i in idx])
+                              crossing_levels=rec.bend_levels, mesh_extra=None if extra is None else [extra[i] for i in idx],
+                              log_scale=rec.log_scale)
+        if np.any(np.isnan(v)):
+            i = idx[np.flatnonzero(np.isnan(v))[0]]
+            raise ValueError(_unrepresentable(rec.name, Ps[i], Qs[i], i if batched else None))
         if np.any(np.isinf(v)):
             warnings.warn(f"{rec.name}: the divergence is finite but exceeds the float64 range; returned inf",
                           RuntimeWarning, stacklevel=2)
-        values[idx], errors[idx] = v + rec.f_one, e
+        # within [f(1), sup D_f]: the integrand is ≥ 0 and the exact value is in range, so clipping only moves the
+        # value towards it (the error estimate still covers it)
+        values[idx] = np.clip(v + rec.f_one, rec.f_one, rec.upper)
+        errors[idx] = e + conditioning_error(Ps, Qs, idx, values[idx]) if Ps[0].dim > 1 else e  # 1D: κ = 1
     if not batched:
         values, errors = float(values[0]), float(errors[0])
     return (values, errors) if error else values
+
+
+FACTOR_EPS = float(np.finfo(np.longdouble).eps)
+"""Relative precision of the covariance factors (:func:`divergences.mixture.cholesky_factors`)."""
+
+
+def conditioning_error(Ps: Sequence[GaussianMixture], Qs: Sequence[GaussianMixture], idx: np.ndarray,
+                       values: np.ndarray) -> np.ndarray:
+    """The part of the error that comes from the covariances' conditioning, not the cubature: 4 κ u max(|D|, 1),
+    κ the largest condition number λ_max/λ_min of a component of P_i or Q_i, u = :data:`FACTOR_EPS`.
+
+    A covariance with condition number κ fixes its thin direction, and the factors computed from it, to about κ·u
+    relative; a divergence depends on a thin variance at most like 1/λ or log λ (KL(N(0, I) || thin) ∝ 1/λ_min),
+    so its relative error is at most about κ·u (the factor 4 is a margin). Negligible unless κ ≳ 1e8
+    (1e12: 4e-7 relative, which the cubature's estimate alone would not cover).
+    """
+    kappa = np.array([max(Ps[i]._condition, Qs[i]._condition) for i in idx])
+    with np.errstate(invalid="ignore", over="ignore"):
+        return 4.0 * kappa * FACTOR_EPS * np.maximum(np.abs(values), 1.0)
+
+
+def _unrepresentable(name: str, P: GaussianMixture, Q: GaussianMixture, pair: int | None) -> str:
+    """The ValueError message for a divergence whose integrand cannot be formed in float64 (see
+    :func:`divergences.fdiv.at_infinite_ratio`), naming the separation or scale ratio that causes it."""
+    sd = [np.sqrt(m._cov_eigvals) for m in (P, Q)]
+    smallest = min(float(s.min()) for s in sd)
+    gap = max(float(np.max(np.abs(mp - mq))) for mp in P.means for mq in Q.means) / smallest
+    ratio = max(float(s.max()) for s in sd) / smallest
+    where = "" if pair is None else f" (pair {pair} of the batch)"
+    cause = (f"the means of P and Q are {gap:.3g} of the smallest standard deviation apart" if gap >= ratio else
+             f"the standard deviations of P and Q differ by a factor {ratio:.3g}")
+    return (f"{name}(P||Q){where} cannot be computed in float64: {cause}, so squared Mahalanobis distances overflow "
+            f"(beyond about 1.3e154 standard deviations) where one of the densities is still positive, and {name} "
+            f"grows with them (it is of their order and may exceed the float64 range). Rescale the problem or bring "
+            f"the mixtures closer")
 
 
 def _named(name: str, doc: str):
@@ -228,14 +311,13 @@ def gaussian_kl(mean_p, cov_p, mean_q, cov_q) -> float:
     :class:`GaussianMixture` component (finite, symmetric positive definite, matching shapes); P and Q must
     have the same dimension (ValueError otherwise).
     """
-    P = GaussianMixture([1.0], [np.atleast_1d(np.asarray(mean_p, float))], [cov_p])
-    Q = GaussianMixture([1.0], [np.atleast_1d(np.asarray(mean_q, float))], [cov_q])
+    P = GaussianMixture([1.0], [np.atleast_1d(check_finite("mean_p", mean_p))], [check_finite("cov_p", cov_p)])
+    Q = GaussianMixture([1.0], [np.atleast_1d(check_finite("mean_q", mean_q))], [check_finite("cov_q", cov_q)])
     if P.dim != Q.dim:
         raise ValueError(f"P and Q must have the same dimension; got {P.dim} and {Q.dim}")
-    mp, mq, Sp, Sq = P.means[0], Q.means[0], P.covs[0], Q.covs[0]
-    d = P.dim
-    iq = np.linalg.inv(Sq)
-    dm = mq - mp
-    _, ldq = np.linalg.slogdet(Sq)
-    _, ldp = np.linalg.slogdet(Sp)
-    return float(0.5 * (np.trace(iq @ Sp) + dm @ iq @ dm - d + ldq - ldp))
+    # from the factors Σ = L Lᵀ, Σ⁻¹ = W Wᵀ of :func:`divergences.mixture.cholesky_factors` (extended precision in
+    # d ≤ 2): tr(Σ_q⁻¹Σ_p) = ‖W_qᵀ L_p‖²_F, Δμᵀ Σ_q⁻¹ Δμ = ‖Δμ W_q‖², log det from the diagonals
+    Lp, Wq = P._chol[0], Q._prec_chol[0]
+    dm = Q.means[0] - P.means[0]
+    half_log_det = Q._log_norm[0] - P._log_norm[0]  # ½ log det Σ_p − ½ log det Σ_q
+    return float(0.5 * (np.sum((Wq.T @ Lp) ** 2) + np.sum((dm @ Wq) ** 2) - P.dim) - half_log_det)

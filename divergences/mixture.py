@@ -13,17 +13,23 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
-from ._numerics import LOG_2PI, Array, check_finite, logsumexp
+from ._numerics import LOG_2PI, Array, check_finite, check_int, check_real, logsumexp, real_array
 
 WEIGHT_SUM_TOL = 1e-9  # |Σ w − 1| allowed; weights are renormalised after the check
+TINY_VARIANCE = float(np.finfo(float).tiny)  # 2.2e-308: subnormal variances are refused
 
 
 def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """A numpy Generator from ``rng``: a Generator (used as is), a non-negative int seed, or None (fresh entropy)."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None; got {type(rng).__name__}")
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise ValueError(f"rng must be a numpy.random.Generator, a non-negative int seed or None; got {rng!r}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be a numpy.random.Generator, a non-negative int seed or None; got {rng!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,29 +82,45 @@ class GaussianMixture:
             c = c[:, :, None]
         if c.shape != (k, d, d):
             raise ValueError(f"covs must have shape (k, d, d) = ({k}, {d}, {d}); got shape {np.shape(covs)}")
-        if not np.allclose(c, np.swapaxes(c, 1, 2), rtol=1e-12, atol=0.0):
-            bad = int(np.argmax(np.max(np.abs(c - np.swapaxes(c, 1, 2)), axis=(1, 2))))
+        # symmetric to 1e-12 of each matrix's largest entry (R D Rᵀ formed in float64 is symmetric only to rounding,
+        # and an off-diagonal 1e-15 next to 100 is no asymmetry), then made exactly symmetric
+        asym = np.max(np.abs(c - np.swapaxes(c, 1, 2)), axis=(1, 2))
+        if np.any(~(asym <= 1e-12 * np.max(np.abs(c), axis=(1, 2)))):
+            bad = int(np.argmax(asym / np.max(np.abs(c), axis=(1, 2))))
             raise ValueError(f"covariance matrices must be symmetric; component {bad} is {c[bad].tolist()}")
+        c = 0.5 * c + 0.5 * np.swapaxes(c, 1, 2)  # (not (c + cᵀ)/2: 2e308 overflows)
         eig = np.linalg.eigvalsh(c)
         if np.any(eig <= 0):
             bad = int(np.argmin(eig.min(axis=1)))
             raise ValueError(
                 f"covariances must be positive definite; component {bad} has eigenvalues {eig[bad].tolist()}"
             )
+        if np.any(eig < TINY_VARIANCE):
+            bad = int(np.argmin(eig.min(axis=1)))
+            raise ValueError(
+                f"covariance eigenvalues must be at least {TINY_VARIANCE:.3g} (the smallest normal float64: below it "
+                f"a number keeps fewer than 53 significant bits); component {bad} has eigenvalues {eig[bad].tolist()}"
+            )
         keep = w > 0
         w, m, c = w[keep] / w[keep].sum(), m[keep], c[keep]
         for name, val in (("weights", w), ("means", m), ("covs", c)):
             val.setflags(write=False)
             object.__setattr__(self, name, val)
-        chol = np.linalg.cholesky(c)
-        # Σ^{-1} = W W^T with W = L^{-T}; Mahalanobis distance = ||(x − μ) W||².
-        prec_chol = np.swapaxes(np.linalg.inv(chol), 1, 2)
-        log_norm = -0.5 * d * LOG_2PI - np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+        chol, prec_chol, half_log_det = cholesky_factors(c)
+        if not np.all(np.isfinite(half_log_det)):  # det ≤ 0 in extended precision: eigvalsh's rounding said > 0
+            bad = int(np.flatnonzero(~np.isfinite(half_log_det))[0])
+            raise ValueError(f"covariances must be positive definite; component {bad} ({c[bad].tolist()}) has a "
+                             f"determinant ≤ 0 (to 64-bit precision): its thin direction is below float64's resolution")
+        log_norm = -0.5 * d * LOG_2PI - half_log_det
         object.__setattr__(self, "_chol", chol)
         object.__setattr__(self, "_prec_chol", prec_chol)
         object.__setattr__(self, "_log_norm", log_norm)
         object.__setattr__(self, "_log_weights", np.log(w))
         object.__setattr__(self, "_cov_eigvals", eig[keep])
+        object.__setattr__(self, "_condition", float((eig[keep][:, -1] / eig[keep][:, 0]).max()))
+        scales = np.sqrt(np.diagonal(c, axis1=1, axis2=2))
+        scales.setflags(write=False)
+        object.__setattr__(self, "_scales", scales)
 
     # ------------------------------------------------------------------ basic attributes
     @property
@@ -124,7 +146,7 @@ class GaussianMixture:
     # ------------------------------------------------------------------ points
     def as_points(self, x: ArrayLike) -> Array:
         """Reshape ``x`` to (n, d): 1D mixtures accept (n,) or scalars; d > 1 accepts (d,) for one point."""
-        arr = np.asarray(x, dtype=float)
+        arr = real_array("x", x)
         if np.any(np.isnan(arr)):
             raise ValueError("x contains NaN")
         d = self.dim
@@ -184,8 +206,7 @@ class GaussianMixture:
 
     def sample(self, n: int, rng: np.random.Generator | int | None = None) -> Array:
         """Draw ``n`` samples, shape (n, d). ``rng``: a Generator or a seed (no global state is used)."""
-        if not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n must be a non-negative integer; got {n!r}")
+        n = check_int("n", n, 0)
         gen = _as_rng(rng)
         comp = gen.choice(self.n_components, size=int(n), p=self.weights)
         z = gen.standard_normal((int(n), self.dim))
@@ -199,8 +220,8 @@ class GaussianMixture:
         return GaussianMixture(self.weights, self.means + s, self.covs)
 
     def scales(self) -> Array:
-        """Per-component, per-axis standard deviations sqrt(diag Σ_k), shape (k, d)."""
-        return np.sqrt(np.diagonal(self.covs, axis1=1, axis2=2))
+        """Per-component, per-axis standard deviations sqrt(diag Σ_k), shape (k, d) (read-only)."""
+        return self._scales
 
 
 # ---------------------------------------------------------------------- standard examples
@@ -209,10 +230,8 @@ def ring(k: int = 8, radius: float = 1.0, var: float = 1e-4, phase: float = 0.0)
 
     The default (k=8, r=1, var=1e-4) is the ring of Welfert et al. (2024) and the ISIT 2025 tutorial.
     """
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer; got {k!r}")
-    if not radius > 0 or not var > 0:
-        raise ValueError(f"radius and var must be positive; got radius={radius!r}, var={var!r}")
+    k = check_int("k", k, 1)
+    radius, var, phase = check_real("radius", radius, True), check_real("var", var, True), check_real("phase", phase)
     theta = phase + 2 * np.pi * np.arange(k) / k
     means = radius * np.stack([np.cos(theta), np.sin(theta)], axis=1)
     return GaussianMixture(np.full(k, 1.0 / k), means, np.full(k, float(var)))
@@ -223,10 +242,8 @@ def grid(n: int = 5, spacing: float = 2.0, var: float = 0.0025) -> GaussianMixtu
 
     The default (5×5, spacing 2, std 0.05) is the grid of PacGAN / VEEGAN.
     """
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer; got {n!r}")
-    if not spacing > 0 or not var > 0:
-        raise ValueError(f"spacing and var must be positive; got spacing={spacing!r}, var={var!r}")
+    n = check_int("n", n, 1)
+    spacing, var = check_real("spacing", spacing, True), check_real("var", var, True)
     ticks = spacing * (np.arange(n) - (n - 1) / 2)
     xx, yy = np.meshgrid(ticks, ticks, indexing="ij")
     means = np.stack([xx.ravel(), yy.ravel()], axis=1)
@@ -274,3 +291,34 @@ def gaussian_log_terms(x: Array, means: Array, prec_chol: Array, const: Array) -
         out -= 0.5 * (z * z)
     out += const
     return out
+
+
+def cholesky_factors(covs: Array) -> tuple[Array, Array, Array]:
+    """Σ = L Lᵀ, W = L^{-T} (so Σ^{-1} = W Wᵀ, Mahalanobis distance ‖(x − μ) W‖²) and ½ log det Σ, for (k, d, d) covs.
+
+    For d ≤ 2 they are formed in extended precision (numpy's longdouble, 64-bit mantissa on x86) from the closed
+    forms L₁₁ = √a, L₂₁ = b/L₁₁, L₂₂ = √((ac − b²)/a): the determinant of a matrix with condition number κ loses
+    log₁₀ κ digits to the cancellation in ac − b² (1e12: float64 keeps 4), the 11 extra bits keep the thin direction
+    at ~1e-7 relative where float64 gave 1e-4 (platforms whose longdouble is float64 get the float64 result).
+    Larger d: numpy's Cholesky.
+    """
+    k, d, _ = covs.shape
+    if d > 2:
+        chol = np.linalg.cholesky(covs)
+        return chol, np.swapaxes(np.linalg.inv(chol), 1, 2), np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
+    c = np.asarray(covs, dtype=np.longdouble)
+    l11 = np.sqrt(c[:, 0, 0])
+    chol = np.zeros((k, d, d), dtype=np.longdouble)
+    prec = np.zeros((k, d, d), dtype=np.longdouble)
+    chol[:, 0, 0], prec[:, 0, 0] = l11, 1 / l11
+    half_log_det = np.log(l11)
+    if d == 2:
+        l21 = c[:, 1, 0] / l11
+        det = c[:, 0, 0] * c[:, 1, 1] - c[:, 1, 0] * c[:, 1, 0]
+        det = np.where(det > 0, det, np.nan)  # not positive definite: NaN factors (the constructor refuses them)
+        l22 = np.sqrt(det / c[:, 0, 0])
+        chol[:, 1, 0], chol[:, 1, 1] = l21, l22
+        prec[:, 0, 1], prec[:, 1, 1] = -l21 / (l11 * l22), 1 / l22
+        half_log_det = 0.5 * np.log(det)
+    return chol.astype(float), prec.astype(float), half_log_det.astype(float)
+

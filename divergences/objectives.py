@@ -29,7 +29,7 @@ from typing import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._numerics import Array, check_alpha, check_finite, sigmoid, softplus
+from ._numerics import Array, check_alpha, check_finite, real_array, sigmoid, softplus
 from .fdiv import F_DIVERGENCES, FDivergence, _arimoto_g, alpha_reward_log, get_f
 from .measures import _CHI2_ROLES, chi2_mesh
 from .mixture import GaussianMixture
@@ -49,7 +49,7 @@ def alpha_loss(y: ArrayLike, yhat: ArrayLike, alpha: float) -> Array:
     """
     a = check_alpha(alpha)
     y = check_finite("y", y)
-    p = np.asarray(yhat, dtype=float)
+    p = real_array("yhat", yhat)
     if np.any(np.isnan(p)) or np.any((p < 0) | (p > 1)) or np.any((y < 0) | (y > 1)):
         raise ValueError("alpha_loss needs y and yhat in [0, 1] (no NaN)")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -278,6 +278,17 @@ def _fenchel_young(rec, lp: Array, lq: Array) -> Array:
     return rec.integrand(lp, lq) + rec.f_one * q + float(rec.f_prime(1.0)) * (p - q)
 
 
+def _outputs(t, n: int) -> Array:
+    """D's outputs on n points as a float array of shape (n,) (or a scalar, broadcast), else an error naming D."""
+    t = real_array("D(x)", t)
+    if t.ndim == 2 and t.shape[1] == 1:
+        t = t[:, 0]
+    if t.shape not in ((), (n,)):
+        raise ValueError(f"D must return one value per point, shape ({n},) or ({n}, 1) for {n} points; "
+                         f"got shape {t.shape}")
+    return t
+
+
 def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], Array], loss: str = "vanilla",
                    error: bool = False, rtol: float | None = None, **params):
     """V(D) = E_P[real(D(X))] + E_Q[fake(D(X))] for a given discriminator callable D (see the module table).
@@ -320,8 +331,9 @@ def value_function(P: GaussianMixture, Q: GaussianMixture, D: Callable[[Array], 
         if not finite[0]:
             return (math.inf, 0.0) if error else math.inf
 
-    def integrand(x: Array, lp: Array, lq: Array, bid: Array) -> Array:
-        t = np.asarray(call(x[:, 0] if x.shape[1] == 1 else x), dtype=float)
+    def integrand(points, lp: Array, lq: Array) -> Array:
+        x = points.absolute
+        t = _outputs(call(x[:, 0] if x.shape[1] == 1 else x), x.shape[0])
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             r_real, r_fake = real(t), fake(t)
             out = _density_times(lp, r_real) + _density_times(lq, r_fake)

@@ -3,15 +3,12 @@
 1D (exact up to cubature tolerance): W1(P, Q) = ∫ |F_P(x) − F_Q(x)| dx (Vallender 1974), the
 difference formed from CDFs left of the pooled median and from survival functions right of it.
 
-2D (documented approximation with a rigorous bound): each component N(μ, Σ) is quantised by a
-tensor product of the m-level Lloyd-Max quantiser of N(0, 1) per whitened axis, each cell
-represented by its conditional mean (the quantised measure keeps every component's mean). The discrete problem
-W1(P̂, Q̂) is solved exactly (network simplex, POT's ``ot.emd``). By the triangle inequality
-|W1(P, Q) − W1(P̂, Q̂)| ≤ W1(P, P̂) + W1(Q, Q̂), and each term is bounded by the coupling that
-sends a point to the representative of its cell: W1(N, N̂) ≤ sqrt(e_m · tr Σ), with e_m the
-per-axis mean squared quantisation error of N(0, 1), known in closed form. That sum is returned
-as the error. A Q that is P translated by s returns ||s|| exactly (error 0): W1 ≥ ||E_P X − E_Q X||
-by Jensen, and the translation coupling attains it.
+2D: a bracket [L, U] that holds W1 (:mod:`divergences.w1_2d`): U is the cost of an explicit coupling (of
+components, or of quantisation cells, whose expected distances are bounded in closed form), L the gap E_P f − E_Q f
+of explicit 1-Lipschitz potentials (linear on clusters of components; c-transforms of the cell problem's duals,
+integrated by the adaptive cubature). The value returned is the midpoint and the error the half-width. A Q that is
+P with every component moved by the same shift s returns ||s|| exactly: W1 ≥ ||E_P X − E_Q X|| by Jensen, and the
+translation coupling attains it.
 """
 
 from __future__ import annotations
@@ -19,108 +16,108 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr
 
 from ._numerics import Array
 from .mixture import GaussianMixture
-from .quadrature import PairCubature, pair_up
+from .quadrature import Cells, PairCubature, Points, pair_up
+from .w1_2d import w1_bracket
 
-SQRT_2PI = np.sqrt(2.0 * np.pi)
+W1_2D_RTOL = 1e-2
+"""Default relative width of the 2D bracket."""
 
 
 def _cdf_gap(Ps: list[GaussianMixture], Qs: list[GaussianMixture], signed: bool) -> Callable:
-    """Integrand F_Q − F_P (``signed``) or |F_P − F_Q|, from CDFs left of the pooled median and survival
-    functions right of it (no cancellation in either tail)."""
+    """Integrand F_Q − F_P (``signed``) or |F_P − F_Q| at cubature :class:`~divergences.quadrature.Points`, from
+    CDFs left of the pooled median and survival functions right of it (no cancellation in either tail); the
+    standardised offsets (x − μ_k)/σ_k are formed from each node's anchor, so they stay exact far from 0."""
 
-    def g(x: Array, lp: Array, lq: Array, bid: Array) -> Array:
-        out = np.empty(x.shape[0])
+    def g(points: Points, lp: Array | None = None, lq: Array | None = None) -> Array:
+        out = np.empty(points.local.shape[0])
+        bid = points.bid
         for b in np.unique(bid):
             m = bid == b
-            xb = x[m, 0]
-            fp, fq = Ps[b].cdf(xb), Qs[b].cdf(xb)
-            gap = np.where(fp + fq < 1.0, fq - fp, Ps[b].sf(xb) - Qs[b].sf(xb))
+            sub = points.subset(m)
+            fp, fq = _mixture_tail(Ps[b], sub, False), _mixture_tail(Qs[b], sub, False)
+            sp, sq = _mixture_tail(Ps[b], sub, True), _mixture_tail(Qs[b], sub, True)
+            gap = np.where(fp + fq < 1.0, fq - fp, sp - sq)
             out[m] = gap if signed else np.abs(gap)
         return out
 
     return g
 
 
-def _translation(P: GaussianMixture, Q: GaussianMixture) -> float | None:
-    """||s|| if Q equals P shifted by s (same weights and covariances, means offset by one vector)."""
+def _points(org: Array, x: Array, bid: Array) -> Points:
+    """1D nodes at local coordinates x (n,) of anchors org (n,), one per cell."""
+    local = x[:, None]
+    return Points(Cells(org[:, None], local, local, bid), local, 1, None)
+
+
+def _mixture_tail(M: GaussianMixture, points: Points, upper: bool) -> Array:
+    """F(x) = Σ_k w_k Φ((x − μ_k)/σ_k), or with ``upper`` the survival 1 − F(x) (1D), at the points."""
+    z = points.offsets(M.means)[..., 0] / np.sqrt(M.covs[:, 0, 0])
+    return ndtr(-z if upper else z) @ M.weights
+
+
+def _translation(P: GaussianMixture, Q: GaussianMixture) -> tuple[float, float] | None:
+    """W1 (midpoint, half-width) when Q is P with every component moved (same weights and covariances, exactly), by
+    shifts s_k that agree to 1e-12 of their length; else None.
+
+    W1 ≥ ‖E_Q X − E_P X‖ = ‖Σ w_k s_k‖ (Jensen: ‖x − y‖ is convex) and W1 ≤ Σ w_k ‖s_k‖ (move each component by
+    its own shift); a translation by s gives both = ‖s‖, and the half-width is padded by 4 ulps of it (the sums'
+    rounding).
+    """
     if P.n_components != Q.n_components or P.dim != Q.dim:
         return None
-    if not (np.allclose(P.weights, Q.weights, rtol=0, atol=1e-14) and np.allclose(P.covs, Q.covs, rtol=1e-14, atol=0)):
+    if not (np.array_equal(P.weights, Q.weights) and np.array_equal(P.covs, Q.covs)):
         return None
     shift = Q.means - P.means
-    if not np.allclose(shift, shift[0], rtol=0, atol=1e-14 * (1 + np.abs(P.means).max())):
+    lower = _norm(P.weights @ shift)
+    upper = float(P.weights @ np.array([_norm(s) for s in shift]))
+    if not upper - lower <= 1e-12 * upper:
         return None
-    return float(np.linalg.norm(shift[0]))
+    # the sums above are rounded: a few ulps of their size widen the bracket
+    return 0.5 * (lower + upper), 0.5 * (upper - lower) + 4.0 * np.finfo(float).eps * upper
 
 
-def _quantise_standard_normal(m: int, iters: int = 500) -> tuple[Array, Array, float]:
-    """Lloyd-Max quantiser of N(0, 1) with m cells (Max 1960): centres, cell masses, E(Z − Ẑ)².
-
-    Each centre is its cell's conditional mean (so the quantised law keeps the mean) and each
-    edge is the midpoint of neighbouring centres; the fixed point is reached by Lloyd iterations.
-    """
-    c = ndtri((np.arange(m) + 0.5) / m)
-    for _ in range(iters):
-        edges = np.concatenate([[-np.inf], 0.5 * (c[1:] + c[:-1]), [np.inf]])
-        pdf = np.exp(-0.5 * np.square(edges)) / SQRT_2PI
-        mass = ndtr(edges[1:]) - ndtr(edges[:-1])
-        new = (pdf[:-1] - pdf[1:]) / mass
-        if np.max(np.abs(new - c)) < 1e-15:
-            c = new
-            break
-        c = new
-    return c, mass, float(1.0 - np.sum(mass * c**2))
+def _norm(v: Array) -> float:
+    """Euclidean length without overflow of the squares (‖(2e200, 0)‖ = 2e200, not inf)."""
+    scale = float(np.max(np.abs(v)))
+    return scale * float(np.linalg.norm(v / scale)) if 0.0 < scale < np.inf else scale
 
 
-def _quantise(M: GaussianMixture, m: int) -> tuple[Array, Array, float]:
-    """Points, masses and W1(M, M̂) bound of the tensor quantisation of a 2D mixture."""
-    c, w, e = _quantise_standard_normal(m)
-    zz = np.stack(np.meshgrid(c, c, indexing="ij"), axis=-1).reshape(-1, 2)
-    chol = np.linalg.cholesky(M.covs)
-    pts = (M.means[:, None, :] + np.einsum("kij,nj->kni", chol, zz)).reshape(-1, 2)
-    mass = (M.weights[:, None] * np.outer(w, w).ravel()[None, :]).ravel()
-    bound = float(np.sum(M.weights * np.sqrt(e * np.trace(M.covs, axis1=1, axis2=2))))
-    return pts, mass, bound
-
-
-def wasserstein1(P, Q, error: bool = False, m: int = 10, rtol: float | None = None):
+def wasserstein1(P, Q, error: bool = False, rtol: float | None = None):
     """Wasserstein-1 distance W1(P, Q) = inf over couplings E||X − Y|| (Euclidean ground cost).
 
-    1D: ∫|F_P − F_Q| dx by adaptive cubature (batched like the divergences). 2D: quantised exact
-    OT with ``m``×``m`` cells per component and a rigorous error bound (see module docstring);
-    the cost matrix has (k_P m²)×(k_Q m²) entries. Translated copies return the shift length exactly.
+    1D: ∫|F_P − F_Q| dx by adaptive cubature (batched like the divergences; ``rtol`` as there), error = its
+    estimate. 2D: the midpoint of a bracket [L, U] ∋ W1 (:func:`divergences.w1_2d.w1_bracket`: U the cost of an
+    explicit coupling, L the gap of an explicit 1-Lipschitz potential), error = (U − L)/2; the bracket is refined until
+    U − L ≤ ``rtol``·L (default 1e-2) or its largest cell problem is reached. Translated copies return the shift length
+    exactly (error 0 up to the rounding of the shifted means).
     """
     Ps, Qs, batched = pair_up(P, Q)
     if Ps[0].dim not in (1, 2):
         raise ValueError(f"wasserstein1 handles 1D and 2D mixtures; got dimension {Ps[0].dim}")
+    if rtol is not None and not (isinstance(rtol, (int, float, np.floating)) and not isinstance(rtol, bool)
+                                 and 0 < rtol < np.inf):
+        raise ValueError(f"rtol must be a finite number > 0; got {rtol!r}")
     vals, errs = np.zeros(len(Ps)), np.zeros(len(Ps))
     todo = []
     for i, (p, q) in enumerate(zip(Ps, Qs)):
         shift = _translation(p, q)
         if shift is not None:
-            vals[i] = shift
+            vals[i], errs[i] = shift
         else:
             todo.append(i)
     if todo and Ps[0].dim == 1:
         ps, qs = [Ps[i] for i in todo], [Qs[i] for i in todo]
-        v, e = PairCubature(ps, qs).integrate(_cdf_gap(ps, qs, signed=False), rtol=rtol,
-                                              kinks=[lambda x, bid: _cdf_gap(ps, qs, signed=True)(x[:, None], None, None, bid)])
+        signed_gap = _cdf_gap(ps, qs, signed=True)
+        kink = lambda org, x, bid: signed_gap(_points(org, x, bid))
+        v, e = PairCubature(ps, qs).integrate(_cdf_gap(ps, qs, signed=False), rtol=rtol, kinks=[kink])
         vals[todo], errs[todo] = v, e
-    elif todo:
-        import ot
-
-        if m < 2:
-            raise ValueError(f"m (quantisation cells per axis) must be ≥ 2; got {m}")
-        for i in todo:
-            xp, wp, bp = _quantise(Ps[i], m)
-            xq, wq, bq = _quantise(Qs[i], m)
-            cost = ot.dist(xp, xq, metric="euclidean")
-            vals[i] = float(ot.emd2(wp, wq, cost, numItermax=10_000_000))
-            errs[i] = bp + bq
+    for i in todo if Ps[0].dim == 2 else ():
+        bracket = w1_bracket(Ps[i], Qs[i], rtol=W1_2D_RTOL if rtol is None else rtol)
+        vals[i], errs[i] = bracket.value, bracket.half_width
     if not batched:
         vals, errs = float(vals[0]), float(errs[0])
     return (vals, errs) if error else vals
@@ -137,12 +134,14 @@ def kantorovich_potential(P: GaussianMixture, Q: GaussianMixture) -> Callable[[A
     if P.dim != 1 or Q.dim != 1:
         raise ValueError("the closed-form WGAN critic is implemented for 1D mixtures only")
     cub = PairCubature([P], [Q])
-    a, b, bid = cub.initial_cells()
+    cells = cub.initial_cells()
     gap = _cdf_gap([P], [Q], signed=True)
-    signed_gap = lambda x, ids: gap(x[:, None], None, None, ids)
-    roots = np.sort(cub.kink_roots(a, b, bid, signed_gap)[0])
-    knots = np.concatenate([[a[:, 0].min()], roots])
-    ends = np.concatenate([knots, [b[:, 0].max()]])
+    kink = lambda org, x, ids: gap(_points(org, x, ids))
+    local, ci, _ = cub.kink_roots(cells, kink)
+    roots = np.sort(cells.org[ci, 0] + local)  # the critic is defined on absolute x
+    knots = np.concatenate([[np.min(cells.org + cells.a)], roots])
+    ends = np.concatenate([knots, [np.max(cells.org + cells.b)]])
+    signed_gap = lambda x, ids: kink(np.zeros_like(x), x, ids)
     # slope of each piece: the sign of the gap where it is largest on 33 probes (the midpoint alone
     # can sit where F_P = F_Q to the last bit, e.g. between well-separated modes)
     probes = ends[:-1, None] + (ends[1:] - ends[:-1])[:, None] * np.linspace(0.0, 1.0, 35)[None, 1:-1]

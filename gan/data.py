@@ -34,10 +34,13 @@ import importlib
 import importlib.resources
 import importlib.util
 import inspect
+import io
 import math
 import os
 import pickle
+import pickletools
 import struct
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -73,8 +76,9 @@ class ImageData:
         if not isinstance(x, torch.Tensor) or x.dtype != torch.uint8:
             raise TypeError(f"images must be a uint8 torch.Tensor; got {type(x).__name__} "
                             f"{getattr(x, 'dtype', '')}".rstrip())
-        if x.ndim != 4 or x.shape[1] not in (1, 3):
-            raise ValueError(f"images must have shape (N, C, H, W) with C in {{1, 3}}; got {tuple(x.shape)}")
+        if x.ndim != 4 or x.shape[1] not in (1, 3) or x.shape[2] == 0 or x.shape[3] == 0:
+            raise ValueError(f"images must have shape (N, C, H, W) with C in {{1, 3}} and H, W >= 1; "
+                             f"got {tuple(x.shape)}")
         if not isinstance(y, torch.Tensor) or y.dtype != torch.int64:
             raise TypeError(f"labels must be an int64 torch.Tensor; got {type(y).__name__} "
                             f"{getattr(y, 'dtype', '')}".rstrip())
@@ -98,6 +102,8 @@ class ImageData:
         """The images (and labels) at ``index`` (a slice, integer indices or a boolean mask)."""
         if not isinstance(index, slice):
             index = torch.as_tensor(index)
+            if index.numel() == 0:  # torch.as_tensor([]) is a float tensor, which cannot index
+                index = index.long()
         return ImageData(self.images[index], self.labels[index], self.num_classes, self.name)
 
 
@@ -161,6 +167,8 @@ def resize(data: ImageData, resolution: int, mode: str = "auto", chunk: int = 40
         raise ValueError(f"resolution must be a positive integer; got {resolution!r}")
     if mode not in RESIZE_MODES:
         raise ValueError(f"unknown resize mode {mode!r}; known: {', '.join(RESIZE_MODES)}")
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer (images resampled at a time); got {chunk!r}")
     _, h, w = data.shape
     if mode == "auto":
         if h == w == resolution:
@@ -254,6 +262,9 @@ def stacked_mnist(n: int = 60_000, seed: int | np.random.Generator = 0, source: 
     if not isinstance(src, ImageData) or src.shape[0] != 1 or src.num_classes != 10:
         got = f"{getattr(src, 'shape', type(src).__name__)} with num_classes={getattr(src, 'num_classes', None)}"
         raise ValueError(f"source must be a 1-channel ImageData with 10 classes; got {got}")
+    if not isinstance(seed, np.random.Generator) and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                                                      or seed < 0):
+        raise ValueError(f"seed must be an integer >= 0 or a numpy.random.Generator; got {seed!r}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     idx = torch.from_numpy(rng.integers(0, len(src), size=(n, 3)))
     images = torch.stack([src.images[idx[:, c], 0] for c in range(3)], dim=1)
@@ -267,10 +278,19 @@ _IDX_DTYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype
                0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it starts with the gzip magic (whatever its name)."""
-    raw = path.read_bytes()
-    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+_READ_CHUNK = 1 << 24
+"""Bytes read from a gzip stream at a time: memory grows with the data actually there, not with a header's claim."""
+
+
+def _read_at_most(fh, limit: int) -> bytearray:
+    """Up to ``limit`` bytes from ``fh``, in chunks (a lying size in a header allocates nothing)."""
+    buf = bytearray()
+    while len(buf) < limit:
+        chunk = fh.read(min(_READ_CHUNK, limit - len(buf)))
+        if not chunk:
+            break
+        buf += chunk
+    return buf
 
 
 def read_idx(path: PathLike) -> np.ndarray:
@@ -278,25 +298,41 @@ def read_idx(path: PathLike) -> np.ndarray:
 
     Format: two zero bytes, a type byte (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D
     float32, 0x0E float64), the number of dimensions, each dimension as a big-endian uint32,
-    then the data in C order (big-endian).
+    then the data in C order (big-endian). A file is gunzipped when it starts with the gzip magic
+    (whatever its name). The data size the header declares is checked against the file before
+    anything of that size is allocated (uncompressed: the file size; gzipped: the stream is read in
+    chunks and at most one byte past the declared size); a truncated or corrupt gzip stream, or a
+    size mismatch, raises ``ValueError`` naming the path.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"expected an idx file at {path}; there is none")
-    raw = _read_bytes(path)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path} is not an idx file: its first bytes are {raw[:4].hex()!r}, expected 00 00 "
-                         f"<type in {sorted(hex(k) for k in _IDX_DTYPES)}> <ndim>")
-    ndim, dtype = raw[3], _IDX_DTYPES[raw[2]]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated idx header ({len(raw)} bytes for {ndim} dimensions)")
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    count = math.prod(dims)
-    if len(raw) != header + count * dtype.itemsize:
-        raise ValueError(f"{path}: idx header announces shape {dims} ({count * dtype.itemsize} data bytes) but the "
-                         f"file has {len(raw) - header} data bytes")
-    return np.frombuffer(raw, dtype=dtype, count=count, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+            head = fh.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_DTYPES:
+                raise ValueError(f"{path} is not an idx file: its first bytes are {head.hex()!r}, expected 00 00 "
+                                 f"<type in {sorted(hex(k) for k in _IDX_DTYPES)}> <ndim>")
+            ndim, dtype = head[3], _IDX_DTYPES[head[2]]
+            raw_dims = fh.read(4 * ndim)
+            if len(raw_dims) < 4 * ndim:
+                raise ValueError(f"{path}: truncated idx header ({4 + len(raw_dims)} bytes for {ndim} dimensions)")
+            dims = struct.unpack(f">{ndim}I", raw_dims)
+            count = math.prod(dims)
+            nbytes = count * dtype.itemsize
+            have = None if gz else path.stat().st_size - 4 - 4 * ndim
+            if have is None or have == nbytes:
+                data = _read_at_most(fh, nbytes + 1)
+                have = len(data) if len(data) <= nbytes else None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise ValueError(f"{path}: the gzip stream is truncated or corrupt ({err}); re-download or re-extract the "
+                         f"file") from None
+    if have != nbytes:
+        got = "more data than that" if have is None else f"{have} data bytes"
+        raise ValueError(f"{path}: idx header announces shape {dims} ({nbytes} data bytes) but the file has {got}")
+    return np.frombuffer(data, dtype=dtype, count=count).reshape(dims).astype(dtype.newbyteorder("="))
 
 
 _IDX_FILES = {
@@ -331,6 +367,8 @@ def _check_root(root: PathLike | None, what: str) -> Path:
     if root is None:
         raise ValueError(f"{what} reads files you already have (nothing is downloaded): pass root=<directory> "
                          f"holding {ROOT_CONTENTS[what]}")
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"{what}: root must be a directory path (str or os.PathLike); got {type(root).__name__}")
     path = Path(root).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(f"{what}: root {str(path)!r} is not a directory; expected a directory holding "
@@ -351,15 +389,18 @@ def _idx_dataset(root: PathLike | None, split: str, subdir: str, name: str) -> I
     _check_split(split, tuple(_IDX_FILES))
     base = _check_root(root, name)
     dirs = [base, base / "raw", base / subdir / "raw", base / subdir]
-    arrays = []
+    paths = []
     for stem in _IDX_FILES[split]:
         alt = stem.replace("-idx", ".idx")  # the spelling of some mirrors: train-images.idx3-ubyte
         names = [stem, stem + ".gz", alt, alt + ".gz"]
-        arrays.append(read_idx(_find_file(dirs, names, f"{name} {split} {stem.split('-')[1]}")))
-    images, labels = arrays
+        paths.append(_find_file(dirs, names, f"{name} {split} {stem.split('-')[1]}"))
+    images, labels = (read_idx(path) for path in paths)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise ValueError(f"{name} {split} images: expected a uint8 idx array (N, H, W); got {images.dtype} "
                          f"{images.shape}")
+    if 0 in images.shape:
+        raise ValueError(f"{name} {split} images: {paths[0]} holds an empty array of shape {images.shape}; "
+                         f"expected N >= 1 images of at least 1 x 1 pixels")
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
         raise ValueError(f"{name} {split} labels: expected shape ({images.shape[0]},) to match the images; got "
                          f"{labels.shape}")
@@ -391,16 +432,51 @@ _CIFAR_FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": 
 
 
 class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickles dicts, lists and numpy arrays only: a CIFAR batch needs nothing else (no arbitrary code)."""
+    """Unpickles dicts, lists and plain numpy arrays only: a CIFAR batch needs nothing else (no arbitrary code).
+
+    Nothing is allocated beyond what the pickle's bytes can hold: an array's shape in ``_reconstruct`` and a
+    dtype's size are checked against ``limit`` (the file size), object dtypes (whose state is a list that numpy
+    would allocate for at the declared shape) are refused, and ``_codecs.encode`` only re-encodes latin-1 text
+    (how Python 3 pickles bytes at protocol 2).
+    """
 
     _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                 ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
                 ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
+    def __init__(self, file, limit: int) -> None:
+        super().__init__(file, encoding="bytes")
+        self.limit = limit
+
+    def _dtype(self, *args) -> np.dtype:
+        dt = np.dtype(*args)
+        if dt.hasobject or dt.itemsize > self.limit:
+            raise pickle.UnpicklingError(f"refusing dtype {dt}: a CIFAR batch holds plain numeric arrays")
+        return dt
+
+    def _reconstruct(self, subtype, shape, dtype):
+        nbytes = math.prod(int(n) for n in shape) * self._dtype(dtype).itemsize
+        if nbytes > self.limit:
+            raise pickle.UnpicklingError(f"an array of shape {tuple(shape)} ({nbytes} bytes) cannot come from a "
+                                         f"file of {self.limit} bytes")
+        return np.ndarray.__new__(subtype, shape, dtype)
+
+    @staticmethod
+    def _encode(text, encoding="utf-8", *rest):
+        if encoding not in ("latin1", "latin-1"):
+            raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
+        return text.encode(encoding)
+
     def find_class(self, module: str, name: str):  # noqa: D102
         if (module, name) not in self._ALLOWED:
             raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}: a CIFAR batch holds only numpy "
                                          f"arrays, lists and dicts")
+        if name == "_reconstruct":
+            return self._reconstruct
+        if name == "dtype":
+            return self._dtype
+        if name == "encode":
+            return self._encode
         for candidate in (module.replace("numpy.core", "numpy._core"), module.replace("numpy._core", "numpy.core")):
             try:  # numpy >= 2 names the module numpy._core (numpy.core is a deprecated alias)
                 return getattr(importlib.import_module(candidate), name)
@@ -409,26 +485,48 @@ class _ArrayUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+def _unpickle_batch(path: Path) -> object:
+    """The object pickled in ``path``, through :class:`_ArrayUnpickler`, allocating no more than the file holds.
+
+    The bytes are scanned first with ``pickletools.genops``, which checks every length an opcode
+    declares against the bytes that follow it (the C unpickler would allocate a declared
+    ``BINBYTES8`` length before reading it), and unpickled from memory (a declared frame length then
+    cannot make the file reader allocate either).
+    """
+    raw = path.read_bytes()
+    try:
+        for _ in pickletools.genops(io.BytesIO(raw)):
+            pass
+        return _ArrayUnpickler(io.BytesIO(raw), limit=len(raw)).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError, OverflowError) as err:
+        raise ValueError(f"{path} is not a CIFAR-10 python batch: {err}") from None
+
+
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    with open(path, "rb") as fh:
-        try:
-            batch = _ArrayUnpickler(fh, encoding="bytes").load()
-        except (pickle.UnpicklingError, EOFError, ValueError) as err:
-            raise ValueError(f"{path} is not a CIFAR-10 python batch: {err}") from None
+    batch = _unpickle_batch(path)
     if not isinstance(batch, dict):
         raise ValueError(f"{path}: expected a pickled dict with 'data' and 'labels'; got {type(batch).__name__}")
     get = lambda key: batch.get(key.encode(), batch.get(key))  # noqa: E731  (py2 pickles have bytes keys)
     data, labels = get("data"), get("labels")
     if data is None or labels is None:
         raise ValueError(f"{path}: expected keys 'data' and 'labels'; got {sorted(map(str, batch))}")
-    data, labels = np.asarray(data), np.asarray(labels)
-    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise ValueError(f"{path}: 'data' must be a uint8 array of shape (N, 3072); got {data.dtype} {data.shape}")
-    if labels.shape != (data.shape[0],):
-        raise ValueError(f"{path}: 'labels' must have shape ({data.shape[0]},); got {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() > 9):
+    if (not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2
+            or data.shape[1] != 3 * 32 * 32 or data.shape[0] == 0):
+        raise ValueError(f"{path}: 'data' must be a uint8 numpy array of shape (N, 3072) with N >= 1; got "
+                         f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}".rstrip())
+    n = data.shape[0]
+    if isinstance(labels, np.ndarray):
+        ok = labels.dtype.kind in "iu" and labels.shape == (n,)
+    else:  # a list of ints (bools and floats are not class ids; nested lists would expand in np.asarray)
+        ok = isinstance(labels, list) and len(labels) == n and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels)
+    if not ok:
+        raise ValueError(f"{path}: 'labels' must be {n} integers (a list or an integer array of shape ({n},)); got "
+                         f"{type(labels).__name__} of length {len(labels) if hasattr(labels, '__len__') else '?'}")
+    labels = np.asarray(labels, dtype=np.int64)
+    if labels.min() < 0 or labels.max() > 9:
         raise ValueError(f"{path}: labels must lie in 0..9; got range [{labels.min()}, {labels.max()}]")
-    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
+    return data.reshape(-1, 3, 32, 32), labels
 
 
 def cifar10(root: PathLike | None, split: str = "train") -> ImageData:
@@ -436,7 +534,9 @@ def cifar10(root: PathLike | None, split: str = "train") -> ImageData:
 
     ``split="train"`` reads ``data_batch_1`` … ``data_batch_5`` (50,000 images), ``"test"`` reads
     ``test_batch``, from ``root`` or ``root/cifar-10-batches-py``. The pickles are read with an
-    unpickler that accepts numpy arrays, lists and dicts only.
+    unpickler that accepts numpy arrays, lists and dicts only and allocates no more than the file
+    holds (every declared length and array size is checked against the file first); ``data`` must
+    be a uint8 array (N, 3072) with N ≥ 1 and ``labels`` N integers in 0..9, else ``ValueError``.
     """
     _check_split(split, tuple(_CIFAR_FILES))
     base = _check_root(root, "cifar10")
@@ -455,8 +555,9 @@ def image_folder(root: PathLike | None, resolution: int | None = None, channels:
     Each image is converted to RGB (``channels=3``) or grayscale (``channels=1``), cropped to the
     central s × s square (s = the shorter side; e.g. CelebA's 178 × 218 → 178 × 178) and resized
     to ``resolution`` × ``resolution`` with PIL's Lanczos filter (antialiased). Files are found by
-    extension (case-insensitive), in subfolders too when ``recursive``; ``limit`` keeps the first
-    ``limit`` of them. Labels are 0 and ``num_classes`` is 0. Needs Pillow.
+    extension (case-insensitive; ``"png"`` and ``".png"`` alike; one string is one extension), in
+    subfolders too when ``recursive``; ``limit`` keeps the first ``limit`` of them. Labels are 0 and
+    ``num_classes`` is 0. Needs Pillow.
     """
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise ValueError(f"image_folder needs resolution=<positive integer> (images are cropped and resized to it); "
@@ -471,7 +572,9 @@ def image_folder(root: PathLike | None, resolution: int | None = None, channels:
     except ImportError:  # pragma: no cover - Pillow comes with matplotlib
         raise ModuleNotFoundError("image_folder needs Pillow: pip install pillow (or pip install -e '.[images]')") \
             from None
-    exts = {e.lower() for e in extensions}
+    if isinstance(extensions, str):  # one extension, not its characters
+        extensions = (extensions,)
+    exts = {e.lower() if e.startswith(".") else "." + e.lower() for e in extensions}
     walker = base.rglob("*") if recursive else base.glob("*")
     files = sorted(p for p in walker if p.is_file() and p.suffix.lower() in exts)[:limit]
     if not files:
@@ -489,7 +592,7 @@ def image_folder(root: PathLike | None, resolution: int | None = None, channels:
                 im = im.crop((left, top, left + s, top + s)).resize((resolution, resolution),
                                                                      Image.Resampling.LANCZOS)
                 out[i] = np.asarray(im, dtype=np.uint8).reshape(resolution, resolution, channels)
-        except OSError as err:
+        except (OSError, Image.DecompressionBombError) as err:  # the bomb error is not an OSError
             raise ValueError(f"image_folder: cannot read {path} as an image: {err}") from None
     images = torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
     return ImageData(images, torch.zeros(len(files), dtype=torch.int64), 0, "image_folder")
@@ -518,7 +621,7 @@ def load_dataset(name: str, root: PathLike | None = None, resolution: int | None
     >>> load_dataset("stacked_mnist", resolution=32, n=10).shape
     (3, 32, 32)
     """
-    if name not in DATASETS:
+    if not isinstance(name, str) or name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
     loader = DATASETS[name]
     params = inspect.signature(loader).parameters

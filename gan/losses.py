@@ -7,7 +7,8 @@ classification losses, a critic value for WGAN/LSGAN/hinge, the pre-activation o
     G loss = mean(g_fake(v_fake))                                 (G minimises)
 
 Means are taken over ``dim`` (default: the last, the batch), so logits of shape (S, B) from S
-seed-parallel models give per-seed losses of shape (S,). Everything is written with softplus /
+seed-parallel models give per-seed losses of shape (S,). Real and fake logits may differ in size
+along ``dim`` only (never broadcast); see :meth:`AdversarialLoss.d_loss`. Everything is written with softplus /
 logsigmoid on logits, never log(sigmoid(v)). Each loss names the analytic objective of
 :mod:`divergences.objectives` whose value function is −(D loss) (``analytic``), which the tests
 use to cross-check this layer against the closed forms.
@@ -33,8 +34,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Mapping
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -81,12 +83,57 @@ class AdversarialLoss:
     params: dict = field(default_factory=dict)
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor, dim: int = -1) -> torch.Tensor:
-        """mean over ``dim`` of d_real(real) + mean over ``dim`` of d_fake(fake)."""
+        """mean over ``dim`` of d_real(real) + mean over ``dim`` of d_fake(fake).
+
+        Shapes: ``real`` and ``fake`` are floating-point tensors with the same number of axes and
+        the same size on every axis except the batch axis ``dim``, where each needs at least one
+        sample and the sizes may differ (e.g. B real and B' fake logits, or PacGAN packs); the
+        result has the shape of the other axes ((S,) for seed-parallel (S, B) and (S, B') logits,
+        () for (B,) and (B',)). Anything that would broadcast ((4,) against (3, 2), (S, B)
+        against (1, B), (B, 1) against (B,)) raises ``ValueError``; integer, bool or complex logits
+        and non-tensors raise ``TypeError``.
+        """
+        axis = _check_logits("real", real, dim)
+        _check_logits("fake", fake, dim)
+        if real.ndim != fake.ndim or any(a != b for i, (a, b) in enumerate(zip(real.shape, fake.shape)) if i != axis):
+            raise ValueError(f"real logits {tuple(real.shape)} and fake logits {tuple(fake.shape)} must have the same "
+                             f"shape on every axis except the batch axis dim={dim} (no broadcasting)")
         return self.d_real(real).mean(dim) + self.d_fake(fake).mean(dim)
 
     def g_loss(self, fake: torch.Tensor, dim: int = -1) -> torch.Tensor:
-        """mean over ``dim`` of g_fake(fake)."""
+        """mean over ``dim`` of g_fake(fake); ``fake`` as in :meth:`d_loss` (at least one sample along ``dim``)."""
+        _check_logits("fake", fake, dim)
         return self.g_fake(fake).mean(dim)
+
+
+def _check_logits(name: str, v: torch.Tensor, dim: int) -> int:
+    """Validate one logit tensor of :meth:`AdversarialLoss.d_loss` / ``g_loss``; return ``dim`` as a non-negative axis.
+
+    Shape and dtype checks only: no host sync (non-finite logits are the trainers' divergence checks' business).
+    """
+    if not isinstance(v, torch.Tensor):
+        raise TypeError(f"{name} logits must be a floating-point torch.Tensor; got {type(v).__name__}")
+    if not v.is_floating_point():
+        raise TypeError(f"{name} logits must be a floating-point tensor (float16/bfloat16/float32/float64); "
+                        f"got dtype {v.dtype}")
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"dim must be an integer axis; got {dim!r}")
+    if v.ndim == 0 or not -v.ndim <= dim < v.ndim:
+        raise ValueError(f"{name} logits of shape {tuple(v.shape)} have no axis dim={dim} (a batch axis is needed)")
+    axis = dim % v.ndim
+    if v.shape[axis] == 0:
+        raise ValueError(f"{name} logits of shape {tuple(v.shape)} hold no sample along the batch axis dim={dim}: "
+                         f"a mean over an empty batch is undefined")
+    return axis
+
+
+def _real_number(name: str, value: object, what: str) -> float:
+    """``value`` as a float if it is a real number (int, float, numpy scalar, 0-d array); bools and strings raise
+    ``ValueError`` (``float(True)`` and ``float("2")`` would pass)."""
+    arr = None if isinstance(value, (str, bytes)) else np.asarray(value)
+    if arr is None or arr.ndim != 0 or arr.dtype.kind not in "iuf":
+        raise ValueError(f"{what} {name} must be a real number (not a bool or a string); got {name}={value!r}")
+    return float(arr)
 
 
 def _alpha_loss_term(alpha: float, label: int) -> Term:
@@ -112,10 +159,7 @@ def wgan() -> AdversarialLoss:
 
 def lsgan(a: float = 0.0, b: float = 1.0, c: float = 1.0) -> AdversarialLoss:
     """Least squares GAN (Mao et al. 2017): D: ½E_P(v − b)² + ½E_Q(v − a)²; G: ½E_Q(v − c)². Default 0-1-1 coding."""
-    try:
-        a, b, c = (float(t) for t in (a, b, c))
-    except (TypeError, ValueError):
-        raise ValueError(f"LSGAN targets a, b, c must be real numbers; got a={a!r}, b={b!r}, c={c!r}") from None
+    a, b, c = (_real_number(n, t, "LSGAN target") for n, t in (("a", a), ("b", b), ("c", c)))
     if not all(map(math.isfinite, (a, b, c))):
         raise ValueError(f"LSGAN targets must be finite; got a={a}, b={b}, c={c}")
     if a == b:
@@ -157,7 +201,7 @@ def fgan(f: str = "kl", g_form: str = "alternative", alpha: float | None = None)
     act = lambda v: rec.activation(v, TORCH_OPS)
     conj = lambda v: rec.conj_activation(v, TORCH_OPS)
     forms = {"alternative": lambda v: -act(v), "saturating": lambda v: -conj(v)}
-    if g_form not in forms:
+    if not isinstance(g_form, str) or g_form not in forms:
         raise ValueError(f"g_form must be one of {sorted(forms)}; got {g_form!r}")
     params = {"f": rec.name, "g_form": g_form} | ({"alpha": alpha} if alpha is not None else {})
     analytic = ("arimoto", {"alpha": alpha}) if alpha is not None else (rec.name, {})
@@ -185,3 +229,48 @@ def get_loss(name: str, **params) -> AdversarialLoss:
         return LOSSES[name](**params)
     except TypeError as exc:
         raise ValueError(f"bad parameters {params} for loss {name!r}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------- the one spelling of a loss
+def format_loss_spec(name: str, params: Mapping[str, Any] | None = None) -> str:
+    """The canonical spelling of a loss with its parameters, ``NAME[:key=value,...]`` (keys sorted, numbers in their
+    shortest form): the one vocabulary of every command line, table and figure.
+
+    >>> format_loss_spec("alpha_d_alpha_g", {"alpha_g": 1.2, "alpha_d": 0.5})
+    'alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2'
+    >>> format_loss_spec("ns")
+    'ns'
+    """
+    if not params:
+        return name
+    shown = {k: (f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v))
+             for k, v in params.items()}
+    return name + ":" + ",".join(f"{k}={shown[k]}" for k in sorted(shown))
+
+
+def parse_loss_spec(text: str) -> tuple[str, dict[str, Any]]:
+    """``NAME[:key=value,...]`` → (name, params), numbers as floats, other values as strings; the loss is built
+    once to check it (ValueError naming the problem and what is allowed).
+
+    >>> parse_loss_spec("alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2")
+    ('alpha_d_alpha_g', {'alpha_d': 0.5, 'alpha_g': 1.2})
+    >>> parse_loss_spec("fgan_kl:g_form=saturating")
+    ('fgan_kl', {'g_form': 'saturating'})
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"a loss is written NAME[:key=value,...] (a string); got {type(text).__name__}")
+    name, _, rest = text.strip().partition(":")
+    params: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"loss {text!r}: parameters are written key=value, comma-separated (e.g. "
+                             f"alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2); got {item!r}")
+        try:
+            params[key.strip()] = float(value)
+        except ValueError:
+            params[key.strip()] = value.strip()
+    if rest and not params:
+        raise ValueError(f"loss {text!r}: nothing after ':' (write NAME or NAME:key=value,...)")
+    get_loss(name, **params)
+    return name, params

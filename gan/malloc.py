@@ -18,7 +18,7 @@ The price is memory: the process keeps up to ``trim_threshold`` of freed heap in
 ``mmap``, so very large stacks (S ≳ 50 of the ring generator) fault as before.
 
 A process-wide setting, so the library does not apply it on import or in a trainer: the study runner
-(:mod:`studies.runs`, in this process for CPU runs and in every worker) and ``benchmarks.toy_speed`` call it;
+(:mod:`studies.executors`, in this process for CPU runs and in every worker) and ``benchmarks.toy_speed`` call it;
 call it yourself before training large seed stacks on the CPU. The environment variable
 ``DISTMATCH_MALLOC=default`` makes it leave glibc's allocator as it is. A no-op (returning False) where the C
 library is not glibc (macOS, musl).

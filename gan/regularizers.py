@@ -34,6 +34,13 @@ initial singular vectors from torch's global generator (it consumes, never seeds
 | :func:`one_sided_label_smoothing` | real target 0.9 in the cross-entropy D loss | Salimans et al. 2016 |
 | :class:`InstanceNoise` | D sees x + σ_t ξ, ξ ~ N(0, I), σ_t annealed | Sønderby et al. 2017; Arjovsky & Bottou 2017 |
 | :func:`consensus_penalty` | γ/2 ‖v‖², v = (∇_{θ_i} L_i)_i, added to every player's loss | Mescheder, Nowozin & Geiger 2017 |
+| :func:`lazy_weight` | a penalty every k-th step with its weight × k (same expected penalty per step) | Karras et al. 2020a, §3.1 |
+| :func:`consistency_penalty` | λ E ‖D(x) − D(T(x))‖² (CR on reals; bCR also on fakes) | Zhang et al. 2020; Zhao et al. 2021 |
+| :func:`orthogonal_penalty` | β Σ_W ‖W Wᵀ ⊙ (1 − I)‖²_F over G's layer weights | Brock et al. 2019, eq. 3 |
+| :func:`path_length_penalty` | E (‖J_wᵀ y‖₂ − a)², y ~ N(0, I)/√(HW), a the running mean of ‖J_wᵀ y‖ | Karras et al. 2020a, §3.2 |
+
+The last four are image-GAN regularizers (``TrainOptions.image_only`` lists the ones a configuration
+sets); the consistency transforms T come from :data:`gan.nets.diffaugment.TRANSFORMS`.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence, Union
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
@@ -275,7 +283,9 @@ def spectral_normalize(module: nn.Module, n_power_iterations: int = 1, eps: floa
     estimated by ``n_power_iterations`` steps of the power method per forward pass in training
     mode (``torch.nn.utils.parametrizations.spectral_norm``; conv kernels are reshaped to
     (out, in·k...) matrices, transposed convs along dim 1). Layers that already carry spectral
-    normalization are left alone (idempotent). Returns ``module``.
+    normalization are left alone (idempotent). Equalized-learning-rate layers (StyleGAN2's, flagged
+    ``spectral_norm_replaces_gain``) are normalised too, and their run-time scale λ/√fan_in is dropped:
+    the layer then uses W/σ_max(W) itself. Returns ``module``.
 
     Not for seed-parallel critics whose weights are stacked (S, ...) tensors rather than Linear
     layers: torch's implementation would normalise the stacked tensor as one matrix.
@@ -284,8 +294,11 @@ def spectral_normalize(module: nn.Module, n_power_iterations: int = 1, eps: floa
         raise ValueError(f"n_power_iterations must be an integer ≥ 1; got {n_power_iterations!r}")
     e = _check_positive("eps", eps)
     for layer in list(module.modules()):
-        if isinstance(layer, _SN_LAYERS) and not _has_spectral_norm(layer):
+        equalized = getattr(layer, "spectral_norm_replaces_gain", False)
+        if (isinstance(layer, _SN_LAYERS) or equalized) and not _has_spectral_norm(layer):
             nn.utils.parametrizations.spectral_norm(layer, "weight", n_power_iterations=n_power_iterations, eps=e)
+            if equalized:  # an equalized-lr layer (gan.nets.equalized): its weight is now W/σ(W), used as is
+                layer.weight_gain = 1.0
     return module
 
 
@@ -405,7 +418,122 @@ def consensus_penalty(losses: Sequence[torch.Tensor], params: Sequence[Sequence[
     return 0.5 * g * total
 
 
+# ----------------------------------------------------------------------------- image-GAN regularizers
+def lazy_weight(weight: float, interval: int, step: int) -> float:
+    """Lazy regularization (Karras et al. 2020a, §3.1): the weight of a penalty at step ``step`` ≥ 0 when it is
+    evaluated only every ``interval`` steps, k·λ at steps 0, k, 2k, … and 0 elsewhere — so the penalty per step,
+    averaged over any k consecutive steps, equals λ times the penalty evaluated every step.
+
+    >>> [lazy_weight(10.0, 4, t) for t in range(6)]
+    [40.0, 0.0, 0.0, 0.0, 40.0, 0.0]
+    """
+    w = _check_positive("weight", weight, allow_zero=True)
+    for name, v, lo in (("interval", interval, 1), ("step", step, 0)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ValueError(f"{name} must be an integer ≥ {lo}; got {v!r}")
+    return w * interval if step % interval == 0 else 0.0
+
+
+Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def consistency_penalty(critic: Critic, x: torch.Tensor, transform: Transform, generator: torch.Generator,
+                        weight: float = 10.0, logits: torch.Tensor | None = None) -> torch.Tensor:
+    """Consistency regularization λ E_x ‖D(x) − D(T(x))‖² on a batch of images x (B, C, H, W); scalar.
+
+    CR (Zhang, Zhang, Odena & Lee 2020, "Consistency regularization for GANs", eq. 1, λ = 10) applies it to
+    the real images; balanced CR (bCR; Zhao, Singh, Lee, Zhang, Odena & Zhang 2021, "Improved consistency
+    regularization for GANs", Alg. 1) adds the same term on generated images with its own weight
+    (λ_real = λ_fake = 10). D(·) is the discriminator's output before the loss (the logit), ‖·‖² the
+    squared difference per image, averaged over the batch. T is a random semantics-preserving transform
+    drawn from ``generator`` (:func:`gan.nets.diffaugment.consistency_transform`, e.g. flip + translation).
+
+    Only D is regularized: x is detached first, so no gradient reaches the generator. ``logits`` may pass
+    D(x) already computed on the same (detached, generator-free) x to save a forward pass.
+    """
+    w = _check_positive("weight", weight, allow_zero=True)
+    _check_generator(generator)
+    if x.ndim != 4:
+        raise ValueError(f"consistency regularization needs images of shape (B, C, H, W); got {tuple(x.shape)}")
+    x = x.detach()
+    here = critic_outputs(critic, x) if logits is None else logits.reshape(x.shape[0])
+    there = critic_outputs(critic, transform(x, generator))
+    dt = torch.promote_types(there.dtype, torch.float32)  # at least float32 (bf16 logits under autocast)
+    return w * (here.to(dt) - there.to(dt)).square().mean()
+
+
+def _layer_weights(module: nn.Module):
+    """Every sub-module's own ``weight`` parameter with ≥ 2 axes (the original under a parametrization),
+    embeddings (modules named ``*Embedding``) excepted."""
+    for layer in module.modules():
+        if "Embedding" in type(layer).__name__:
+            continue
+        if parametrize.is_parametrized(layer, "weight"):
+            w = layer.parametrizations.weight.original
+        else:
+            w = layer._parameters.get("weight")
+        if w is not None and w.ndim >= 2:
+            yield w
+
+
+def orthogonal_penalty(module: nn.Module, weight: float = 1e-4) -> torch.Tensor:
+    """BigGAN's orthogonal regularization β Σ_W ‖W Wᵀ ⊙ (1 − I)‖²_F (Brock, Donahue & Simonyan 2019, eq. 3).
+
+    W runs over the weight of every layer of ``module`` (Linear, Conv, equalized and modulated layers;
+    under spectral norm the stored, un-normalised weight), reshaped to (out, in·k…) so that W Wᵀ is the Gram
+    matrix of the filters; embeddings are left out (the reference code exempts G's shared embedding).
+    Only the off-diagonal entries are penalised: the filters are pushed towards mutual orthogonality, their
+    norms are free. The paper writes WᵀW with filters as columns, the same matrix; β = 10⁻⁴. (The
+    reference code adds the gradient 2β (W Wᵀ ⊙ (1 − I)) W directly, i.e. the gradient of half this value.)
+    Add it to G's loss. Returns a scalar (0 for a module without weights).
+    """
+    b = _check_positive("weight", weight, allow_zero=True)
+    total = None
+    for w in _layer_weights(module):
+        m = w.reshape(w.shape[0], -1)
+        gram = m @ m.T
+        off = gram - torch.diag_embed(torch.diagonal(gram))
+        term = off.square().sum()
+        total = term if total is None else total + term
+    if total is None:
+        return torch.zeros(())
+    return b * total
+
+
+def path_length_penalty(images: torch.Tensor, ws: torch.Tensor, pl_mean: torch.Tensor, generator: torch.Generator,
+                        decay: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
+    """StyleGAN2's path-length regularizer E_w,y (‖J_wᵀ y‖₂ − a)² (Karras et al. 2020a, §3.2, eq. 4) and the new a.
+
+    ``images`` (B, C, H, W) = g(ws) must have been computed from the per-layer latents ``ws`` (B, L, w_dim) with
+    the graph kept. y ~ N(0, I)/√(H·W) is drawn from ``generator`` (the official normalisation, which makes the
+    lengths independent of the resolution); J_wᵀ y = ∇_ws ⟨g(ws), y⟩ (one backward pass, ``create_graph=True``);
+    the length of sample b is √(mean over the L layers of Σ_dims (J_wᵀ y)²) (the official code; with L = 1
+    it is the Euclidean norm). a is the running mean of the lengths, a ← a + decay·(mean_b length_b − a),
+    updated before use and kept in the graph for this step as in the official code; the returned new
+    running mean is detached. Returns (penalty = mean_b (length_b − a)², scalar; new a, 0-dim).
+    """
+    _check_generator(generator)
+    d = _check_positive("decay", decay)
+    if d > 1:
+        raise ValueError(f"decay must lie in (0, 1]; got {decay!r}")
+    if images.ndim != 4 or ws.ndim != 3 or ws.shape[0] != images.shape[0]:
+        raise ValueError(f"path length needs images (B, C, H, W) and ws (B, L, w_dim); got {tuple(images.shape)} "
+                         f"and {tuple(ws.shape)}")
+    H, W = images.shape[2], images.shape[3]
+    y = torch.randn(images.shape, generator=generator, device=generator.device, dtype=torch.float32)
+    y = y.to(images.device, images.dtype) / math.sqrt(H * W)
+    (grad,) = torch.autograd.grad((images * y).sum(), ws, create_graph=True)
+    dt = torch.promote_types(grad.dtype, torch.float32)  # at least float32 (bf16 under autocast)
+    lengths = grad.to(dt).square().sum(dim=2).mean(dim=1).sqrt()
+    a = pl_mean.to(dt).lerp(lengths.mean(), d)
+    return (lengths - a).square().mean(), a.detach()
+
+
 # ----------------------------------------------------------------------------- options
+IMAGE_ONLY = ("cr_real", "cr_fake", "ortho_weight", "pl_weight", "style_mixing")
+"""``TrainOptions`` fields only the image trainer implements (a trainer without them must reject them)."""
+
+
 @dataclass(frozen=True)
 class TrainOptions:
     """What the trainers take besides the loss: update schedule, Adam settings, regularizers.
@@ -422,6 +550,15 @@ class TrainOptions:
     real_target : None or the one-sided label-smoothing target in (0, 1] (0.9).
     instance_noise : σ ≥ 0 of Gaussian instance noise on D's inputs (0: off).
     instance_noise_anneal : None (constant σ) or the number of G steps over which σ decays to 0.
+    penalty_interval : lazy regularization: the penalty every k-th D step with its weight × k (1: every step;
+        StyleGAN2: R1 every 16; :func:`lazy_weight`).
+    cr_real, cr_fake : consistency-regularization weights on real (CR, 10) and generated (bCR, 10) images; 0 off.
+    cr_transform : the transform T, a comma list of :data:`gan.nets.diffaugment.TRANSFORMS` names (checked by the image
+        trainer's config, :class:`gan.train.ImageTrainConfig`).
+    ortho_weight : β of BigGAN's orthogonal regularization of G (1e-4); 0 off.
+    pl_weight, pl_interval, pl_decay, pl_batch_shrink : StyleGAN2 path-length regularization (2, every 4 G steps
+        with the weight × 4, running-mean decay 0.01, on batch/2 samples); pl_weight 0 off. Style-based G only.
+    style_mixing : probability of style mixing in G (StyleGAN2: 0.9); style-based G only.
     """
 
     n_dis: int = 1
@@ -436,15 +573,26 @@ class TrainOptions:
     real_target: float | None = None
     instance_noise: float = 0.0
     instance_noise_anneal: int | None = None
+    penalty_interval: int = 1
+    cr_real: float = 0.0
+    cr_fake: float = 0.0
+    cr_transform: str = "flip,translation"
+    ortho_weight: float = 0.0
+    pl_weight: float = 0.0
+    pl_interval: int = 4
+    pl_decay: float = 0.01
+    pl_batch_shrink: int = 2
+    style_mixing: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_dis, bool) or not isinstance(self.n_dis, int) or self.n_dis < 1:
+        if isinstance(self.n_dis, (bool, np.bool_)) or not isinstance(self.n_dis, (int, np.integer)) or self.n_dis < 1:
             raise ValueError(f"n_dis must be an integer ≥ 1; got {self.n_dis!r}")
         for name in ("lr_d", "lr_g", "penalty_weight"):
             _check_positive(name, getattr(self, name))
         for name in ("beta1", "beta2"):
             b = getattr(self, name)
-            if isinstance(b, bool) or not isinstance(b, (int, float)) or not (0.0 <= b < 1.0):
+            if isinstance(b, (bool, np.bool_)) or not isinstance(b, (int, float, np.integer, np.floating)) \
+                    or not (0.0 <= b < 1.0):
                 raise ValueError(f"{name} must lie in [0, 1); got {b!r}")
         if self.penalty is not None and self.penalty not in PENALTIES:
             raise ValueError(f"penalty must be None or one of {PENALTIES}; got {self.penalty!r}")
@@ -459,6 +607,22 @@ class TrainOptions:
         InstanceNoise(self.instance_noise, self.instance_noise_anneal)  # validates both
         if self.instance_noise_anneal is not None and self.instance_noise == 0:
             raise ValueError("instance_noise_anneal is set but instance_noise is 0; set a σ > 0 or drop the schedule")
+        for name in ("penalty_interval", "pl_interval", "pl_batch_shrink"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be an integer ≥ 1; got {v!r}")
+        for name in ("cr_real", "cr_fake", "ortho_weight", "pl_weight"):
+            _check_positive(name, getattr(self, name), allow_zero=True)
+        if _check_positive("pl_decay", self.pl_decay) > 1:
+            raise ValueError(f"pl_decay must lie in (0, 1]; got {self.pl_decay!r}")
+        sm = self.style_mixing
+        if isinstance(sm, bool) or not isinstance(sm, (int, float)) or not (0.0 <= sm <= 1.0):
+            raise ValueError(f"style_mixing must be a probability in [0, 1]; got {sm!r}")
+        if not isinstance(self.cr_transform, str) or not self.cr_transform.strip():
+            raise ValueError(f"cr_transform must be a comma list of transform names such as 'flip,translation'; "
+                             f"got {self.cr_transform!r}")
+        # the names themselves are checked where the transform is built (gan.nets.diffaugment.parse_transforms, from
+        # gan.train.ImageTrainConfig): gan.nets imports this module, so this one must not import gan.nets
 
     def wrap_loss(self, loss: AdversarialLoss) -> AdversarialLoss:
         """``loss`` with one-sided label smoothing if ``real_target`` is set (ValueError if it does not apply)."""
@@ -468,14 +632,28 @@ class TrainOptions:
         """The instance-noise schedule, or None when σ = 0."""
         return None if self.instance_noise == 0 else InstanceNoise(self.instance_noise, self.instance_noise_anneal)
 
+    def image_only(self) -> tuple[str, ...]:
+        """The image-only fields (``IMAGE_ONLY``) this object sets to something other than their default."""
+        return tuple(n for n in IMAGE_ONLY if getattr(self, n) != 0)
+
     def d_penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor, generator: Generators,
-                  sample_ndim: int = 1) -> torch.Tensor:
-        """The weighted penalty term to add to the D loss, shape (*lead,); zeros when ``penalty`` is None."""
+                  sample_ndim: int = 1, step: int | None = None) -> torch.Tensor:
+        """The weighted penalty term to add to the D loss, shape (*lead,); zeros when ``penalty`` is None.
+
+        With ``penalty_interval`` k > 1 (lazy regularization) ``step`` is the D-step index ≥ 0 and the
+        weight is :func:`lazy_weight` (k × weight at steps divisible by k; zeros, computed for free, elsewhere).
+        """
+        weight = self.penalty_weight
+        if self.penalty_interval > 1:
+            if step is None:
+                raise ValueError(f"penalty_interval={self.penalty_interval} (lazy regularization) needs the D-step "
+                                 f"index: d_penalty(..., step=i)")
+            weight = lazy_weight(self.penalty_weight, self.penalty_interval, step)
+        if self.penalty is None or weight == 0.0:
+            _check_sample_ndim(real, sample_ndim, "real")
+            return real.new_zeros(real.shape[: sample_ndim - 1])
         if self.penalty == "gp":
-            return gradient_penalty(critic, real, fake, generator, self.penalty_weight, sample_ndim)
+            return gradient_penalty(critic, real, fake, generator, weight, sample_ndim)
         if self.penalty == "r1":
-            return r1_penalty(critic, real, self.penalty_weight, sample_ndim)
-        if self.penalty == "dragan":
-            return dragan_penalty(critic, real, generator, self.penalty_weight, sample_ndim=sample_ndim)
-        _check_sample_ndim(real, sample_ndim, "real")
-        return real.new_zeros(real.shape[: sample_ndim - 1])
+            return r1_penalty(critic, real, weight, sample_ndim)
+        return dragan_penalty(critic, real, generator, weight, sample_ndim=sample_ndim)

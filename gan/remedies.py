@@ -154,6 +154,7 @@ def _batch(b: Batch, i: int) -> torch.Tensor:
 def unrolled_d_params(d_module: nn.Module, params: Mapping[str, torch.Tensor] | None, loss: AdversarialLoss,
                       real: Batch, fake: Batch, k: int, lr: float, *, optimizer: str = "sgd",
                       betas: tuple[float, float] = (0.5, 0.999), eps: float = 1e-8,
+                      adam_state: Mapping[str, tuple[torch.Tensor, torch.Tensor, float]] | None = None,
                       sample_ndim: int = 1) -> dict[str, torch.Tensor]:
     """θ_D^k: k look-ahead optimizer steps on the D loss, differentiable in the generator (Metz et al. 2017).
 
@@ -167,9 +168,10 @@ def unrolled_d_params(d_module: nn.Module, params: Mapping[str, torch.Tensor] | 
     ``params`` (None: ``d_module``'s named parameters) are detached at θ^0, so nothing flows
     into D's own ``.grad``; D is trained with its ordinary step. ``real`` and ``fake`` are
     tensors reused at every step or callables ``i ↦ batch`` (fresh samples per step).
-    ``optimizer``: ``"sgd"`` (step = gradient) or ``"adam"`` (fresh moments, bias-corrected,
-    denominator sqrt(v̂ + eps²) instead of sqrt(v̂) + eps so the step is twice differentiable
-    at v = 0). ``k = 0`` returns θ_D (detached copies). Seed-parallel modules: the per-seed losses
+    ``optimizer``: ``"sgd"`` (step = gradient) or ``"adam"`` (bias-corrected moments, denominator
+    sqrt(v̂ + eps²) instead of sqrt(v̂) + eps so the step is twice differentiable at v = 0), starting from
+    ``adam_state`` (name → (m, v, t): D's own optimizer moments and step count, as the authors' code unrolls
+    D's Adam optimizer itself) or from zero moments at t = 0. ``k = 0`` returns θ_D (detached copies). Seed-parallel modules: the per-seed losses
     are summed, which gives every seed its own step (see the module docstring).
     """
     k = _check_int("k", k, 0)
@@ -186,8 +188,10 @@ def unrolled_d_params(d_module: nn.Module, params: Mapping[str, torch.Tensor] | 
     theta = {n: params[n].detach().requires_grad_(True) for n in names}
     if k == 0:
         return theta
-    m = {n: torch.zeros_like(theta[n]) for n in names}
-    v = {n: torch.zeros_like(theta[n]) for n in names}
+    state = dict(adam_state or {})
+    m = {n: state[n][0].detach().clone() if n in state else torch.zeros_like(theta[n]) for n in names}
+    v = {n: state[n][1].detach().clone() if n in state else torch.zeros_like(theta[n]) for n in names}
+    t0 = {n: float(state[n][2]) if n in state else 0.0 for n in names}
     for i in range(k):
         xr, xf = _batch(real, i), _batch(fake, i)
         out = lambda x: critic_outputs(lambda z: functional_call(d_module, theta, (z,)), x, sample_ndim)
@@ -202,8 +206,9 @@ def unrolled_d_params(d_module: nn.Module, params: Mapping[str, torch.Tensor] | 
             else:
                 m[n] = b1 * m[n] + (1.0 - b1) * g
                 v[n] = b2 * v[n] + (1.0 - b2) * g * g
-                m_hat = m[n] / (1.0 - b1 ** (i + 1))
-                v_hat = v[n] / (1.0 - b2 ** (i + 1))
+                t = t0[n] + i + 1
+                m_hat = m[n] / (1.0 - b1 ** t)
+                v_hat = v[n] / (1.0 - b2 ** t)
                 new[n] = theta[n] - lr * m_hat / (v_hat + eps * eps).sqrt()
         theta = new
     return theta

@@ -1,14 +1,22 @@
-"""Image GAN trainer: one config dataclass, one trainer class, a command line (``python -m gan.train``).
+"""Image GAN trainer: one config dataclass, one trainer class (its command line is ``python -m studies.train_gan``).
 
 Algorithm (one iteration = ``n_dis`` D steps, then one G step; Goodfellow et al. 2014, Alg. 1):
 
     D step: x ~ data minibatch (labels y), z ~ p_z, ỹ ~ U{0..K−1}, x̃ = G(z, ỹ) (no grad)
-            A(·) = DiffAugment then instance noise (each optional)
+            A(·) = DiffAugment or ADA, then instance noise (each optional)
             L_D = mean d_real(D(A(x), y)) + mean d_fake(D(A(x̃), ỹ))           # gan.losses
-                  + penalty(D(·, y) at A(x), A(x̃))                              # gan.regularizers
+                  + penalty(D(·, y) at A(x), A(x̃))  [lazy: every k-th D step, weight × k]   # gan.regularizers
+                  + λ_r ‖D(A(x)) − D(T(A(x)))‖² + λ_f ‖D(A(x̃)) − D(T(A(x̃)))‖²   # CR / bCR
                   + w·[CE(c(A(x)), y) + CE(c(A(x̃)), ỹ)]                          # ACGAN head only
-            Adam step on D; weight clipping if set
-    G step: L_G = mean g_fake(D(A(G(z, ỹ)), ỹ)) [+ w·CE(c(A(G(z, ỹ))), ỹ)]; Adam step on G; EMA update
+            Adam step on D; weight clipping if set; ADA: accumulate sign(D(A(x))), adjust p every 4 D steps
+    G step: L_G = mean g_fake(D(A(G(z, ỹ)), ỹ)) [+ w·CE(c(A(G(z, ỹ))), ỹ)]
+                  + β Σ_W ‖WWᵀ ⊙ (1 − I)‖²  (orthogonal regularization, BigGAN)
+                  + 4·w_pl (‖J_wᵀ y‖ − a)² every 4th G step on B/2 samples (path length, StyleGAN2)
+            Adam step on G; EMA update
+
+A style-based G (StyleGAN2) draws its per-pixel noise and its style-mixing latents from the "style"
+stream. Every option above is a field of ``TrainOptions`` (``gan.regularizers``) except the augmentations
+(``diffaugment``, ``ada_*`` here); the architecture's record (``gan.nets.ARCHS``) supplies the paper's values.
 
 Real and fake batches go through D separately (separate batch-norm statistics, as in DCGAN).
 Penalties see the discriminator's inputs after augmentation and use the real labels y (for the
@@ -27,11 +35,13 @@ iterations. Minibatches are i.i.d. uniform draws with replacement (no epochs).
 
 Randomness: named streams (``STREAMS``), each a ``torch.Generator`` seeded from (seed, stream,
 rank) with numpy's ``SeedSequence``: "init" (weights, on the CPU, the same on every rank), "data",
-"latent", "augment", "penalty", "noise". Nothing is drawn from torch's global generators.
+"latent", "augment" (DiffAugment, ADA, the CR transforms), "penalty", "noise" (instance noise), "style"
+(StyleGAN2's noise inputs and style mixing). Nothing is drawn from torch's global generators.
 
 Checkpoints (:meth:`ImageTrainer.save_checkpoint`, every ``checkpoint_every`` iterations and at
 the end of :meth:`~ImageTrainer.train`) hold G, D, EMA, both optimizers, the state of every
-stream on every rank, the iteration counter and the log; :func:`gan.checkpoint.save_checkpoint`
+stream on every rank, the iteration and D/G step counters, ADA's p and sign sums, the path-length
+running mean and the log; :func:`gan.checkpoint.save_checkpoint`
 writes them to a temporary file in the destination directory, fsyncs and renames it
 (``os.replace``), so a killed run leaves the previous checkpoint intact. Resuming
 (``load_checkpoint``) continues **bit for bit** on the CPU: N iterations straight equal k
@@ -46,32 +56,32 @@ variables nothing of ``torch.distributed`` is touched.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import os
-import sys
 import time
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .checkpoint import load_checkpoint as load_checkpoint_file, save_checkpoint as save_checkpoint_file
-from .device import DEVICE_HELP, device_option, resolve_device
+from .device import resolve_device
 from .losses import LOSSES, AdversarialLoss, get_loss
-from .nets import ARCHS, EMA, LATENTS, ArchSpec, DiffAugment, build_models, get_arch, spectral_norm_
-from .nets.diffaugment import parse_policy
+from .nets import (EMA, LATENTS, AdaptiveAugment, ArchSpec, DiffAugment, build_models, consistency_transform,
+                   get_arch, spectral_norm_, truncated_latents)
+from .nets.diffaugment import parse_policy, parse_transforms
 from .nets.registry import CONDITIONAL_HEADS
-from .regularizers import TrainOptions, clip_weights_
+from .regularizers import (TrainOptions, clip_weights_, consistency_penalty, orthogonal_penalty,
+                           path_length_penalty)
 from .seeding import make_adam, named_stream_seed
 
-STREAMS = {"init": 0, "data": 1, "latent": 2, "augment": 3, "penalty": 4, "noise": 5, "grid": 6}
+STREAMS = {"init": 0, "data": 1, "latent": 2, "augment": 3, "penalty": 4, "noise": 5, "grid": 6, "style": 7}
 """Random streams of a run (see the module docstring)."""
 
 ADAM_IMPLS = ("auto", "fused", "foreach", "for")
@@ -79,7 +89,7 @@ CHECKPOINT_FORMAT = 1
 # Config fields that define the experiment: a checkpoint only resumes a run that agrees on all of them.
 _RUN_FIELDS = ("arch", "loss", "loss_params", "options", "batch_size", "latent_dim", "latent", "g_channels",
                "d_channels", "conditional", "cond_head", "aux_weight", "ema_decay", "ema_warmup", "ema_ramp",
-               "diffaugment", "seed")
+               "diffaugment", "seed", "preset", "ada_target", "ada_interval", "ada_kimg", "ada_policy")
 
 
 def stream_seed(seed: int, stream: str, rank: int = 0) -> int:
@@ -109,16 +119,21 @@ def _check_bool(name: str, value: Any, allow_none: bool = False) -> None:
 class ImageTrainConfig:
     """One image GAN run. ``None`` means "the architecture's default" (:data:`gan.nets.ARCHS`).
 
-    arch : a key of ``ARCHS`` ("dcgan", "resnet").
-    loss, loss_params : ``gan.losses.get_loss(loss, **loss_params)`` (None: dcgan "ns", resnet "hinge").
-    options : ``gan.regularizers.TrainOptions`` (n_dis, lr_d/lr_g — TTUR —, Adam β, penalty, clipping,
-        spectral norm, label smoothing, instance noise); None: the paper's settings of the architecture.
-    batch_size : global minibatch B (split across DDP ranks; None: 128 dcgan, 64 resnet).
+    arch : a key of ``ARCHS`` ("dcgan", "resnet", "sagan", "biggan", "stylegan2").
+    loss, loss_params : ``gan.losses.get_loss(loss, **loss_params)`` (None: the architecture's, e.g. dcgan "ns",
+        resnet/sagan/biggan "hinge", stylegan2 "ns").
+    options : ``gan.regularizers.TrainOptions`` (n_dis, lr_d/lr_g — TTUR —, Adam β, penalty and its lazy interval,
+        clipping, spectral norm, label smoothing, instance noise, CR/bCR, orthogonal regularization, path length,
+        style mixing); None: the paper's settings of the architecture.
+    batch_size : global minibatch B (split across DDP ranks; None: the architecture's, e.g. 128 dcgan, 64 resnet).
     latent_dim, latent : z's dimension and distribution (a key of ``LATENTS``); g_channels, d_channels : widths.
+    preset : a width preset of the architecture (``ArchSpec.presets``, e.g. "small"); explicit widths override it.
     conditional, cond_head : class-conditional G with a "projection" or "acgan" D; aux_weight : the ACGAN
         cross-entropy weight w.
     ema_decay, ema_warmup, ema_ramp : generator EMA (:class:`gan.nets.EMA`; ema_decay None: no EMA).
     diffaugment : DiffAugment policy ("" off; e.g. "color,translation,cutout").
+    ada_target, ada_interval, ada_kimg, ada_policy : adaptive discriminator augmentation (:class:`gan.nets.AdaptiveAugment`;
+        ada_target None: off, the paper's 0.6; p adjusted every 4 D steps by B·4/(500·1000)); not with diffaugment.
     amp, channels_last : bf16 autocast / channels_last memory format (None: on CUDA only).
     compile : ``torch.compile`` the forward passes. adam : Adam implementation (auto: fused on CUDA).
     seed : root of all random streams. log_every : iterations between loss logs (the only host syncs).
@@ -155,9 +170,14 @@ class ImageTrainConfig:
     sample_every: int = 0
     progress: bool = True
     resident_max_bytes: int = 8 << 30
+    preset: str | None = None
+    ada_target: float | None = None
+    ada_interval: int = 4
+    ada_kimg: float = 500.0
+    ada_policy: str = "bgc"
 
     def __post_init__(self) -> None:
-        get_arch(self.arch)  # validates the name
+        spec = get_arch(self.arch)  # validates the name
         if self.loss is not None and self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
         if not isinstance(self.loss_params, Mapping):
@@ -183,6 +203,7 @@ class ImageTrainConfig:
         if not isinstance(self.diffaugment, str):
             raise ValueError(f"diffaugment must be a policy string such as 'color,translation,cutout'; got {self.diffaugment!r}")
         parse_policy(self.diffaugment)
+        parse_transforms(self.train_options().cr_transform)
         for name in ("amp", "channels_last"):
             _check_bool(name, getattr(self, name), allow_none=True)
         _check_bool("compile", self.compile)
@@ -196,6 +217,20 @@ class ImageTrainConfig:
         _check_int("resident_max_bytes", self.resident_max_bytes, 0)
         if self.checkpoint_every > 0 and self.checkpoint_path is None:
             raise ValueError(f"checkpoint_every={self.checkpoint_every} needs a checkpoint_path")
+        if self.preset is not None and not isinstance(self.preset, str):
+            raise ValueError(f"preset must be None or a preset name; got {self.preset!r}")
+        spec.widths(self.preset)  # validates the preset name
+        ada_target = 0.6 if self.ada_target is None else self.ada_target
+        AdaptiveAugment(ada_target, self.ada_interval, self.ada_kimg, self.ada_policy)  # validates the ADA fields
+        if self.ada_target is not None and self.diffaugment:
+            raise ValueError(f"ADA (ada_target={self.ada_target}) and DiffAugment (diffaugment={self.diffaugment!r}) "
+                             f"are two augmentation pipelines; choose one")
+        opts = self.train_options()
+        if not spec.style:
+            for name in ("pl_weight", "style_mixing"):
+                if getattr(opts, name) != 0:
+                    raise ValueError(f"{name}={getattr(opts, name)} needs a style-based generator (arch 'stylegan2'); "
+                                     f"arch {self.arch!r} has none")
 
     # resolved values (architecture defaults filled in)
     @property
@@ -219,6 +254,11 @@ class ImageTrainConfig:
         """``latent``, or the architecture's latent distribution."""
         return self.latent if self.latent is not None else self.spec.latent
 
+    def widths(self) -> dict[str, int]:
+        """{latent_dim, g_channels, d_channels}: explicit values, else the preset's, else the paper's."""
+        given = {"latent_dim": self.latent_dim, "g_channels": self.g_channels, "d_channels": self.d_channels}
+        return self.spec.widths(self.preset) | {k: v for k, v in given.items() if v is not None}
+
     def run_fields(self) -> dict:
         """The experiment-defining fields (``_RUN_FIELDS``) with defaults resolved, as plain data."""
         out = {}
@@ -237,6 +277,16 @@ class ImageTrainConfig:
                 v = self.latent_name()
             out[name] = v
         return out
+
+
+def _with_defaults(run: Mapping[str, Any]) -> dict:
+    """A checkpoint's run fields with those added to ``_RUN_FIELDS`` (or to ``TrainOptions``) after it was
+    written filled in with their defaults: such a run used the behaviour the defaults describe."""
+    out = {f.name: f.default for f in dataclasses.fields(ImageTrainConfig)
+           if f.name in _RUN_FIELDS and f.default is not dataclasses.MISSING} | dict(run)
+    if isinstance(out.get("options"), Mapping):
+        out["options"] = dataclasses.asdict(TrainOptions()) | dict(out["options"])
+    return out
 
 
 # ----------------------------------------------------------------------------- distributed set-up
@@ -398,13 +448,16 @@ class ImageTrainer:
         self.loss = opts.wrap_loss(cfg.build_loss())
         self.noise = opts.noise()
         self.augment = DiffAugment(cfg.diffaugment) if cfg.diffaugment else None
+        self.ada = None if cfg.ada_target is None else AdaptiveAugment(
+            cfg.ada_target, cfg.ada_interval, cfg.ada_kimg, cfg.ada_policy, device=self.device)
+        self.cr_transform = consistency_transform(opts.cr_transform) if (opts.cr_real or opts.cr_fake) else None
         self.sample_latent = LATENTS[cfg.latent_name()]
         self.acgan = cfg.conditional and cfg.cond_head == "acgan"
+        self.style = spec.style
 
         init_gen = torch.Generator().manual_seed(stream_seed(cfg.seed, "init"))
         G, D = build_models(cfg.arch, resolution, channels, num_classes, cfg.conditional, head=cfg.cond_head,
-                            latent_dim=cfg.latent_dim, g_channels=cfg.g_channels, d_channels=cfg.d_channels,
-                            generator=init_gen)
+                            generator=init_gen, **cfg.widths())
         if opts.spectral_norm:
             spectral_norm_(D, init_gen)
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
@@ -412,7 +465,7 @@ class ImageTrainer:
         self.D: nn.Module = D.to(self.device, memory_format=fmt)
         self.latent_dim = G.latent_dim
         self.ema = EMA(self.G, cfg.ema_decay, cfg.ema_warmup, cfg.ema_ramp) if cfg.ema_decay is not None else None
-        betas = (opts.beta1, opts.beta2)
+        betas = (float(opts.beta1), float(opts.beta2))  # an int β (0) next to a float one is rejected by Adam
         self.opt_g = make_adam(self.G.parameters(), opts.lr_g, betas, cfg.adam, self.device)
         self.opt_d = make_adam(self.D.parameters(), opts.lr_d, betas, cfg.adam, self.device)
         G_train, D_train = self.G, self.D
@@ -431,9 +484,12 @@ class ImageTrainer:
         self.gens: dict[str, torch.Generator] = {
             name: torch.Generator(device=self.data.index_device if name == "data" else self.device).manual_seed(
                 stream_seed(cfg.seed, name, rank))
-            for name in ("data", "latent", "augment", "penalty", "noise")
+            for name in ("data", "latent", "augment", "penalty", "noise", "style")
         }
         self.step = 0
+        self.d_steps = 0  # D updates so far (lazy regularization, ADA adjustments)
+        self.g_steps = 0  # G updates so far (lazy path-length regularization)
+        self.pl_mean = torch.zeros((), device=self.device)  # running mean a of the path lengths
         self.history: list[dict] = []
         self._tb = _tensorboard_writer(cfg.tensorboard_dir) if rank == 0 else None
 
@@ -476,17 +532,30 @@ class ImageTrainer:
         return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else nullcontext()
 
     # ------------------------------------------------------------------ one update each
-    def latents(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """z ~ p_z (n, latent_dim) and, for conditional models, labels ỹ ~ U{0..K−1} (n,), on the generator's device."""
-        z = self.sample_latent((n, self.latent_dim), generator, generator.device)
+    def latents(self, n: int, generator: torch.Generator, truncation: float | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """z ~ p_z (n, latent_dim) and, for conditional models, labels ỹ ~ U{0..K−1} (n,), on the generator's device;
+        with ``truncation`` t, z is drawn from p_z restricted to |z_i| ≤ t (:func:`gan.nets.truncated_latents`)."""
+        if truncation is None:
+            z = self.sample_latent((n, self.latent_dim), generator, generator.device)
+        else:
+            z = truncated_latents(self.cfg.latent_name(), (n, self.latent_dim), truncation, generator)
         y = None
         if self.cfg.conditional:
             y = torch.randint(self.num_classes, (n,), generator=generator, device=generator.device)
         return z, y
 
+    def _generate(self, net, z: torch.Tensor, y: torch.Tensor | None, **kw):
+        """G(z, y); a style-based G also gets the "style" stream and the style-mixing probability."""
+        if self.style:
+            return net(z, y, generator=self.gens["style"], style_mixing=self.options.style_mixing, **kw)
+        return net(z, y, **kw)
+
     def _d_input(self, x: torch.Tensor) -> torch.Tensor:
         if self.augment is not None:
             x = self.augment(x, self.gens["augment"])
+        if self.ada is not None:
+            x = self.ada(x, self.gens["augment"])
         if self.noise is not None:
             x = self.noise(x, self.gens["noise"], self.step)
         return x
@@ -496,10 +565,11 @@ class ImageTrainer:
 
     def d_step(self) -> torch.Tensor:
         """One discriminator update; returns its loss (detached, on the device; no host sync)."""
+        opts, index = self.options, self.d_steps
         real, y_real = self.data.sample(self.batch_size, self.gens["data"])
         z, y_fake = self.latents(self.batch_size, self.gens["latent"])
         with torch.no_grad(), self._autocast():
-            fake = self._G_fwd(z, y_fake).float()
+            fake = self._generate(self._G_fwd, z, y_fake).float()
         real_in, fake_in = self._d_input(real), self._d_input(fake)
         yr = self._labels(y_real)
         yf = None if y_fake is None else self._labels(y_fake)
@@ -507,36 +577,75 @@ class ImageTrainer:
             lr, cr = _split(self._D_fwd(real_in, yr))
             lf, cf = _split(self._D_fwd(fake_in, yf))
         loss = self.loss.d_loss(lr.float(), lf.float())
-        if self.options.penalty is not None:
-            critic = lambda x: _split(self.D(x, yr))[0].float()
+        critic = lambda x: _split(self.D(x, yr))[0].float()  # noqa: E731
+        if opts.penalty is not None:
             with self._autocast():
-                loss = loss + self.options.d_penalty(critic, real_in, fake_in, self.gens["penalty"])
+                loss = loss + opts.d_penalty(critic, real_in, fake_in, self.gens["penalty"], step=index)
+        if self.cr_transform is not None:  # CR on reals, bCR on fakes (Zhang et al. 2020; Zhao et al. 2021)
+            with self._autocast():
+                if opts.cr_real:
+                    loss = loss + consistency_penalty(critic, real_in, self.cr_transform, self.gens["augment"],
+                                                      opts.cr_real, logits=lr)
+                if opts.cr_fake:
+                    critic_f = lambda x: _split(self.D(x, yf))[0].float()  # noqa: E731
+                    loss = loss + consistency_penalty(critic_f, fake_in, self.cr_transform, self.gens["augment"],
+                                                      opts.cr_fake, logits=lf)
         if self.acgan:
             aux = F.cross_entropy(cr.float(), y_real) + F.cross_entropy(cf.float(), y_fake)
             loss = loss + self.cfg.aux_weight * aux
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
-        if self.options.clip is not None:
-            clip_weights_(self.D, self.options.clip)
+        if opts.clip is not None:
+            clip_weights_(self.D, opts.clip)
+        self.d_steps += 1
+        if self.ada is not None:
+            self.ada.accumulate(lr)
+            if self.d_steps % self.ada.interval == 0:
+                self._ada_adjust()
         return loss.detach()
+
+    def _ada_adjust(self) -> None:
+        """ADA's p update from the sign sums of all ranks (all-reduced under DDP; on the device, no host sync)."""
+        signs = self.ada.signs
+        if self.dist.distributed:
+            import torch.distributed as dist
+
+            signs = signs.clone()
+            dist.all_reduce(signs)
+        self.ada.adjust(self.cfg.global_batch_size(), signs)
+
+    def _path_length(self) -> torch.Tensor:
+        """The path-length penalty on batch/pl_batch_shrink fresh samples (updates ``pl_mean``)."""
+        opts = self.options
+        z, y = self.latents(max(1, self.batch_size // opts.pl_batch_shrink), self.gens["latent"])
+        with self._autocast():
+            img, ws = self._generate(self.G, z, y, return_ws=True)
+        penalty, self.pl_mean = path_length_penalty(img.float(), ws, self.pl_mean, self.gens["style"], opts.pl_decay)
+        return penalty
 
     def g_step(self) -> torch.Tensor:
         """One generator update (D frozen and unwrapped) plus the EMA update; returns the loss (detached)."""
+        opts = self.options
         z, y = self.latents(self.batch_size, self.gens["latent"])
         self.D.requires_grad_(False)
         try:
             with self._autocast():
-                fake = self._G_fwd(z, y).float()
+                fake = self._generate(self._G_fwd, z, y).float()
                 logits, cls = _split(self._D_gstep(self._d_input(fake), None if y is None else self._labels(y)))
             loss = self.loss.g_loss(logits.float())
             if self.acgan:
                 loss = loss + self.cfg.aux_weight * F.cross_entropy(cls.float(), y)
+            if opts.ortho_weight:  # BigGAN, eq. 3
+                loss = loss + orthogonal_penalty(self.G, opts.ortho_weight).to(loss.device)
+            if opts.pl_weight and self.g_steps % opts.pl_interval == 0:  # lazy: every k-th G step, weight × k
+                loss = loss + (opts.pl_weight * opts.pl_interval) * self._path_length()
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_g.step()
         finally:
             self.D.requires_grad_(True)
+        self.g_steps += 1
         if self.ema is not None:
             self.ema.update()
         return loss.detach()
@@ -597,28 +706,44 @@ class ImageTrainer:
         return self.history
 
     def _log(self, sums: torch.Tensor, count: int, seconds: float, iters: int, bar) -> None:
-        d, g = (sums / max(count, 1)).tolist()
+        values = sums / max(count, 1)
+        if self.ada is not None:
+            values = torch.cat([values, self.ada.p.reshape(1).to(values.dtype)])
+        d, g, *rest = values.tolist()  # the one host sync
         ips = iters * self.cfg.global_batch_size() / seconds if seconds > 0 else math.nan
         row = {"step": self.step, "d_loss": d, "g_loss": g, "seconds": seconds, "images_per_s": ips}
+        if self.ada is not None:
+            row["ada_p"] = rest[0]
         self.history.append(row)
         bar.set_postfix(d_loss=f"{d:.4g}", g_loss=f"{g:.4g}", refresh=False)
         if self._tb is not None:
-            for k in ("d_loss", "g_loss", "images_per_s"):
-                self._tb.add_scalar(f"train/{k}", row[k], self.step)
+            for k in ("d_loss", "g_loss", "images_per_s", "ada_p"):
+                if k in row:
+                    self._tb.add_scalar(f"train/{k}", row[k], self.step)
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, labels: torch.Tensor | None = None, use_ema: bool = True,
-               batch_size: int = 500) -> torch.Tensor:
+               batch_size: int = 500, truncation: float | None = None) -> torch.Tensor:
         """n images (n, C, r, r), float32 in [−1, 1] on the trainer's device, from the EMA generator
-        (``use_ema`` and EMA on) or G, in eval mode (batch norm with running statistics).
+        (``use_ema`` and EMA on) or G, in eval mode (batch norm with running statistics); clamped to
+        [−1, 1] (a no-op for tanh generators; StyleGAN2's linear output is clamped as its evaluation code does).
 
         Latents (and, for conditional models without ``labels``, uniform labels) are drawn from
-        ``generator`` (any device); the training streams are not touched.
+        ``generator`` (any device), and so is a style-based G's per-pixel noise; the training streams are
+        not touched. ``truncation``: None (none); for z-space architectures a threshold t > 0, every latent
+        entry with |z_i| > t redrawn (BigGAN's truncation trick, :func:`gan.nets.truncated_latents`); for
+        StyleGAN2 ψ ∈ [0, 1], w ← w̄ + ψ (w − w̄). Sweeping it traces the fidelity/diversity (FID/IS) trade-off.
         """
         _check_int("n", n, 0)
         _check_int("batch_size", batch_size, 1)
-        z, y = self.latents(n, generator)
+        g_kw: dict[str, Any] = {}
+        if truncation is not None and self.style:
+            t = truncation
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not (0.0 <= t <= 1.0):
+                raise ValueError(f"StyleGAN2 truncation ψ must lie in [0, 1]; got {truncation!r}")
+            g_kw["truncation_psi"] = float(t)
+        z, y = self.latents(n, generator, None if self.style else truncation)
         if labels is not None:
             if not self.cfg.conditional:
                 raise ValueError("labels were given but the model is unconditional")
@@ -634,7 +759,10 @@ class ImageTrainer:
                 zi = z[i:i + batch_size].to(self.device)
                 yi = None if y is None else y[i:i + batch_size].to(self.device)
                 with self._autocast():
-                    out.append(net(zi, yi).float())
+                    if self.style:
+                        out.append(net(zi, yi, generator=generator, **g_kw).float().clamp_(-1.0, 1.0))
+                    else:
+                        out.append(net(zi, yi).float())
         finally:
             net.train(was_training)
         if not out:
@@ -673,6 +801,10 @@ class ImageTrainer:
             "opt_d": self.opt_d.state_dict(),
             "generators": self._generator_states(),
             "history": [dict(r) for r in self.history],
+            "d_steps": self.d_steps,
+            "g_steps": self.g_steps,
+            "pl_mean": self.pl_mean.detach().clone(),
+            "ada": None if self.ada is None else self.ada.state_dict(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -680,7 +812,8 @@ class ImageTrainer:
         if state.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"unsupported checkpoint format {state.get('format')!r}; expected {CHECKPOINT_FORMAT}")
         mine = self.cfg.run_fields()
-        diff = sorted(k for k in set(mine) | set(state["run"]) if mine.get(k) != state["run"].get(k))
+        theirs = _with_defaults(state["run"])
+        diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
         if diff:
             detail = ", ".join(f"{k}: checkpoint {state['run'].get(k)!r} vs config {mine.get(k)!r}" for k in diff)
             raise ValueError(f"checkpoint belongs to another run ({detail})")
@@ -691,6 +824,8 @@ class ImageTrainer:
             raise ValueError(f"checkpoint was written by {state['world_size']} ranks; this run has {self.dist.world_size}")
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
+        if (state.get("ada") is None) != (self.ada is None):
+            raise ValueError("checkpoint and config disagree on whether ADA is on")
         if (state["ema"] is None) != (self.ema is None):
             raise ValueError("checkpoint and config disagree on whether an EMA generator is kept")
         if self.ema is not None:
@@ -701,6 +836,12 @@ class ImageTrainer:
             self.gens[name].set_state(st)
         self.step = int(state["step"])
         self.history = [dict(r) for r in state["history"]]
+        # counters and states added after the first checkpoint format: a run without them had none to save
+        self.d_steps = int(state.get("d_steps", self.step * self.options.n_dis))
+        self.g_steps = int(state.get("g_steps", self.step))
+        self.pl_mean = state.get("pl_mean", torch.zeros(())).to(self.device, torch.float32).clone()
+        if self.ada is not None:
+            self.ada.load_state_dict(state["ada"])
 
     def save_checkpoint(self, path: str | os.PathLike) -> Path:
         """Write :meth:`state_dict` atomically to ``path`` (rank 0 writes; every rank takes part)."""
@@ -719,148 +860,5 @@ class ImageTrainer:
         self.load_state_dict(load_checkpoint_file(path, map_location="cpu"))
 
 
-# ----------------------------------------------------------------------------- command line
-def parse_loss_params(items: Sequence[str]) -> dict[str, Any]:
-    """``["KEY=VALUE", ...]`` (``--loss-params`` of ``python -m gan.train`` and ``studies.image_gan``) as a dict:
-    numbers as floats, anything else as a string; ``ValueError`` for an item without ``=`` or a key.
-
-    >>> parse_loss_params(["alpha_d=0.5", "alpha_g=1.2"])
-    {'alpha_d': 0.5, 'alpha_g': 1.2}
-    """
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, val = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--loss-params takes KEY=VALUE items (e.g. alpha_d=0.5 alpha_g=1.2); got {item!r}")
-        try:
-            out[key] = float(val)
-        except ValueError:
-            out[key] = val
-    return out
-
-
-def load_dataset_cli(dataset: str, data_root: str | os.PathLike | None, **kwargs: Any):
-    """:func:`gan.data.load_dataset` for the command lines (``python -m gan.train``, ``studies.image_gan``): a data
-    set that cannot be loaded raises ``ValueError`` worded for ``--dataset``/``--data-root`` (the caller makes it a
-    command-line error): a missing or misplaced ``--data-root`` says what the directory must hold."""
-    from .data import ROOT_CONTENTS, load_dataset  # imported here: the trainer itself does not depend on gan.data
-
-    if dataset in ROOT_CONTENTS and data_root is None:
-        raise ValueError(f"--dataset {dataset} reads files you already have (nothing is downloaded): give their "
-                         f"directory with --data-root DIR; it must hold {ROOT_CONTENTS[dataset]}")
-    if dataset not in ROOT_CONTENTS and data_root is not None:
-        raise ValueError(f"--dataset {dataset} is built in: leave out --data-root (it is for the data sets read from "
-                         f"your files: {', '.join(ROOT_CONTENTS)})")
-    if data_root is not None and not Path(data_root).expanduser().is_dir():
-        raise ValueError(f"--data-root {str(data_root)!r} is not a directory; --dataset {dataset} expects a "
-                         f"directory holding {ROOT_CONTENTS[dataset]}")
-    try:
-        return load_dataset(dataset, root=data_root, **kwargs)
-    except (ValueError, FileNotFoundError, ModuleNotFoundError) as exc:
-        where = f"--dataset {dataset}" + (f" --data-root {data_root}" if data_root is not None else "")
-        raise ValueError(f"{where}: {exc}") from exc
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m gan.train`` (and ``torchrun -m gan.train``) command line."""
-    from .data import DATASETS, ROOT_CONTENTS
-
-    p = argparse.ArgumentParser(prog="python -m gan.train", description="Train an image GAN (DCGAN / SN-ResNet).")
-    p.add_argument("--dataset", default="mnist5k", choices=list(DATASETS),
-                   help="gan.data.load_dataset name (default: %(default)s)")
-    p.add_argument("--data-root", default=None, metavar="DIR",
-                   help=f"directory of the files of an on-disk data set ({', '.join(ROOT_CONTENTS)}); not for the "
-                        f"built-in ones")
-    p.add_argument("--resolution", type=int, default=None, help="resize to this size (default: the data's)")
-    p.add_argument("--arch", default="dcgan", choices=list(ARCHS), help="network architecture (default: %(default)s)")
-    p.add_argument("--loss", default=None, choices=list(LOSSES), help="gan.losses name (default: the architecture's)")
-    p.add_argument("--loss-params", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="parameters of the loss, e.g. --loss-params alpha_d=0.5 alpha_g=1.2 (default: none)")
-    p.add_argument("--steps", type=int, default=10_000, help="total iterations of the run (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=None, help="global minibatch size (default: the architecture's)")
-    p.add_argument("--n-dis", type=int, default=None, help="D steps per G step (default: the architecture's)")
-    p.add_argument("--lr-d", type=float, default=None, help="Adam learning rate of D (default: the architecture's)")
-    p.add_argument("--lr-g", type=float, default=None, help="Adam learning rate of G (default: the architecture's)")
-    p.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default: the architecture's)")
-    p.add_argument("--beta2", type=float, default=None, help="Adam beta2 (default: the architecture's)")
-    p.add_argument("--penalty", default=None, choices=["gp", "r1", "dragan"], help="D penalty (default: the "
-                   "architecture's)")
-    p.add_argument("--penalty-weight", type=float, default=None, help="penalty weight (default: the architecture's)")
-    p.add_argument("--clip", type=float, default=None, help="D weight clipping (default: the architecture's)")
-    p.add_argument("--spectral-norm", action="store_true", help="spectral norm on D")
-    p.add_argument("--conditional", action="store_true", help="class-conditional G and D")
-    p.add_argument("--cond-head", default="projection", choices=list(CONDITIONAL_HEADS),
-                   help="conditional D head (default: %(default)s)")
-    p.add_argument("--g-channels", type=int, default=None, help="G width (default: the architecture's)")
-    p.add_argument("--d-channels", type=int, default=None, help="D width (default: the architecture's)")
-    p.add_argument("--ema-decay", type=float, default=0.999, help="generator EMA decay; negative: no EMA "
-                   "(default: %(default)s)")
-    p.add_argument("--diffaugment", default="", help="DiffAugment policy, e.g. color,translation,cutout (default: off)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the forward passes")
-    p.add_argument("--no-amp", action="store_true", help="fp32 on CUDA (default: bf16 autocast on CUDA)")
-    p.add_argument("--seed", type=int, default=0, help="root of every random stream (default: %(default)s)")
-    p.add_argument("--log-every", type=int, default=100, help="iterations between loss logs (default: %(default)s)")
-    p.add_argument("--checkpoint", default=None, metavar="FILE", help="checkpoint file (default: none)")
-    p.add_argument("--checkpoint-every", type=int, default=0,
-                   help="iterations between checkpoints; 0: only at the end (default: %(default)s)")
-    p.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
-    p.add_argument("--tensorboard", default=None, metavar="DIR", help="TensorBoard log directory (default: none)")
-    p.add_argument("--sample-every", type=int, default=0, help="iterations between TensorBoard sample grids; 0: none "
-                   "(default: %(default)s)")
-    p.add_argument("--device", type=device_option, default="auto",
-                   help=f"torch device: {DEVICE_HELP}; under torchrun auto is cuda:LOCAL_RANK (default: %(default)s)")
-    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
-    return p
-
-
-def config_from_args(args: argparse.Namespace) -> ImageTrainConfig:
-    """An :class:`ImageTrainConfig` from parsed command-line arguments (TrainOptions overrides on the arch defaults)."""
-    base = get_arch(args.arch).options
-    over = {k: v for k, v in (("n_dis", args.n_dis), ("lr_d", args.lr_d), ("lr_g", args.lr_g), ("beta1", args.beta1),
-                              ("beta2", args.beta2), ("penalty", args.penalty), ("penalty_weight", args.penalty_weight),
-                              ("clip", args.clip)) if v is not None}
-    if args.spectral_norm:
-        over["spectral_norm"] = True
-    return ImageTrainConfig(
-        arch=args.arch, loss=args.loss, loss_params=parse_loss_params(args.loss_params),
-        options=dataclasses.replace(base, **over), batch_size=args.batch_size, g_channels=args.g_channels,
-        d_channels=args.d_channels, conditional=args.conditional, cond_head=args.cond_head,
-        ema_decay=None if args.ema_decay < 0 else args.ema_decay, diffaugment=args.diffaugment,
-        amp=False if args.no_amp else None, compile=args.compile, seed=args.seed, log_every=args.log_every,
-        checkpoint_every=args.checkpoint_every, checkpoint_path=args.checkpoint, tensorboard_dir=args.tensorboard,
-        sample_every=args.sample_every, progress=not args.no_progress,
-    )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        cfg = config_from_args(args)
-    except (ValueError, TypeError) as exc:
-        parser.error(str(exc))
-    if args.resume and args.checkpoint is None:
-        parser.error("--resume needs --checkpoint")
-    try:
-        data = load_dataset_cli(args.dataset, args.data_root, resolution=args.resolution)
-        trainer = ImageTrainer.from_data(cfg, data, device=args.device)
-    except ValueError as exc:
-        parser.error(str(exc))
-    if trainer.device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels
-    if args.resume and Path(args.checkpoint).exists():
-        trainer.load_checkpoint(args.checkpoint)
-        print(f"resumed {args.checkpoint} at iteration {trainer.step}", file=sys.stderr)
-    trainer.train(max(args.steps - trainer.step, 0))
-    if trainer.history and trainer.dist.rank == 0:
-        last = trainer.history[-1]
-        print(f"iteration {last['step']}: d_loss {last['d_loss']:.4f}, g_loss {last['g_loss']:.4f}, "
-              f"{last['images_per_s']:.1f} images/s")
-    return 0
-
-
 __all__ = ["ADAM_IMPLS", "STREAMS", "DistInfo", "ImageBatcher", "ImageTrainConfig", "ImageTrainer", "image_grid",
-           "load_dataset_cli", "main", "make_adam", "parse_loss_params", "stream_seed", "uint8_to_float"]
-
-if __name__ == "__main__":
-    sys.exit(main())
+           "make_adam", "stream_seed", "uint8_to_float"]

@@ -32,5 +32,5 @@ if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
     read -r -a torch_args <<< "$TORCH_SPEC"  # words: a requirement and pip options
     "$VENV/bin/python" -m pip install --quiet "${torch_args[@]}"
 fi
-"$VENV/bin/python" -m pip install --quiet -e ".[dev,images]"
+"$VENV/bin/python" -m pip install --quiet -e ".[dev,images,distributed]"
 touch "$stamp"

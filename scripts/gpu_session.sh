@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# The GPU work of issues #3-#5, in stages sized for one device call each (the device tool allows 10 minutes a
-# command and 30 minutes a session). Run from anywhere; it works in the repository root.
+# The GPU work that has not been run yet, in stages sized for one device call each (the device tool allows 10 minutes
+# a command and 15 minutes a session). Run from anywhere; it works in the repository root.
 #
 #   bash scripts/gpu_session.sh STAGE [STAGE ...]
 #
 # Stages (in the order a session should run them; each prints its wall time):
 #   check          nvidia-smi, torch and CUDA versions, the trainer tests on the GPU (tiny shapes)
 #   toy-speed      python -m benchmarks.toy_speed --device cuda   -> benchmarks/results/toy_speed_cuda.md
-#   mode-coverage  the issue-#4 full run: NS-GAN, beta2 in {0.99, 0.999}, 40 seeds, 400 epochs, on cuda, $JOBS
-#                  worker processes (default 2)                    -> results/mode_coverage/
+#   mode-coverage  mode_coverage --preset paper (Welfert et al.'s setting and latent scheme) for NS-GAN, beta2 in
+#                  {0.99, 0.999}, 40 seeds, 400 epochs, on cuda, $JOBS worker processes (default 2)
+#                                                                  -> results/mode_coverage/
+#   veegan-table   studies.veegan_table at the published setting (25,000 iterations; GAN and WGAN-GP 10 seeds,
+#                  unrolled GAN 3), resuming what a CPU run stored  -> results/veegan_table/
 #   image-speed    python -m benchmarks.image_speed --device cuda  -> benchmarks/results/image_speed_cuda.md
+#   image-speed-archs  the same benchmark on SAGAN, BigGAN and StyleGAN2 (32 and 64 px, and StyleGAN2 with its
+#                  regularizers), eager (no torch.compile) unless ARCHS_SPEED_ARGS says otherwise
+#                                                   -> benchmarks/results/image_speed_archs_cuda.md
 #   stacked-mnist  Stacked MNIST DCGAN, NS and (alpha_D, alpha_G) = (0.5, 1.2), $IMAGE_STEPS iterations
 #                  (default 5000)                                  -> results/image_gan_stacked_mnist_dcgan_*/
 #
@@ -24,7 +30,9 @@
 # and name .whl in the call's carry; this script installs what it finds there into /tmp/site.
 #
 # Environment: PY (python, default python3), OUT (default /tmp/gpu_out), JOBS, IMAGE_STEPS, MC_ARGS
-# (extra mode_coverage options), MC_OUT (its output directory), DEVICE (default cuda; "cpu" for a smoke run of this script with tiny MC_ARGS).
+# (extra mode_coverage options), MC_OUT (its output directory), ARCHS_SPEED_ARGS (image-speed-archs options, default
+# "--steps 20 --rounds 3 --warmup 10 --no-compile"), DEVICE (default cuda; "cpu" for a smoke run of this script with
+# tiny MC_ARGS, or ARCHS_SPEED_ARGS="--quick --tiny").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
@@ -59,9 +67,14 @@ stage_toy_speed() {
 stage_mode_coverage() {
     local out=${MC_OUT:-results/mode_coverage}
     # shellcheck disable=SC2086  # MC_ARGS is a list of options
-    "$PY" -m studies.mode_coverage --device "$DEVICE" --losses ns --jobs "${JOBS:-2}" --no-progress --out "$out" \
-        ${MC_ARGS:-}
+    "$PY" -m studies.mode_coverage --preset paper --device "$DEVICE" --losses ns --seeds 40 --jobs "${JOBS:-2}" \
+        --no-progress --out "$out" ${MC_ARGS:-}
     pack mode-coverage "$out"
+}
+
+stage_veegan_table() {
+    "$PY" -m studies.veegan_table --device "$DEVICE" --jobs "${JOBS:-2}" --no-progress
+    pack veegan-table results/veegan_table
 }
 
 stage_image_speed() {
@@ -69,16 +82,26 @@ stage_image_speed() {
     pack image-speed "benchmarks/results/image_speed_$DEVICE.md"
 }
 
+stage_image_speed_archs() {
+    local out="benchmarks/results/image_speed_archs_$DEVICE.md"
+    # shellcheck disable=SC2086  # ARCHS_SPEED_ARGS is a list of options
+    "$PY" -m benchmarks.image_speed --device "$DEVICE" --out "$out" \
+        --workloads sagan-32 biggan-32 stylegan2-32 stylegan2-32+reg sagan-64 biggan-64 stylegan2-64 \
+        ${ARCHS_SPEED_ARGS:---steps 20 --rounds 3 --warmup 10 --no-compile}
+    pack image-speed-archs "$out"
+}
+
 stage_stacked_mnist() {
     local steps=${IMAGE_STEPS:-5000}
     "$PY" -m studies.image_gan --dataset stacked_mnist --arch dcgan --loss ns --steps "$steps" --device "$DEVICE" \
         --no-progress
-    "$PY" -m studies.image_gan --dataset stacked_mnist --arch dcgan --loss alpha_d_alpha_g \
-        --loss-params alpha_d=0.5 alpha_g=1.2 --steps "$steps" --device "$DEVICE" --no-progress
-    pack stacked-mnist results/image_gan_stacked_mnist_dcgan_ns results/image_gan_stacked_mnist_dcgan_alpha_d_alpha_g
+    "$PY" -m studies.image_gan --dataset stacked_mnist --arch dcgan --loss alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2 \
+        --steps "$steps" --device "$DEVICE" --no-progress
+    pack stacked-mnist results/image_gan_stacked_mnist_dcgan_ns \
+        results/image_gan_stacked_mnist_dcgan_alpha_d_alpha_g_alpha_d=0.5_alpha_g=1.2
 }
 
-[ $# -ge 1 ] || { sed -n '2,30p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,33p' "$0"; exit 2; }
 for stage in "$@"; do
     fn="stage_${stage//-/_}"
     declare -F "$fn" >/dev/null || { echo "unknown stage $stage (see the header of $0)" >&2; exit 2; }

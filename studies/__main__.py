@@ -1,4 +1,4 @@
-"""``python -m studies``: list the study modules (those defining ``DESCRIPTION`` and ``main``).
+"""``python -m studies``: list the study modules (those defining a ``STUDY`` object of :mod:`studies.engine`).
 
 ``python -m studies NAME [OPTIONS...]`` runs one of them (same as ``python -m studies.NAME``).
 """
@@ -14,13 +14,15 @@ import studies
 
 
 def discover() -> dict[str, ModuleType]:
-    """Import every non-private module of the ``studies`` package; keep those with ``DESCRIPTION`` and ``main``."""
+    """Import every non-private module of the ``studies`` package; keep those defining a study (``STUDY``)."""
     found = {}
     for info in sorted(pkgutil.iter_modules(studies.__path__), key=lambda m: m.name):
         if info.name.startswith("_") or info.ispkg:
             continue
         mod = importlib.import_module(f"studies.{info.name}")
-        if isinstance(getattr(mod, "DESCRIPTION", None), str) and callable(getattr(mod, "main", None)):
+        from studies.engine import Study
+
+        if isinstance(getattr(mod, "STUDY", None), Study) and callable(getattr(mod, "main", None)):
             found[info.name] = mod
     return found
 
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     width = max((len(n) for n in mods), default=0)
     print("Available studies (run: python -m studies.NAME [--help]):")
     for name, mod in mods.items():
-        print(f"  {name:<{width}}  {mod.DESCRIPTION.strip().splitlines()[0]}")
+        print(f"  {name:<{width}}  {mod.STUDY.description.strip().splitlines()[0]}")
     return 0
 
 

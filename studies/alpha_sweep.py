@@ -33,10 +33,12 @@ import pandas as pd
 
 import divergences
 from divergences import GaussianMixture, arimoto_f, seed_toy
-from studies.common import RunTimer, parse_config, pyplot, saved_table, savefig_atomic, write_csv_atomic, write_run_json
+from studies.common import pyplot, savefig_atomic
+from studies.engine import Study, run_study
+from studies.store import Unit, Variant
 
 DESCRIPTION = "Arimoto divergence D_{f_alpha} vs alpha for the 1D toy pairs, with its 2JSD / Hellinger^2 / TV limits"
-STUDY = "alpha_sweep"
+NAME = "alpha_sweep"
 TABLE = "alpha_sweep.csv"
 COLUMNS = ["pair", "quantity", "alpha", "value", "abs_error"]
 PAIRS = ("right", "left")
@@ -55,7 +57,6 @@ class AlphaSweepConfig:
     alpha_min: float = field(default=0.1, metadata={"help": "smallest alpha of the log grid"})
     alpha_max: float = field(default=100.0, metadata={"help": "largest alpha of the log grid"})
     n_alpha: int = field(default=60, metadata={"help": "log-spaced grid points (1/2 and 1 are added exactly)"})
-    plot_only: bool = field(default=False, metadata={"help": "redraw the figure from the saved CSV, no compute"})
     dpi: int = field(default=130, metadata={"help": "PNG resolution"})
 
     def __post_init__(self):
@@ -91,19 +92,22 @@ def disjoint_bound(alpha: float) -> float:
     return float(arimoto_f(alpha).f(np.array([0.0]))[0])
 
 
-def compute_table(cfg: AlphaSweepConfig) -> pd.DataFrame:
+def alpha_rows(alpha: float) -> list[tuple]:
+    """One sweep point: D_{f_α} of both pairs (batched) and the disjoint-support bound at α."""
+    vals, errs = arimoto_values(alpha)
+    rows = [(name, "arimoto", alpha, float(v), float(e)) for name, v, e in zip(PAIRS, vals, errs)]
+    return rows + [(BOUND_PAIR, "arimoto", alpha, disjoint_bound(alpha), 0.0)]
+
+
+def limit_rows() -> list[tuple]:
+    """The limits 2·JSD, H² and TV of both pairs (at α = 1, 1/2, ∞)."""
     rows = []
-    for a in [*cfg.alphas(), math.inf]:
-        vals, errs = arimoto_values(float(a))
-        for name, v, e in zip(PAIRS, vals, errs):
-            rows.append((name, "arimoto", float(a), float(v), float(e)))
-        rows.append((BOUND_PAIR, "arimoto", float(a), disjoint_bound(a), 0.0))
     for name, (P, G) in pairs().items():
         for q, fn, scale in (("2jsd", divergences.jsd, 2.0), ("squared_hellinger", divergences.squared_hellinger, 1.0),
                              ("tv", divergences.total_variation, 1.0)):
             v, e = fn(P, G, error=True)
             rows.append((name, q, LIMITS[q][0], scale * v, scale * e))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return rows
 
 
 # ----------------------------------------------------------------------------- checks (from the table)
@@ -234,29 +238,44 @@ def plot(df: pd.DataFrame, cfg: AlphaSweepConfig):
 
 
 # ----------------------------------------------------------------------------- entry point
+class AlphaSweep(Study):
+    """One unit per α of the grid (and α = ∞), one for the limits."""
+
+    name = NAME
+    description = DESCRIPTION
+    config_cls = AlphaSweepConfig
+    table = TABLE
+    key_column = None
+    uses_torch = False
+
+    def variants(self, cfg: AlphaSweepConfig) -> list[Variant]:
+        points = [Variant({}, {"alpha": float(a)}, f"alpha={a:g}") for a in [*cfg.alphas(), math.inf]]
+        return points + [Variant({}, {"limits": list(LIMITS)}, "limits")]
+
+    def run_unit(self, unit: Unit, ctx) -> pd.DataFrame:
+        c = unit.variant.config
+        rows = alpha_rows(c["alpha"]) if "alpha" in c else limit_rows()
+        return pd.DataFrame(rows, columns=COLUMNS)
+
+    def outputs(self, table: pd.DataFrame, cfg: AlphaSweepConfig, out, arrays) -> dict:
+        plt = pyplot()
+        fig = plot(table, cfg)
+        savefig_atomic(fig, out / "alpha_sweep.png", dpi=cfg.dpi)
+        plt.close(fig)
+        return limit_checks(table)
+
+    def extra(self, cfg: AlphaSweepConfig, variants) -> dict:
+        return {"figures": ["alpha_sweep.png"]}
+
+    def report(self, checks: dict, cfg: AlphaSweepConfig) -> str:
+        return format_checks(checks)
+
+
+STUDY = AlphaSweep()
+
+
 def main(argv: list[str] | None = None) -> int:
-    cfg, out = parse_config(AlphaSweepConfig, argv, study=STUDY, description=DESCRIPTION)
-    timer = RunTimer()
-    table = out / TABLE
-    extra: dict = {"table": TABLE}
-    if cfg.plot_only:
-        df = saved_table(table)
-        if df is None:
-            return 2
-    else:
-        df = compute_table(cfg)
-        write_csv_atomic(df, table)
-    plt = pyplot()
-    fig = plot(df, cfg)
-    savefig_atomic(fig, out / "alpha_sweep.png", dpi=cfg.dpi)
-    plt.close(fig)
-    checks = limit_checks(df)
-    extra.update({"figures": ["alpha_sweep.png"], "limit_checks": checks})
-    print(format_checks(checks))
-    wall = timer.stop()
-    write_run_json(out, cfg, seeds=[], wall_time=wall, extra=extra, study=STUDY, timer=timer)
-    print(f"wrote {out}/ ({TABLE}, alpha_sweep.png, run.json) in {wall:.2f} s")
-    return 0
+    return run_study("studies.alpha_sweep", argv)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,11 @@
-"""Shared machinery of the studies: config -> CLI, atomic writers, ``run.json`` provenance, figure saving.
+"""Shared machinery of the studies and command lines: config dataclass -> options, ``run.json`` provenance, CSV/JSON
+writers (through :func:`gan.fileio.write_atomic`, the project's one atomic writer), figure saving.
 
-Every study follows the same shape (see DESIGN.md, "Data flow of a study")::
-
-    @dataclass(frozen=True)
-    class MyConfig:
-        n_points: int = 2001                      # -> --n-points INT
-        alphas: tuple[float, ...] = (0.5, 1.0)    # -> --alphas FLOAT [FLOAT ...]
-        plot_only: bool = False                   # -> --plot-only / --no-plot-only
-
-    def main(argv=None):
-        cfg, out = parse_config(MyConfig, argv, study="my_study", description=DESCRIPTION)
-        timer = RunTimer()
-        ...                                       # compute a long-format DataFrame
-        write_csv_atomic(df, out / "table.csv")
-        savefig_atomic(fig, out / "figure.png")
-        write_run_json(out, cfg, seeds=[], wall_time=timer.stop(), timer=timer)
-
-Everything a study writes goes through :func:`write_atomic` (temporary file in the destination
-directory, fsync, ``os.replace``), so a reader never sees a half-written table, figure or
-``run.json``, and an interrupted run leaves the previous result intact (a stray ``.<name>.*.tmp``
-is removed on error; ``*.tmp`` is git-ignored).
+The study engine (:mod:`studies.engine`) builds every study's command line from its config dataclass with
+:func:`add_config_options` (one option per field; see there for the types supported) and records every run with
+:func:`write_run_json`. Everything a study writes goes through :func:`write_atomic` (temporary file in the
+destination directory, fsync, ``os.replace``), so a reader never sees a half-written table, figure or
+``run.json``, and an interrupted run leaves the previous result intact (``*.tmp`` is git-ignored).
 
 This module imports neither torch nor pyplot; :func:`pyplot` selects the Agg backend first.
 """
@@ -36,13 +22,14 @@ import platform
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import types
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import (Any, Callable, Literal, Mapping, NewType, NoReturn, Sequence, TypeVar, Union, get_args, get_origin,
                     get_type_hints)
+
+from gan.fileio import write_atomic  # the project's one atomic writer (torch-free)
 
 C = TypeVar("C")
 
@@ -124,7 +111,7 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def _scalar_parser(tp: Any, optional: bool, where: str):
+def _scalar_parser(tp: Any, optional: bool, where: str, allow_inf: bool = False):
     if tp in _SPECIAL_TYPES:
         return _SPECIAL_TYPES[tp]
     if tp is bool:
@@ -145,34 +132,32 @@ def _scalar_parser(tp: Any, optional: bool, where: str):
         if optional and text.lower() == "none":
             return None
         try:
-            return base(text)
+            value = base(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"invalid {base.__name__} value: {text!r}") from None
+        if base is float and not (math.isfinite(value) or (allow_inf and value == math.inf)):
+            allowed = "a finite number or inf" if allow_inf else "a finite number"
+            raise argparse.ArgumentTypeError(f"invalid value {text!r}: must be {allowed}")
+        return value
 
     convert.__name__ = base.__name__  # argparse uses it in error messages
     return convert
 
 
-def build_parser(config_cls: type, study: str, description: str | None = None,
-                 suppress_defaults: bool = False, epilog: str | None = None,
-                 out_default: str | None = None) -> argparse.ArgumentParser:
-    """An ``argparse`` parser with one option per field of the frozen dataclass ``config_cls``.
+def add_config_options(parser: Any, config_cls: type, suppress_defaults: bool = False) -> None:
+    """Add one option per field of the frozen dataclass ``config_cls`` to ``parser`` (a parser or argument group).
 
-    Field ``foo_bar`` becomes ``--foo-bar`` with the field's default; bools become
-    ``--foo-bar/--no-foo-bar`` flags; ``tuple[X, ...]`` takes one or more values; ``X | None`` also
-    accepts the word ``none``; ``Literal[...]`` restricts the choices; :data:`Device` is a checked
-    device option. A field's ``metadata["help"]`` is its help text; the default is shown once
-    (:class:`HelpFormatter`: a field whose default is None must say in its help what None means).
-    ``--out DIR`` is added (its help shows ``out_default``, the directory :func:`parse_config` picks when
-    it is left out; default ``results/<study>``); a field may not be named ``out``. ``epilog`` is printed
-    after the options, line breaks kept. With ``suppress_defaults`` the parsed namespace holds only the
-    options given explicitly.
+    Field ``foo_bar`` becomes ``--foo-bar`` with the field's default; bools become ``--foo-bar/--no-foo-bar`` flags;
+    ``tuple[X, ...]`` takes one or more values; ``X | None`` also accepts the word ``none``; ``Literal[...]``
+    restricts the choices; :data:`Device` is a checked device option; floats must be finite unless the field's
+    ``metadata["allow_inf"]`` is true. A field's ``metadata["help"]`` is its help text; the default is shown once
+    (:class:`HelpFormatter`: a field whose default is None must say in its help what None means). A field may not be
+    named ``out`` (reserved for ``--out``). With ``suppress_defaults`` the parsed namespace holds only the options
+    given explicitly.
     """
     if not (dataclasses.is_dataclass(config_cls) and isinstance(config_cls, type)):
         raise TypeError(f"config_cls must be a dataclass type; got {config_cls!r}")
     hints = get_type_hints(config_cls)
-    parser = argparse.ArgumentParser(prog=f"python -m studies.{study}", description=description, epilog=epilog,
-                                     formatter_class=HelpFormatter)
     for fld in dataclasses.fields(config_cls):
         if not fld.init:
             continue
@@ -189,6 +174,7 @@ def build_parser(config_cls: type, study: str, description: str | None = None,
         tp = hints[fld.name]
         where = f"{config_cls.__name__}.{fld.name}"
         help_text = fld.metadata.get("help") or fld.name.replace("_", " ")  # argparse shows no default without help
+        allow_inf = bool(fld.metadata.get("allow_inf", False))
         opt = _option(fld.name)
         if tp is bool:
             parser.add_argument(opt, dest=fld.name, action=argparse.BooleanOptionalAction, default=default,
@@ -199,62 +185,17 @@ def build_parser(config_cls: type, study: str, description: str | None = None,
             args = get_args(inner)
             if len(args) != 2 or args[1] is not Ellipsis:
                 raise TypeError(f"{where}: only variadic tuples tuple[X, ...] are supported; got {tp!r}")
-            conv = _scalar_parser(args[0], False, where)
+            conv = _scalar_parser(args[0], False, where, allow_inf)
             parser.add_argument(opt, dest=fld.name, type=conv, nargs="+", default=default, help=help_text,
                                 metavar=conv.__name__.upper())
             continue
-        conv = _scalar_parser(inner, optional, where)
+        conv = _scalar_parser(inner, optional, where, allow_inf)
         choices = list(get_args(inner)) if get_origin(inner) is Literal else None
         if inner is Device:
             extra = fld.metadata.get("help", "").strip()
             help_text = f"torch device: {DEVICE_HELP}" + (f"; {extra}" if extra else "")
         parser.add_argument(opt, dest=fld.name, type=conv, default=default, choices=choices, help=help_text,
                             metavar=None if choices else conv.__name__.upper())
-    out_default = out_default or str(RESULTS_DIR / study)
-    parser.add_argument("--out", type=Path, default=argparse.SUPPRESS if suppress_defaults else None, metavar="DIR",
-                        help=f"output directory, created if missing (default: {out_default})")
-    return parser
-
-
-def parse_config(config_cls: type[C], argv: Sequence[str] | None = None, study: str | None = None,
-                 description: str | None = None, presets: dict[str, dict[str, Any]] | None = None,
-                 run_name: Callable[[C], str] | None = None, run_name_help: str = "<run name>",
-                 epilog: str | None = None) -> tuple[C, Path]:
-    """Parse ``argv`` (``sys.argv[1:]`` when None) into ``(config_cls(...), out_dir)``.
-
-    Tuple options are converted back to tuples (the config stays hashable and frozen). A
-    ``ValueError``/``TypeError`` raised by the config's own validation (``__post_init__``) becomes a
-    command-line error (exit status 2) naming the problem.
-
-    ``presets`` maps the name of a bool field (e.g. ``quick``) to field values: when that flag is
-    given, those values replace the defaults of the fields not given explicitly on the command line
-    (``--quick --seeds 3``: the quick preset with 3 seeds). The flag itself stays in the config.
-
-    Output directory: ``--out`` if given; otherwise one flat directory per run,
-    ``results/<study>[_<run_name(cfg)>][_<preset flag>]`` (e.g. ``results/mode_coverage_quick``), so a quick
-    run never overwrites the full one and every result directory holds its own ``run.json``; ``--help``
-    shows that pattern, with ``run_name_help`` standing for ``run_name(cfg)`` (e.g. ``<dataset>_<arch>_<loss>``).
-    ``epilog`` goes after the options in ``--help`` (line breaks kept).
-    """
-    study = study or config_cls.__module__.rsplit(".", 1)[-1]
-    out_default = "_".join([str(RESULTS_DIR / study), *([run_name_help] if run_name else [])])
-    out_default += "".join(f"[_{flag}]" for flag in presets or {})
-    parser = build_parser(config_cls, study, description, epilog=epilog, out_default=out_default)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    ns = vars(parser.parse_args(argv))
-    out = ns.pop("out")
-    given = vars(build_parser(config_cls, study, description, suppress_defaults=True).parse_args(argv))
-    applied = [flag for flag in (presets or {}) if ns.get(flag) is True]
-    for flag in applied:
-        ns.update({k: v for k, v in presets[flag].items() if k not in given})
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in ns.items()}
-    try:
-        cfg = config_cls(**kwargs)
-    except (ValueError, TypeError) as exc:
-        parser.error(str(exc))
-    if "out" not in given:
-        out = RESULTS_DIR / "_".join([study, *([run_name(cfg)] if run_name else []), *applied])
-    return cfg, Path(out)
 
 
 def cli_error(study: str, message: str) -> NoReturn:
@@ -265,59 +206,6 @@ def cli_error(study: str, message: str) -> NoReturn:
 
 
 # ----------------------------------------------------------------------------- atomic writes
-def _file_mode() -> int:
-    """0o666 masked by the process umask (what ``open(path, 'w')`` would give); mkstemp uses 0o600."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
-    """Write ``data`` (str is UTF-8 encoded) to ``path`` atomically; returns the path.
-
-    The bytes go to a temporary file ``.<name>.<random>.tmp`` in the destination directory
-    (created if missing), are flushed and fsync'ed, and the file is renamed over ``path`` with
-    ``os.replace`` (atomic on POSIX and Windows within one file system). An existing file is
-    replaced; on any error the temporary file is removed and the old file is left untouched.
-    """
-    path = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    elif not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"data must be bytes or str; got {type(data).__name__}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Persist the rename itself (best effort: not every platform can open a directory)."""
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
-
-
 def write_csv_atomic(df, path: str | os.PathLike) -> Path:
     """Write a pandas DataFrame as CSV (no index, ``\\n`` line ends, floats round-trip exactly) atomically."""
     return write_atomic(path, df.to_csv(index=False, lineterminator="\n"))
@@ -464,7 +352,8 @@ def runs_record(requested: int, computed: int, resumed: int = 0) -> dict[str, in
 
 def run_metadata(config: Any, seeds: Sequence[int], wall_time: float, extra: dict | None = None, *,
                  study: str | None = None, device: str = "cpu", timer: RunTimer | None = None,
-                 runs: Mapping[str, Any] | None = None) -> dict:
+                 runs: Mapping[str, Any] | None = None, preset: str | None = None,
+                 run_options: Mapping[str, Any] | None = None, files: Mapping[str, Any] | None = None) -> dict:
     """The ``run.json`` record (see :func:`write_run_json`) as a dict."""
     if not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
         raise TypeError(f"config must be a dataclass instance; got {type(config).__name__}")
@@ -479,7 +368,9 @@ def run_metadata(config: Any, seeds: Sequence[int], wall_time: float, extra: dic
     return {
         "study": study or _module_name(config, None).rsplit(".", 1)[-1],
         "config_class": f"{_module_name(config, study)}.{type(config).__qualname__}",
+        "preset": preset,
         "config": dataclasses.asdict(config),
+        **({"run_options": dict(run_options)} if run_options is not None else {}),
         "seeds": [int(s) for s in seeds],
         "versions": package_versions(),
         "git_revision": rev,
@@ -492,37 +383,43 @@ def run_metadata(config: Any, seeds: Sequence[int], wall_time: float, extra: dic
         "ended_at": ended,
         "wall_time_s": float(wall_time),
         **({"runs": dict(runs)} if runs is not None else {}),
+        **({"files": dict(files)} if files is not None else {}),
         "extra": dict(extra or {}),
     }
 
 
 def write_run_json(out_dir: str | os.PathLike, config: Any, seeds: Sequence[int], wall_time: float,
                    extra: dict | None = None, *, study: str | None = None, device: str = "cpu",
-                   timer: RunTimer | None = None, runs: Mapping[str, Any] | None = None) -> Path:
+                   timer: RunTimer | None = None, runs: Mapping[str, Any] | None = None, preset: str | None = None,
+                   run_options: Mapping[str, Any] | None = None, files: Mapping[str, Any] | None = None) -> Path:
     """Write ``out_dir/run.json``: full config (``dataclasses.asdict``), seeds, package versions,
     git revision and dirty flag, device, hostname, start/end timestamps (UTC), wall time (of this
     invocation), ``runs`` (for resumable studies, :func:`runs_record`: how many (configuration, seed)
-    runs this invocation computed and how many it reused from earlier ones) and ``extra``.
+    runs this invocation computed and how many it reused from earlier ones), ``preset`` (the named preset the
+    config was resolved from), ``run_options`` (how it was executed: executor, jobs, ...; they do not change the
+    numbers), ``files`` (name → size and SHA-256 of the table and arrays written, checked by ``--plot-only``) and
+    ``extra``.
 
     Non-finite floats are stored as the strings "inf"/"-inf"/"nan" (strict JSON). Pass the run's
     :class:`RunTimer` for exact start/end stamps; without it the start is ``now − wall_time``.
     """
-    meta = run_metadata(config, seeds, wall_time, extra, study=study, device=device, timer=timer, runs=runs)
+    meta = run_metadata(config, seeds, wall_time, extra, study=study, device=device, timer=timer, runs=runs,
+                        preset=preset, run_options=run_options, files=files)
     return write_json_atomic(meta, Path(out_dir) / "run.json")
 
 
+def device_name(device: Any) -> str:
+    """A resolved ``device`` for run.json, with the GPU model for CUDA (e.g. ``cuda (NVIDIA H100 80GB HBM3)``)."""
+    device = str(device)
+    if device.startswith("cuda"):
+        import torch
+
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return device
+
+
 __all__ = [
-    "DEVICE_HELP", "Device", "HelpFormatter", "RESULTS_DIR", "RunTimer", "build_parser", "cli_error", "git_revision",
-    "json_safe", "package_versions", "parse_config", "pyplot", "run_metadata", "runs_record", "savefig_atomic",
-    "write_atomic", "write_csv_atomic", "write_json_atomic", "write_run_json",
+    "DEVICE_HELP", "Device", "HelpFormatter", "RESULTS_DIR", "RunTimer", "add_config_options", "cli_error",
+    "device_name", "git_revision", "json_safe", "package_versions", "pyplot", "run_metadata", "runs_record",
+    "savefig_atomic", "write_atomic", "write_csv_atomic", "write_json_atomic", "write_run_json",
 ]
-
-
-def saved_table(table: Path):
-    """The long-format table a previous run saved, for ``--plot-only``; None (after saying why) if absent."""
-    import pandas as pd
-
-    if not table.exists():
-        print(f"--plot-only: no table at {table}; run without --plot-only first", file=sys.stderr)
-        return None
-    return pd.read_csv(table)

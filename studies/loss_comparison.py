@@ -1,9 +1,9 @@
 """Adversarial losses compared on the analytic toys over a small hyperparameter grid (after Lucic et al. 2018,
 "Are GANs created equal?", and Kurach et al. 2019, "A large-scale study of regularization and normalization in GANs").
 
-Every loss variant of ``--losses`` (names of :data:`studies.toy_losses.LOSS_VARIANTS`, shared with
-``studies.mode_coverage``; ``--help`` lists them in ``gan.losses`` terms; its own regularizer where it has one:
-WGAN weight clipping c = 0.01, WGAN-GP and DRAGAN penalties with λ = 10) is trained with each extra regularizer of
+Every loss of ``--losses`` (``gan.losses`` specs or the named variants of :mod:`studies.toy_losses`, shared with
+``studies.mode_coverage``; ``--help`` lists the vocabulary; a named variant brings its own regularizer:
+``wgan-clip`` weight clipping c = 0.01, ``wgan-gp`` and ``dragan`` penalties with λ = 10) is trained with each extra regularizer of
 ``--regularizers`` where it is meaningful (``none``; ``sn`` = spectral normalization of D, not with weight
 clipping; ``gp`` = WGAN-GP penalty λ = 10, not on top of a loss's own penalty or clipping), on every cell of the
 grid learning rate × Adam (β1, β2) × n_dis, for S seeds (batched: one computation per configuration), on:
@@ -30,8 +30,6 @@ best configuration / whole grid), ``heatmap_<problem>.png`` (success rate per lo
 
 from __future__ import annotations
 
-import functools
-
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -39,25 +37,28 @@ import numpy as np
 import pandas as pd
 
 from divergences import GaussianMixture, grid, jsd, ring, seed_toy, wasserstein1
-from studies.common import Device, parse_config, pyplot, savefig_atomic, write_atomic, write_csv_atomic
-from studies.runs import Variant, run_toy_study
+from studies.common import pyplot, savefig_atomic, write_atomic, write_csv_atomic
+from studies.engine import run_study
+from studies.store import Unit, Variant
+from studies.toy_study import ToyStudy
 from studies.stats import binomial_ci, mean_ci
-from studies.toy_losses import LOSS_VARIANTS, check_variants, variants_help
+from studies.toy_losses import canonical, check_variants, resolve, variants_help
 
 DESCRIPTION = "Adversarial losses x regularizers x (lr, betas, n_dis) grid on the ring, the 5x5 grid and the 1D toy"
-STUDY = "loss_comparison"
+NAME = "loss_comparison"
 TABLE = "loss_comparison.csv"
 
-DEFAULT_LOSSES = ("minimax", "ns", "wgan", "wgan-gp", "lsgan", "hinge", "dragan", "alpha0.5", "alpha2", "ad0.3-1",
-                  "ad0.5-1.2", "fgan-kl", "fgan-reverse_kl", "fgan-squared_hellinger", "fgan-pearson")
-"""The 15 losses compared (names of :data:`studies.toy_losses.LOSS_VARIANTS`, shared with ``studies.mode_coverage``)."""
+DEFAULT_LOSSES = ("minimax", "ns", "wgan-clip", "wgan-gp", "lsgan", "hinge", "dragan", "alpha:alpha=0.5",
+                  "alpha:alpha=2", "alpha_d_alpha_g:alpha_d=0.3,alpha_g=1", "alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2",
+                  "fgan_kl", "fgan_reverse_kl", "fgan_squared_hellinger", "fgan_pearson")
+"""The 15 losses compared (``gan.losses`` specs and named variants of :mod:`studies.toy_losses`)."""
 
 REGULARIZERS: dict[str, dict] = {"none": {}, "sn": {"spectral_norm": True}, "gp": {"penalty": "gp"}}
 
 
 def regularizer_applies(loss: str, reg: str) -> bool:
     """Whether the extra regularizer ``reg`` is meaningful for the loss variant ``loss`` (see the module docstring)."""
-    own = LOSS_VARIANTS[loss].own
+    own = resolve(loss).own
     if reg == "sn":
         return "clip" not in own
     if reg == "gp":
@@ -72,9 +73,13 @@ PROBLEMS: dict[str, tuple] = {
 }
 """Problem → (data mixture factory, latent dimension)."""
 
-QUICK = dict(seeds=3, problems=("ring", "grid", "toy1d"), regularizers=("none",), lrs=(2e-4, 1e-3),
-             adam_betas=("0.5/0.999",), n_dis=(1,), epochs=4, n_train=6400, width=64, depth=3, n_eval=2500)
-"""``--quick``: CPU-sized (a few minutes on 2 cores); output in ``results/loss_comparison_quick/``."""
+PRESETS = {
+    "quick": dict(seeds=3, problems=("ring", "grid", "toy1d"), regularizers=("none",), lrs=(2e-4, 1e-3),
+                  adam_betas=("0.5/0.999",), n_dis=(1,), epochs=4, n_train=6400, width=64, depth=3, n_eval=2500),
+    "paper": {},
+}
+"""``quick``: CI-sized (a few minutes on 2 cores; output in ``results/loss_comparison_quick/``); ``paper`` (the
+default): the field defaults, sized for a GPU."""
 
 
 def parse_betas(text: str) -> tuple[float, float]:
@@ -107,22 +112,11 @@ class LossComparisonConfig:
     depth: int = field(default=3, metadata={"help": "hidden layers of G and D"})
     n_eval: int = field(default=10_000, metadata={"help": "generated samples per seed for the mode metrics"})
     n_fit: int = field(default=5000, metadata={"help": "generator samples for the 1D mixture fit"})
-    device: Device = field(default="auto", metadata={"help": "the committed --quick results ran on the CPU "
-                                                              "(--device cpu reproduces them)"})
     seed_batch: int = field(default=40, metadata={"help": "seeds trained together"})
-    jobs: int = field(default=1, metadata={"help": "worker processes training (configuration, seed batch) pairs "
-                                                        "side by side (sharing the GPU on cuda)"})
-    quick: bool = field(default=False, metadata={"help": f"CPU-sized preset {QUICK}"})
-    fresh: bool = field(default=False, metadata={"help": "discard finished runs and start over"})
-    plot_only: bool = field(default=False, metadata={"help": "redraw figures and ranking from the saved CSV"})
-    progress: bool = field(default=True, metadata={"help": "progress bar"})
     dpi: int = field(default=110, metadata={"help": "PNG resolution"})
 
     def __post_init__(self) -> None:
         check_variants(self.losses)
-        from gan.device import parse_device
-
-        parse_device(self.device)
         for name, known in (("problems", PROBLEMS), ("regularizers", REGULARIZERS)):
             vals = getattr(self, name)
             if not vals or any(v not in known for v in vals):
@@ -134,18 +128,15 @@ class LossComparisonConfig:
         if not self.n_dis or any(n < 1 for n in self.n_dis):
             raise ValueError(f"n_dis values must be positive integers; got {self.n_dis}")
         for name in ("seeds", "epochs", "n_train", "batch_size", "width", "depth", "n_eval", "n_fit", "seed_batch",
-                     "jobs", "dpi"):
+                     "dpi"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)}")
         if self.first_seed < 0:
             raise ValueError(f"first_seed must be non-negative; got {self.first_seed}")
 
-    def seed_list(self) -> list[int]:
-        """The run seeds."""
-        return list(range(self.first_seed, self.first_seed + self.seeds))
-
     def variants(self) -> list[Variant]:
         """Every meaningful (problem, loss, regularizer, lr, betas, n_dis) configuration."""
+        from gan.regularizers import TrainOptions
         from toy.train import ToyConfig
 
         out = []
@@ -153,7 +144,7 @@ class LossComparisonConfig:
             make, latent = PROBLEMS[problem]
             P = make()
             for loss in self.losses:
-                lv = LOSS_VARIANTS[loss]
+                lv = resolve(loss)
                 for reg in self.regularizers:
                     if not regularizer_applies(loss, reg):
                         continue
@@ -161,16 +152,17 @@ class LossComparisonConfig:
                         for betas_text in self.adam_betas:
                             betas = parse_betas(betas_text)
                             for n_dis in self.n_dis:
+                                opts = TrainOptions(lr_d=lr, lr_g=lr, beta1=betas[0], beta2=betas[1], n_dis=n_dis,
+                                                    **lv.own, **REGULARIZERS[reg])
                                 cfg = ToyConfig(mixture=P, n_train=self.n_train, latent_dim=latent, g_width=self.width,
                                                 g_depth=self.depth, d_width=self.width, d_depth=self.depth,
-                                                loss=lv.loss, loss_params=dict(lv.params), lr_g=lr, lr_d=lr,
-                                                betas_g=betas, betas_d=betas,
-                                                batch_size=self.batch_size, n_dis=n_dis, epochs=self.epochs,
-                                                eval_every=self.epochs, n_eval=self.n_eval, **lv.own,
-                                                **REGULARIZERS[reg])
-                                labels = {"problem": problem, "loss": loss, "reg": reg, "lr": lr, "beta1": betas[0],
+                                                loss=lv.loss, loss_params=dict(lv.params), options=opts,
+                                                batch_size=self.batch_size, epochs=self.epochs,
+                                                eval_every=self.epochs, n_eval=self.n_eval)
+                                labels = {"problem": problem, "loss": canonical(loss), "reg": reg, "lr": lr,
+                                          "beta1": betas[0],
                                           "beta2": betas[1], "n_dis": n_dis}
-                                out.append(Variant(labels, cfg))
+                                out.append(Variant(labels, cfg, options={"n_fit": self.n_fit}))
         return out
 
 
@@ -316,7 +308,7 @@ def plot_heatmap(fin: pd.DataFrame, problem: str):
     g = fin[fin.problem == problem].copy()
     g["cell"] = g.apply(lambda r: f"{r.reg} lr={r.lr:g} β={r.beta1:g}/{r.beta2:g} nd={int(r.n_dis)}", axis=1)
     mat = g.pivot_table(index="loss", columns="cell", values="success", aggfunc="mean")
-    mat = mat.reindex([l for l in LOSS_VARIANTS if l in mat.index])
+    mat = mat.reindex(list(dict.fromkeys(fin.loss)))
     fig, ax = plt.subplots(figsize=(4.0 + 0.9 * mat.shape[1], 3.5 + 0.35 * mat.shape[0]))
     sns.heatmap(mat, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=ax, cbar_kws={"label": "success rate"})
     ax.set_xlabel("regularizer, learning rate, Adam betas, D steps per G step")
@@ -343,11 +335,33 @@ def write_outputs(table: pd.DataFrame, cfg: LossComparisonConfig, out) -> pd.Dat
     return rank
 
 
+class LossComparison(ToyStudy):
+    name = NAME
+    description = DESCRIPTION
+    config_cls = LossComparisonConfig
+    table = TABLE
+    presets = PRESETS
+    default_preset = "paper"
+    epilog = variants_help()
+
+    def variants(self, cfg: LossComparisonConfig) -> list[Variant]:
+        return cfg.variants()
+
+    def extra_rows(self, unit: Unit, result) -> list[dict]:
+        return fit_metrics(unit.variant, result, unit.variant.options["n_fit"])
+
+    def outputs(self, table: pd.DataFrame, cfg: LossComparisonConfig, out, arrays) -> pd.DataFrame:
+        return write_outputs(table, cfg, out)
+
+    def report(self, summary: pd.DataFrame, cfg: LossComparisonConfig) -> str:
+        return ranking_markdown(summary)
+
+
+STUDY = LossComparison()
+
+
 def main(argv: list[str] | None = None) -> int:
-    cfg, out = parse_config(LossComparisonConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK},
-                            epilog=variants_help())
-    return run_toy_study(cfg, out, STUDY, TABLE, write_outputs, ranking_markdown,
-                         post=functools.partial(fit_metrics, n_fit=cfg.n_fit))
+    return run_study("studies.loss_comparison", argv)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,11 @@ seed-parallel trainer (``toy.train``):
   assigned to it lies within 3σ of it; high-quality fraction = share of samples within 3σ of their
   nearest mean; success = 8/8 modes captured, failure = 0/8.
 
-Losses (``--losses``, names of :data:`studies.toy_losses.LOSS_VARIANTS`, shared with ``studies.loss_comparison``;
-``--help`` lists them in ``gan.losses`` terms): by default ``ns`` (non-saturating), ``minimax`` (the saturating
-GAN), ``ad0.3-1``, ``ad0.5-1.2`` and ``ad1-1`` ((α_D, α_G) = (0.3, 1), (0.5, 1.2), (1, 1) with the non-saturating
-α_G form, ``gan.losses.alpha_d_alpha_g``; (1, 1) is NS).
+Losses (``--losses``: ``gan.losses`` specs or the named variants of :mod:`studies.toy_losses`, shared with
+``studies.loss_comparison``; ``--help`` lists the vocabulary): by default ``ns`` (non-saturating), ``minimax`` (the
+saturating GAN) and the (α_D, α_G)-GANs ``alpha_d_alpha_g:alpha_d=0.3,alpha_g=1``, ``...:alpha_d=0.5,alpha_g=1.2``
+and ``...:alpha_d=1,alpha_g=1`` (the non-saturating α_G form, ``gan.losses.alpha_d_alpha_g``; (1, 1) is NS, run as a
+check that the two implementations agree).
 
 Outputs in ``results/mode_coverage/`` (or ``--out``): ``mode_coverage.csv`` (long: loss, beta2,
 config_key, seed, epoch, metric, value), ``summary.csv``/``summary.md`` (success and failure rates with
@@ -28,7 +29,7 @@ Clopper–Pearson 95% intervals, mean modes and HQ fraction at the last epoch), 
 (modes captured at the last epoch across seeds, per loss and β2), ``modes_vs_epoch.png`` (mean modes
 captured with a 95% t-band versus epochs), ``run.json``. ``--quick`` is a CPU-sized version (smaller
 networks, fewer seeds and epochs); ``--seeds 200`` is the paper's sample size. Re-running resumes
-(:mod:`studies.runs`); ``--fresh`` starts over; ``--plot-only`` redraws from the CSV.
+(:mod:`studies.engine`); ``--fresh`` starts over; ``--plot-only`` redraws from the CSV.
 """
 
 from __future__ import annotations
@@ -37,24 +38,46 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from divergences import ring
-from studies.common import Device, parse_config, pyplot, savefig_atomic, write_atomic, write_csv_atomic
-from studies.runs import Variant, run_toy_study
+from studies.common import pyplot, savefig_atomic, write_atomic, write_csv_atomic
+from studies.engine import run_study
+from studies.store import Variant
+from studies.toy_study import ToyStudy, plot_sample_grid
 from studies.stats import binomial_ci, mean_ci
-from studies.toy_losses import LOSS_VARIANTS, check_variants, variants_help
+from studies.toy_losses import canonical, check_variants, label, resolve, variants_help
 
 DESCRIPTION = "Modes captured across seeds on the 8-mode ring: NS / minimax / (alpha_D, alpha_G) GANs, Adam beta2"
-STUDY = "mode_coverage"
+NAME = "mode_coverage"
 TABLE = "mode_coverage.csv"
 
-DEFAULT_LOSSES = ("ns", "minimax", "ad0.3-1", "ad0.5-1.2", "ad1-1")
-"""The paper's losses (names of :data:`studies.toy_losses.LOSS_VARIANTS`)."""
+DEFAULT_LOSSES = ("ns", "minimax", "alpha_d_alpha_g:alpha_d=0.3,alpha_g=1", "alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2",
+                  "alpha_d_alpha_g:alpha_d=1,alpha_g=1")
+"""The paper's losses (``gan.losses`` specs; (α_D, α_G) = (1, 1) is NS, run as a check of the implementation)."""
 
-QUICK = dict(seeds=6, epochs=10, eval_every=1, n_train=25_000, g_width=64, d_width=64, depth=3, n_eval=5000, lr=1e-3)
-"""``--quick``: CPU-sized (about 2 minutes on 2 cores; narrower networks, a 10× larger learning rate, 10 epochs
-of 25,000 samples); explicit options override these values; output in ``results/mode_coverage_quick/``."""
+CPU_PRESET = dict(losses=("ns", "minimax", "alpha_d_alpha_g:alpha_d=0.3,alpha_g=1",
+                          "alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2"),
+                  seeds=40, epochs=100, eval_every=5, n_train=25_000, g_width=64, d_width=64, depth=3, n_eval=25_000,
+                  lr=5e-4)
+"""``cpu``: the paper's question (β2 0.99 vs 0.999; NS, minimax and the two (α_D, α_G) settings; (1, 1) is NS and is
+left out) with 40 seeds per cell on networks and a schedule that fit 2 CPU cores in 45 minutes: G and D 3 hidden
+layers of 64 (the paper's: 4 × 400 and 4 × 200), lr 5e-4 (the paper's: 1e-4), 100 epochs of 25,000 samples (the
+paper's: 400 of 50,000), the paper's 25,000 evaluation samples and latent scheme. Not the paper's scale. (A pilot
+at lr 1e-3 with 5,000 evaluation samples reached 7-8 modes for most NS seeds by epoch 40 but kept flickering
+between 7 and 8: a mode held by a handful of samples gains and loses its last one.)"""
+
+PRESETS = {
+    "quick": dict(seeds=6, epochs=10, eval_every=1, n_train=25_000, g_width=64, d_width=64, depth=3, n_eval=5000,
+                  lr=1e-3, latents="fresh", g_latents="fresh"),
+    "cpu": CPU_PRESET,
+    "paper": {},
+}
+"""``quick``: CI-sized (about 2 minutes on 2 cores; narrower networks, a 10× larger learning rate, 10 epochs of
+25,000 samples, fresh latents at every step; output in ``results/mode_coverage_quick/``). ``cpu``: a real answer on
+2 CPU cores (see :data:`CPU_PRESET`). ``paper`` (the default): the field defaults, the published setting and the
+authors' latent scheme (sized for a GPU)."""
 
 
 @dataclass(frozen=True)
@@ -78,30 +101,29 @@ class ModeCoverageConfig:
     g_width: int = field(default=400, metadata={"help": "generator hidden width"})
     d_width: int = field(default=200, metadata={"help": "discriminator hidden width"})
     depth: int = field(default=4, metadata={"help": "hidden layers of G and D"})
-    device: Device = field(default="auto", metadata={"help": "the committed --quick results ran on the CPU "
-                                                              "(--device cpu reproduces them)"})
     seed_batch: int = field(default=40, metadata={"help": "seeds trained together as one batched computation"})
-    jobs: int = field(default=1, metadata={"help": "worker processes training (configuration, seed batch) pairs "
-                                                        "side by side (sharing the GPU on cuda)"})
     checkpoint_every: int = field(default=0, metadata={"help": "epochs between checkpoints (0: epochs // 10)"})
     dtype: Literal["float32", "float64"] = field(default="float32", metadata={"help": "training precision"})
-    quick: bool = field(default=False, metadata={"help": f"CPU-sized preset {QUICK}"})
-    fresh: bool = field(default=False, metadata={"help": "discard finished runs and start over"})
-    plot_only: bool = field(default=False, metadata={"help": "redraw figures and summary from the saved CSV"})
-    progress: bool = field(default=True, metadata={"help": "progress bar"})
+    latents: Literal["fixed", "fresh"] = field(default="fixed", metadata={
+        "help": "fixed: n_train latents drawn once per seed, paired with the samples and reshuffled with them every "
+                "epoch (the authors' code); fresh: new latents at every step"})
+    g_latents: Literal["reuse", "fresh"] = field(default="reuse", metadata={
+        "help": "reuse: the G step reuses the D step's latents against the just-updated D (the authors' code); "
+                "fresh: the G step draws its own"})
+    mode_rule: Literal["welfert", "pacgan", "veegan", "share"] = field(default="welfert", metadata={
+        "help": "mode rule (toy.metrics): welfert (>= 1 HQ sample within 3 sigma of its nearest mean; Welfert et al. "
+                "2023), pacgan / veegan (the same with the per-axis standardised distance, strict; Lin et al. 2018, "
+                "Srivastava et al. 2017), share (>= 1%% of the samples)"})
     dpi: int = field(default=130, metadata={"help": "PNG resolution"})
 
     def __post_init__(self) -> None:
         check_variants(self.losses)
-        from gan.device import parse_device
-
-        parse_device(self.device)
         if not self.beta2s or any(not 0 <= b < 1 for b in self.beta2s):
             raise ValueError(f"beta2s must be non-empty values in [0, 1); got {self.beta2s}")
         if not 0 <= self.beta1 < 1:
             raise ValueError(f"beta1 must lie in [0, 1); got {self.beta1}")
         for name in ("seeds", "epochs", "eval_every", "n_modes", "n_train", "n_eval", "batch_size", "g_width",
-                     "d_width", "depth", "seed_batch", "jobs", "dpi"):
+                     "d_width", "depth", "seed_batch", "dpi"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)}")
         if self.first_seed < 0 or self.checkpoint_every < 0:
@@ -109,27 +131,25 @@ class ModeCoverageConfig:
         if not (self.variance > 0 and self.lr > 0):
             raise ValueError(f"variance and lr must be positive; got {self.variance}, {self.lr}")
 
-    def seed_list(self) -> list[int]:
-        """The run seeds."""
-        return list(range(self.first_seed, self.first_seed + self.seeds))
-
     def variants(self) -> list[Variant]:
         """One toy configuration per (loss, β2)."""
+        from gan.regularizers import TrainOptions
         from toy.train import ToyConfig
 
         P = ring(self.n_modes, radius=1.0, var=self.variance)
         out = []
         for name in self.losses:
-            lv = LOSS_VARIANTS[name]
+            lv = resolve(name)
             for b2 in self.beta2s:
-                betas = (self.beta1, b2)
+                opts = TrainOptions(lr_d=self.lr, lr_g=self.lr, beta1=self.beta1, beta2=b2, **lv.own)
                 cfg = ToyConfig(mixture=P, n_train=self.n_train, data_seed=self.data_seed, latent_dim=2,
                                 g_width=self.g_width, g_depth=self.depth, d_width=self.d_width, d_depth=self.depth,
-                                loss=lv.loss, loss_params=dict(lv.params), lr_g=self.lr, lr_d=self.lr, betas_g=betas,
-                                betas_d=betas, batch_size=self.batch_size, epochs=self.epochs,
-                                eval_every=self.eval_every, n_eval=self.n_eval, mode_rule="welfert",
-                                dtype=self.dtype, **lv.own)
-                out.append(Variant({"loss": name, "beta2": b2}, cfg, f"{lv.label}, β2={b2:g}"))
+                                loss=lv.loss, loss_params=dict(lv.params), options=opts, batch_size=self.batch_size,
+                                epochs=self.epochs, eval_every=self.eval_every, n_eval=self.n_eval,
+                                mode_rule=self.mode_rule, dtype=self.dtype, latents=self.latents,
+                                g_latents=self.g_latents)
+                out.append(Variant({"loss": canonical(name), "beta2": b2, "mode_rule": self.mode_rule}, cfg,
+                                   f"{lv.label}, β2={b2:g}", options={"checkpoint_every": self.checkpoint_every}))
         return out
 
 
@@ -155,99 +175,206 @@ def summarize(table: pd.DataFrame, n_modes: int) -> pd.DataFrame:
         lo, hi = max(lo, 0.0), min(hi, float(n_modes))  # the t-interval clipped to the possible range
         s_lo, s_hi = binomial_ci(succ, n)
         f_lo, f_hi = binomial_ci(fail, n)
-        rows.append({"loss": loss, "beta2": b2, "epoch": int(table[(table.loss == loss) & (table.beta2 == b2)].epoch.max()),
+        cell = table[(table.loss == loss) & (table.beta2 == b2)]
+        rows.append({"loss": loss, "beta2": b2, "epoch": int(cell.epoch.max()),
                      "seeds": n, "success": succ, "success_rate": succ / n, "success_ci_low": s_lo,
                      "success_ci_high": s_hi, "failure": fail, "failure_rate": fail / n, "failure_ci_low": f_lo,
                      "failure_ci_high": f_hi, "modes_mean": m, "modes_ci_low": lo, "modes_ci_high": hi,
-                     "hq_fraction_mean": float(g.hq_fraction.mean()), "diverged": int(g.diverged.sum())})
+                     "hq_fraction_mean": float(g.hq_fraction.mean()), "diverged": int(g.diverged.sum()),
+                     "stable_fraction": stable_fraction(cell)})
     return pd.DataFrame(rows)
+
+
+def stable_fraction(cell: pd.DataFrame, tail: float = 0.2) -> float:
+    """Share of a configuration's seeds whose number of modes captured is the same at every evaluation of the last
+    ``tail`` of the epochs (the run has converged for them: the answer stops changing)."""
+    modes = cell[cell.metric == "modes_captured"]
+    last = modes.epoch.max()
+    late = modes[modes.epoch >= (1 - tail) * last]
+    per_seed = late.groupby("seed").value.nunique()
+    return float((per_seed == 1).mean()) if len(per_seed) else math.nan
 
 
 def summary_markdown(summary: pd.DataFrame, n_modes: int) -> str:
     """The summary as a markdown table (rates in %, 95% Clopper–Pearson intervals in brackets)."""
     pct = lambda v: f"{100 * v:.0f}"
     lines = [f"| loss | β2 | epoch | seeds | success ({n_modes}/{n_modes}) | failure (0/{n_modes}) | mean modes | "
-             "mean HQ fraction | diverged |", "|---|---|---|---|---|---|---|---|---|"]
+             "mean HQ fraction | diverged | converged seeds |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():
         lines.append(
-            f"| {LOSS_VARIANTS[r.loss].label} | {r.beta2:g} | {r.epoch} | {r.seeds} | {pct(r.success_rate)}% "
+            f"| {label(r.loss)} | {r.beta2:g} | {r.epoch} | {r.seeds} | {pct(r.success_rate)}% "
             f"[{pct(r.success_ci_low)}, {pct(r.success_ci_high)}] | {pct(r.failure_rate)}% "
             f"[{pct(r.failure_ci_low)}, {pct(r.failure_ci_high)}] | {r.modes_mean:.2f} "
-            f"[{r.modes_ci_low:.2f}, {r.modes_ci_high:.2f}] | {r.hq_fraction_mean:.3f} | {r.diverged} |")
+            f"[{r.modes_ci_low:.2f}, {r.modes_ci_high:.2f}] | {r.hq_fraction_mean:.3f} | {r.diverged} | "
+            f"{pct(r.stable_fraction)}% |")
+    lines.append("")
+    lines.append("Intervals: 95% Clopper–Pearson for rates, 95% t-interval (clipped to the possible range) for the "
+                 "mean; converged seeds: the share whose number of modes is constant over the evaluations of the "
+                 "last 20% of the epochs.")
     return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------- figures
+FONT = {"axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 11, "ytick.labelsize": 11,
+        "legend.fontsize": 11}
+
+
+def _panel_title(loss: str) -> str:
+    """A panel's title: the loss's label; (α_D, α_G) = (1, 1) is NS itself, drawn as a check of the implementation."""
+    text = label(loss)
+    return text + "  [= NS: a check]" if loss == "alpha_d_alpha_g:alpha_d=1,alpha_g=1" else text
+
+
 def _panels(n: int):
     plt = pyplot()
+    plt.rcParams.update(FONT)
     cols = min(n, 3)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.0 * cols, 3.9 * rows), squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return plt, fig, axes.flat
 
 
-def plot_histogram(table: pd.DataFrame, n_modes: int, dpi: int):
-    """Histogram of modes captured at the last epoch across seeds: one panel per loss, bars per β2."""
-    import seaborn as sns
+def _beta_colors(table: pd.DataFrame) -> dict:
+    return dict(zip(sorted(table.beta2.unique()), ("tab:blue", "tab:orange", "tab:green", "tab:red")))
 
+
+def _legend_below(fig, axes, n_cols: int) -> None:
+    """One legend for the figure, below the panels, so it covers no data."""
+    handles, labels = next(iter(axes)).get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=n_cols, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+
+
+def plot_histogram(table: pd.DataFrame, n_modes: int, dpi: int):
+    """Seeds by the number of modes captured at the last epoch: one panel per loss, bars per β2."""
     fin = final_rows(table)
     losses = list(dict.fromkeys(fin.loss))
+    colors = _beta_colors(table)
     plt, fig, axes = _panels(len(losses))
+    axes = list(axes)
+    width = 0.8 / max(len(colors), 1)
     for ax, loss in zip(axes, losses):
-        g = fin[fin.loss == loss].copy()
-        g["modes"] = g.modes_captured.round().astype(int)
-        g["β2"] = g.beta2.map(lambda b: f"{b:g}")
-        counts = (g.groupby(["β2", "modes"]).size().unstack(fill_value=0)
-                  .reindex(columns=range(n_modes + 1), fill_value=0).stack().rename("seeds").reset_index())
-        sns.barplot(data=counts, x="modes", y="seeds", hue="β2", ax=ax)
-        ax.set_xlabel("modes captured")
+        g = fin[fin.loss == loss]
+        for i, (b2, color) in enumerate(colors.items()):
+            counts = g[g.beta2 == b2].modes_captured.round().astype(int).value_counts()
+            k = np.arange(n_modes + 1)
+            ax.bar(k + (i - (len(colors) - 1) / 2) * width, counts.reindex(k, fill_value=0).to_numpy(), width,
+                   color=color, label=f"Adam β2 = {b2:g}")
+        ax.set_xticks(range(n_modes + 1))
+        ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.set_xlabel("modes captured at the last epoch")
         ax.set_ylabel("number of seeds")
-        ax.set_title(f"{LOSS_VARIANTS[loss].label} ({g.seed.nunique()} seeds, epoch {int(table.epoch.max())})")
-    fig.suptitle(f"Modes captured on the {n_modes}-mode ring across seeds (Adam β1 = 0.9)")
-    fig.tight_layout()
+        ax.set_title(_panel_title(loss))
+    _legend_below(fig, axes, len(colors))
     return fig
 
 
 def plot_modes_vs_epoch(table: pd.DataFrame, n_modes: int, dpi: int):
-    """Mean modes captured versus epochs with a 95% t-band over seeds: one panel per loss, a line per β2."""
+    """Modes captured against epochs: each seed a thin line (slightly jittered so overlapping seeds show), the mean
+    bold with its 95% t-band; one panel per loss, a colour per β2."""
     t = table[table.metric == "modes_captured"]
     losses = list(dict.fromkeys(t.loss))
+    colors = _beta_colors(table)
     plt, fig, axes = _panels(len(losses))
+    axes = list(axes)
     for ax, loss in zip(axes, losses):
         for b2, g in t[t.loss == loss].groupby("beta2"):
+            color = colors[b2]
+            jitter = {s: 0.12 * (i / max(g.seed.nunique() - 1, 1) - 0.5) for i, s in enumerate(sorted(g.seed.unique()))}
+            for seed, sg in g.groupby("seed"):
+                ax.plot(sg.epoch, sg.value + jitter[seed], color=color, alpha=0.15, lw=0.7)
             stats = g.groupby("epoch").value.apply(lambda v: pd.Series(mean_ci(v), index=["m", "lo", "hi"])).unstack()
-            line, = ax.plot(stats.index, stats.m, label=f"β2 = {b2:g}")
-            ax.fill_between(stats.index, stats.lo.clip(0, n_modes), stats.hi.clip(0, n_modes), color=line.get_color(),
-                            alpha=0.2)
-        ax.set_ylim(-0.2, n_modes + 0.2)
+            ax.plot(stats.index, stats.m, color=color, lw=2.5, label=f"Adam β2 = {b2:g} (mean, 95% band)")
+            ax.fill_between(stats.index, stats.lo.clip(0, n_modes), stats.hi.clip(0, n_modes), color=color, alpha=0.2)
+        ax.set_ylim(-0.3, n_modes + 0.3)
+        ax.set_yticks(range(0, n_modes + 1, 2))
         ax.set_xlabel("epoch")
-        ax.set_ylabel("mean modes captured")
-        ax.set_title(LOSS_VARIANTS[loss].label)
-        ax.legend(loc="lower right")
-    fig.suptitle(f"Average modes captured (95% band over seeds), {n_modes}-mode ring")
-    fig.tight_layout()
+        ax.set_ylabel("modes captured")
+        ax.set_title(_panel_title(loss))
+    _legend_below(fig, axes, len(colors))
     return fig
 
 
-def write_outputs(table: pd.DataFrame, cfg: ModeCoverageConfig, out) -> pd.DataFrame:
-    """Summary tables and figures from the long table (also the ``--plot-only`` path)."""
+def plot_samples(table: pd.DataFrame, arrays, cfg: ModeCoverageConfig, n_show: int = 3):
+    """Final samples of the first seeds of each (loss, β2) over the ring's means, with their modes captured."""
+    pyplot().rcParams.update(FONT)
+    keys = table[["loss", "beta2", "config_key"]].drop_duplicates()
+    means = ring(cfg.n_modes, radius=1.0, var=cfg.variance).means
+    modes = table[table.metric == "modes_captured"]
+    modes = modes[modes.epoch == modes.groupby("config_key").epoch.transform("max")]
+    modes = modes.set_index(["config_key", "seed"]).value
+    rows = [(r.config_key, f"{label(r.loss)}, β2 {r.beta2:g}", means, 1.6) for r in keys.itertuples()]
+    return plot_sample_grid(table, arrays, rows, n_show, lambda key, seed: f"{int(modes[(key, seed)])} modes")
+
+
+CAPTIONS = {
+    "modes_vs_epoch.png": "Modes captured (of {n}) against epochs, one panel per loss: thin lines are the seeds "
+                          "(jittered by ±0.06 so that overlapping seeds show), bold the mean over seeds with its 95% "
+                          "t-band, a colour per Adam β2.",
+    "modes_histogram.png": "Number of seeds (of {seeds}) by the modes they capture at the last epoch, one panel per "
+                           "loss, bars per Adam β2.",
+    "samples.png": "The last evaluation's generated samples (first {keep} of {n_eval}) of the first three seeds of "
+                   "each configuration (blue) over the ring's means (black x); the title gives the modes captured.",
+}
+
+
+def write_captions(cfg: ModeCoverageConfig, out, n_seeds: int) -> None:
+    """``captions.md``: what each figure plots and the protocol."""
+    protocol = (f"Protocol: {cfg.n_modes}-mode ring (variance {cfg.variance:g}); {n_seeds} seeds per configuration; "
+                f"G and D {cfg.depth} hidden layers of {cfg.g_width} / {cfg.d_width}; Adam lr {cfg.lr:g}, β1 "
+                f"{cfg.beta1:g}; {cfg.epochs} epochs of {cfg.n_train:,} samples at batch {cfg.batch_size}; latents "
+                f"{cfg.latents}, G step latents {cfg.g_latents}; evaluated every {cfg.eval_every} epochs on "
+                f"{cfg.n_eval:,} samples from fixed latents; mode rule `{cfg.mode_rule}` (toy.metrics).")
+    lines = ["# Figures of this run", ""]
+    for name, text in CAPTIONS.items():
+        lines += [f"* `{name}`: " + text.format(n=cfg.n_modes, seeds=n_seeds, keep=STUDY.keep_samples,
+                                                 n_eval=cfg.n_eval), ""]
+    write_atomic(out / "captions.md", "\n".join(lines + [protocol, ""]))
+
+
+def write_outputs(table: pd.DataFrame, cfg: ModeCoverageConfig, out, arrays=None) -> pd.DataFrame:
+    """Summary tables, figures and captions from the long table and the kept samples (also ``--plot-only``)."""
     summary = summarize(table, cfg.n_modes)
     write_csv_atomic(summary, out / "summary.csv")
     write_atomic(out / "summary.md", summary_markdown(summary, cfg.n_modes))
     plt = pyplot()
-    for name, fn in (("modes_histogram.png", plot_histogram), ("modes_vs_epoch.png", plot_modes_vs_epoch)):
-        fig = fn(table, cfg.n_modes, cfg.dpi)
+    figs = {"modes_histogram.png": plot_histogram(table, cfg.n_modes, cfg.dpi),
+            "modes_vs_epoch.png": plot_modes_vs_epoch(table, cfg.n_modes, cfg.dpi)}
+    if arrays:
+        figs["samples.png"] = plot_samples(table, arrays, cfg)
+    for name, fig in figs.items():
         savefig_atomic(fig, out / name, dpi=cfg.dpi)
         plt.close(fig)
+    write_captions(cfg, out, int(table.seed.nunique()))
     return summary
 
 
+class ModeCoverage(ToyStudy):
+    name = NAME
+    description = DESCRIPTION
+    config_cls = ModeCoverageConfig
+    table = TABLE
+    presets = PRESETS
+    default_preset = "paper"
+    epilog = variants_help()
+
+    def variants(self, cfg: ModeCoverageConfig) -> list[Variant]:
+        return cfg.variants()
+
+    def outputs(self, table: pd.DataFrame, cfg: ModeCoverageConfig, out, arrays) -> pd.DataFrame:
+        return write_outputs(table, cfg, out, arrays)
+
+    def report(self, summary: pd.DataFrame, cfg: ModeCoverageConfig) -> str:
+        return summary_markdown(summary, cfg.n_modes)
+
+
+STUDY = ModeCoverage()
+
+
 def main(argv: list[str] | None = None) -> int:
-    cfg, out = parse_config(ModeCoverageConfig, argv, study=STUDY, description=DESCRIPTION, presets={"quick": QUICK},
-                            epilog=variants_help())
-    return run_toy_study(cfg, out, STUDY, TABLE, write_outputs, lambda summary: summary_markdown(summary, cfg.n_modes))
+    return run_study("studies.mode_coverage", argv)
 
 
 if __name__ == "__main__":

@@ -34,11 +34,13 @@ import pandas as pd
 from scipy.special import expit
 
 from divergences import GaussianMixture, optimal_discriminator, seed_toy
-from studies.common import RunTimer, parse_config, pyplot, saved_table, savefig_atomic, write_csv_atomic, write_run_json
+from studies.common import pyplot, savefig_atomic
+from studies.engine import Study, run_study
+from studies.store import Unit, Variant
 
 DESCRIPTION = ("Lecture notes' 1D toy: D*, saturating vs non-saturating generator losses and their x-gradients, "
                "alpha-GAN D*_alpha (analytic, CPU)")
-STUDY = "toy_gradients"
+NAME = "toy_gradients"
 TABLE = "toy_gradients.csv"
 COLUMNS = ["generator", "x", "quantity", "alpha", "value"]
 GENERATORS = ("right", "left")
@@ -66,10 +68,10 @@ class ToyGradientsConfig:
     x_max: float = field(default=9.0, metadata={"help": "right end of the x grid"})
     n_points: int = field(default=2001, metadata={"help": "number of grid points (uniform)"})
     alphas: tuple[float, ...] = field(default=(0.5, 1.0, 2.0, 5.0, math.inf),
-                                      metadata={"help": "alpha values of the alpha-GAN D*_alpha ('inf' allowed)"})
+                                      metadata={"help": "alpha values of the alpha-GAN D*_alpha ('inf' allowed)",
+                                                "allow_inf": True})
     fd_step: float = field(default=1e-4, metadata={"help": "step h of the central-difference cross-check of r'(x)"})
     region_sigmas: float = field(default=2.0, metadata={"help": "summary region: generator mean ± this many std"})
-    plot_only: bool = field(default=False, metadata={"help": "redraw the figures from the saved CSV, no compute"})
     dpi: int = field(default=130, metadata={"help": "PNG resolution"})
 
     def __post_init__(self):
@@ -155,17 +157,16 @@ def generators() -> dict[str, GaussianMixture]:
     return {"right": toy.gen_right, "left": toy.gen_left}
 
 
-def compute_table(cfg: ToyGradientsConfig) -> tuple[pd.DataFrame, dict]:
-    """The study's table and the finite-difference cross-check of r' (max abs/rel discrepancy per generator)."""
+def fd_check(cfg: ToyGradientsConfig) -> dict:
+    """The finite-difference cross-check of r' (max abs/rel discrepancy per generator) on the study's grid."""
     P = seed_toy().real
     x = np.linspace(cfg.x_min, cfg.x_max, cfg.n_points)
-    frames, fd_check = [], {}
+    out = {}
     for name, G in generators().items():
-        frames.append(generator_rows(P, G, name, x, cfg.alphas))
         exact, fd = log_ratio_derivative(P, G, x), log_ratio_derivative_fd(P, G, x, cfg.fd_step)
-        fd_check[name] = {"max_abs_diff": float(np.max(np.abs(exact - fd))),
-                          "max_rel_diff": float(np.max(np.abs(exact - fd) / (1.0 + np.abs(exact))))}
-    return pd.concat(frames, ignore_index=True), fd_check
+        out[name] = {"max_abs_diff": float(np.max(np.abs(exact - fd))),
+                     "max_rel_diff": float(np.max(np.abs(exact - fd) / (1.0 + np.abs(exact))))}
+    return out
 
 
 # ----------------------------------------------------------------------------- summary (from the table)
@@ -355,39 +356,50 @@ def plot_generator(df: pd.DataFrame, gen: str, cfg: ToyGradientsConfig):
 
 
 # ----------------------------------------------------------------------------- entry point
+class ToyGradients(Study):
+    """One unit per generator: its quantities on the grid."""
+
+    name = NAME
+    description = DESCRIPTION
+    config_cls = ToyGradientsConfig
+    table = TABLE
+    key_column = None
+    uses_torch = False
+
+    def variants(self, cfg: ToyGradientsConfig) -> list[Variant]:
+        grid = {"x_min": cfg.x_min, "x_max": cfg.x_max, "n_points": cfg.n_points, "alphas": list(cfg.alphas)}
+        return [Variant({}, {"generator": name, **grid}, name) for name in GENERATORS]
+
+    def run_unit(self, unit: Unit, ctx) -> pd.DataFrame:
+        c = unit.variant.config
+        x = np.linspace(c["x_min"], c["x_max"], c["n_points"])
+        return generator_rows(seed_toy().real, generators()[c["generator"]], c["generator"], x, tuple(c["alphas"]))
+
+    def outputs(self, table: pd.DataFrame, cfg: ToyGradientsConfig, out, arrays) -> dict:
+        plt = pyplot()
+        for gen in GENERATORS:
+            fig = plot_generator(table, gen, cfg)
+            savefig_atomic(fig, out / f"toy_gradients_{gen}.png", dpi=cfg.dpi)
+            plt.close(fig)
+        return summarize(table, cfg)
+
+    def extra(self, cfg: ToyGradientsConfig, variants) -> dict:
+        gens = {gen: {"mean": float(G.means[0, 0]), "std": float(np.sqrt(G.covs[0, 0, 0]))}
+                for gen, G in generators().items()}
+        return {"generators": gens, "quantities": QUANTITIES, "figures": [f"toy_gradients_{g}.png" for g in GENERATORS],
+                "fd_check_dlog_ratio_dx": {"step": cfg.fd_step, **fd_check(cfg)}}
+
+    def report(self, summary: dict, cfg: ToyGradientsConfig) -> str:
+        fc = fd_check(cfg)
+        return (format_summary(summary) + "\nr'(x) scores vs central difference (h=%g): " % cfg.fd_step
+                + ", ".join(f"{g}: max|Δ| = {v['max_abs_diff']:.2e}" for g, v in fc.items()))
+
+
+STUDY = ToyGradients()
+
+
 def main(argv: list[str] | None = None) -> int:
-    cfg, out = parse_config(ToyGradientsConfig, argv, study=STUDY, description=DESCRIPTION)
-    timer = RunTimer()
-    table = out / TABLE
-    extra: dict = {"generators": {}, "table": TABLE}
-    if cfg.plot_only:
-        df = saved_table(table)
-        if df is None:
-            return 2
-    else:
-        df, fd_check = compute_table(cfg)
-        write_csv_atomic(df, table)
-        extra["fd_check_dlog_ratio_dx"] = {"step": cfg.fd_step, **fd_check}
-    for gen, G in generators().items():
-        extra["generators"][gen] = {"mean": float(G.means[0, 0]), "std": float(np.sqrt(G.covs[0, 0, 0]))}
-    plt = pyplot()
-    figures = []
-    for gen in GENERATORS:
-        fig = plot_generator(df, gen, cfg)
-        path = savefig_atomic(fig, out / f"toy_gradients_{gen}.png", dpi=cfg.dpi)
-        plt.close(fig)
-        figures.append(path.name)
-    summary = summarize(df, cfg)
-    extra.update({"figures": figures, "summary": summary, "quantities": QUANTITIES})
-    print(format_summary(summary))
-    if "fd_check_dlog_ratio_dx" in extra:
-        fc = extra["fd_check_dlog_ratio_dx"]
-        print("r'(x) scores vs central difference (h=%g): " % cfg.fd_step
-              + ", ".join(f"{g}: max|Δ| = {v['max_abs_diff']:.2e}" for g, v in fc.items() if g != "step"))
-    wall = timer.stop()
-    write_run_json(out, cfg, seeds=[], wall_time=wall, extra=extra, study=STUDY, timer=timer)
-    print(f"wrote {out}/ ({TABLE}, {', '.join(figures)}, run.json) in {wall:.2f} s")
-    return 0
+    return run_study("studies.toy_gradients", argv)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
-"""The loss variants of the toy studies: one table of names, shared by ``studies.mode_coverage`` and
-``studies.loss_comparison`` so that the two cannot drift apart.
+"""The losses of the toy studies, in the one vocabulary of ``gan.losses``.
 
-A variant name (``--losses``) stands for a ``gan.losses`` objective with its parameters and, for some,
-the regularizer that defines it (WGAN's weight clipping, WGAN-GP's and DRAGAN's gradient penalties, as
-``toy.train.ToyConfig`` fields). The naming scheme: the registry name where the objective has no
-parameters (``minimax``, ``ns``, ``lsgan``, ``hinge``), ``alpha<α>`` for the α-GAN, ``ad<α_D>-<α_G>`` for
-(α_D, α_G)-GANs, ``fgan-<f>`` for f-GANs, and the paper's name where a regularizer makes the variant
-(``wgan-gp``, ``dragan``). :func:`variants_help` prints the table in registry terms for ``--help``.
+A toy study's ``--losses`` takes, for each loss:
+
+* a ``gan.losses`` spec, ``NAME[:key=value,...]`` (:func:`gan.losses.parse_loss_spec`), e.g. ``ns``, ``minimax``,
+  ``lsgan``, ``alpha:alpha=0.5``, ``alpha_d_alpha_g:alpha_d=0.3,alpha_g=1``, ``fgan_kl``: the objective alone, as the
+  image study and ``python -m studies.train_gan`` take it; or
+* one of the named variants of :data:`NAMED_VARIANTS`, where a paper's name stands for an objective together with
+  the regularizer that defines it (WGAN's weight clipping, WGAN-GP's and DRAGAN's gradient penalties).
+
+Tables and figures print the canonical spelling (:func:`gan.losses.format_loss_spec`, keys sorted); figures add a
+readable label. :func:`variants_help` prints all of it for ``--help``.
 """
 
 from __future__ import annotations
@@ -14,71 +17,101 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from gan.losses import LOSSES, format_loss_spec, parse_loss_spec
+
 
 @dataclass(frozen=True)
 class LossVariant:
-    """One loss variant: ``gan.losses.get_loss(loss, **params)`` trained with the ToyConfig fields ``own``."""
+    """A loss of a toy study: ``gan.losses.get_loss(loss, **params)`` trained with the :class:`gan.regularizers.
+    TrainOptions` fields ``own`` (its defining regularizer, if any)."""
 
     loss: str
-    params: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
     own: Mapping[str, Any] = field(default_factory=dict)
     label: str = ""
     note: str = ""
 
+    @property
+    def spec(self) -> str:
+        """The objective's canonical ``gan.losses`` spelling."""
+        return format_loss_spec(self.loss, self.params)
+
     def registry_form(self) -> str:
-        """The variant in ``gan.losses`` terms, e.g. ``alpha_d_alpha_g(alpha_d=0.3, alpha_g=1)``, with its own
-        regularizer and a note."""
-        args = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
-        text = f"{self.loss}({args})" if args else self.loss
-        own = {"clip": lambda c: f"weight clipping c = {c:g}", "penalty": lambda p: f"{p} penalty (weight 10)"}
-        extras = [own[k](v) for k, v in self.own.items()]
-        if extras:
-            text += " + " + ", ".join(extras)
+        """The variant in ``gan.losses`` terms with its own regularizer and a note (for ``--help``)."""
+        own = {"clip": lambda c: f"weight clipping c = {c:g}",
+               "penalty": lambda p: f"{p} penalty (weight {self.own.get('penalty_weight', 10):g})",
+               "penalty_weight": None}
+        extras = [own[k](v) for k, v in self.own.items() if own.get(k) is not None]
+        text = self.spec + (" + " + ", ".join(extras) if extras else "")
         return f"{text}{f'  ({self.note})' if self.note else ''}"
 
 
-def _ad(alpha_d: float, alpha_g: float, note: str = "") -> LossVariant:
-    return LossVariant("alpha_d_alpha_g", {"alpha_d": alpha_d, "alpha_g": alpha_g},
-                       label=f"(α_D, α_G) = ({alpha_d:g}, {alpha_g:g})", note=note)
-
-
-LOSS_VARIANTS: dict[str, LossVariant] = {
-    "minimax": LossVariant("minimax", label="minimax (saturating) GAN",
-                           note="Goodfellow et al.'s saturating generator loss log(1 - D(G(z)))"),
-    "ns": LossVariant("ns", label="NS-GAN", note="non-saturating generator loss -log D(G(z))"),
-    "wgan": LossVariant("wgan", own={"clip": 0.01}, label="WGAN"),
-    "wgan-gp": LossVariant("wgan", own={"penalty": "gp"}, label="WGAN-GP"),
-    "lsgan": LossVariant("lsgan", label="LSGAN"),
-    "hinge": LossVariant("hinge", label="hinge"),
-    "dragan": LossVariant("ns", own={"penalty": "dragan"}, label="DRAGAN"),
-    "alpha0.5": LossVariant("alpha", {"alpha": 0.5}, label="α-GAN, α = 0.5"),
-    "alpha2": LossVariant("alpha", {"alpha": 2.0}, label="α-GAN, α = 2"),
-    "ad0.3-1": _ad(0.3, 1.0),
-    "ad0.5-1.2": _ad(0.5, 1.2),
-    "ad1-1": _ad(1.0, 1.0, note="equals ns"),
-    "fgan-kl": LossVariant("fgan_kl", label="f-GAN KL"),
-    "fgan-reverse_kl": LossVariant("fgan_reverse_kl", label="f-GAN reverse KL"),
-    "fgan-squared_hellinger": LossVariant("fgan_squared_hellinger", label="f-GAN squared Hellinger"),
-    "fgan-pearson": LossVariant("fgan_pearson", label="f-GAN Pearson χ²"),
+NAMED_VARIANTS: dict[str, LossVariant] = {
+    "wgan-clip": LossVariant("wgan", own={"clip": 0.01}, label="WGAN (clipping)",
+                             note="Arjovsky et al. 2017: critic weights clipped to [-0.01, 0.01]"),
+    "wgan-gp": LossVariant("wgan", own={"penalty": "gp", "penalty_weight": 10.0}, label="WGAN-GP",
+                           note="Gulrajani et al. 2017"),
+    "dragan": LossVariant("ns", own={"penalty": "dragan", "penalty_weight": 10.0}, label="DRAGAN",
+                          note="Kodali et al. 2017"),
 }
-"""Variant name → :class:`LossVariant`. Both toy studies accept every name; each has its own default subset."""
+"""Paper names for an objective with the regularizer that defines it."""
+
+
+def _label(name: str, params: Mapping[str, Any]) -> str:
+    """A readable label of a ``gan.losses`` spec, for figures."""
+    p = {k: (f"{v:g}" if isinstance(v, float) else v) for k, v in params.items()}
+    if name == "alpha_d_alpha_g":
+        return f"(α_D, α_G) = ({p.get('alpha_d', 1)}, {p.get('alpha_g', 1)})"
+    if name == "alpha":
+        return f"α-GAN, α = {p.get('alpha', 2)}"
+    if name.startswith("fgan_"):
+        return f"f-GAN {name[5:]}" + (f" ({', '.join(f'{k}={v}' for k, v in p.items())})" if p else "")
+    named = {"ns": "NS-GAN", "minimax": "minimax (saturating) GAN", "wgan": "WGAN (no clipping)", "lsgan": "LSGAN",
+             "hinge": "hinge"}
+    return named.get(name, name) + (f" ({', '.join(f'{k}={v}' for k, v in p.items())})" if p else "")
+
+
+def resolve(text: str) -> LossVariant:
+    """The variant a ``--losses`` entry names: a named variant, or a ``gan.losses`` spec (ValueError otherwise)."""
+    if text in NAMED_VARIANTS:
+        return NAMED_VARIANTS[text]
+    try:
+        name, params = parse_loss_spec(text)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"losses: {text!r} is neither a gan.losses spec NAME[:key=value,...] nor one of "
+                         f"{list(NAMED_VARIANTS)} ({exc}); see --help") from None
+    return LossVariant(name, params, label=_label(name, params))
+
+
+def canonical(text: str) -> str:
+    """The spelling a table records for a ``--losses`` entry: the named variant's name, or the canonical spec."""
+    return text if text in NAMED_VARIANTS else resolve(text).spec
 
 
 def check_variants(names: Sequence[str]) -> None:
-    """``ValueError`` unless ``names`` is a non-empty list of distinct variant names."""
-    unknown = [n for n in names if n not in LOSS_VARIANTS]
-    if unknown or not names or len(set(names)) != len(names):
-        raise ValueError(f"losses must be distinct names of {list(LOSS_VARIANTS)} (see --help for what each "
-                         f"means); got {list(names)}")
+    """``ValueError`` unless ``names`` is a non-empty list of distinct losses (compared in canonical spelling)."""
+    if not names:
+        raise ValueError("losses must name at least one loss")
+    spelled = [canonical(n) for n in names]
+    dup = sorted({s for s in spelled if spelled.count(s) > 1})
+    if dup:
+        raise ValueError(f"losses must be distinct; {dup} given more than once")
 
 
 def variants_help() -> str:
-    """The table for ``--help``: every variant name and what it means in ``gan.losses`` terms."""
-    width = max(map(len, LOSS_VARIANTS))
-    lines = ["loss variants (--losses): name = gan.losses registry name(parameters) [+ the variant's own "
-             "regularizer]"]
-    lines += [f"  {name:<{width}}  {v.registry_form()}" for name, v in LOSS_VARIANTS.items()]
+    """The vocabulary for ``--help``: the spec grammar, the registry's names and the named variants."""
+    lines = ["losses (--losses): a gan.losses spec NAME[:key=value,...] (the objective alone), e.g. ns, minimax,",
+             "  alpha:alpha=0.5, alpha_d_alpha_g:alpha_d=0.3,alpha_g=1, fgan_kl; registry names: "
+             + ", ".join(LOSSES) + ";",
+             "  or a named variant (an objective with the regularizer that defines it):"]
+    width = max(map(len, NAMED_VARIANTS))
+    lines += [f"  {name:<{width}}  {v.registry_form()}" for name, v in NAMED_VARIANTS.items()]
     return "\n".join(lines)
 
 
-__all__ = ["LOSS_VARIANTS", "LossVariant", "check_variants", "variants_help"]
+def label(text: str) -> str:
+    """Figure label of a table's loss entry."""
+    return resolve(text).label
+
+
+__all__ = ["LossVariant", "NAMED_VARIANTS", "canonical", "check_variants", "label", "resolve", "variants_help"]

@@ -66,9 +66,9 @@ def test_mode_coverage_numbers_and_names_are_the_committed_ones():
 
 
 def test_every_loss_variant_name_is_the_studies_one():
-    from studies.toy_losses import LOSS_VARIANTS
+    from studies.toy_losses import NAMED_VARIANTS
 
-    for name in LOSS_VARIANTS:
+    for name in NAMED_VARIANTS:
         assert f"`{name}`" in TEXT, name
     for old in ("`saturating`", "`a0.3-1`", "`a0.5-1.2`", "`a1-1`", "--loss-param "):
         assert old not in TEXT

@@ -8,6 +8,6 @@ from .metrics import (MODE_RULES, DStarProbe, ModeReference, ModeRule, ModeStats
                       mode_statistics)
 from .models import ACTIVATIONS, MLPSpec, StackedMLP, discriminator_spec, generator_spec, plain_mlp
 from .hooks import TrainHooks, regularization_hooks
-from .generator_losses import GENERATOR_LOSSES, GeneratorStep, generator_loss_name, register_generator_loss
+from .generator_losses import GENERATOR_LOSSES, GeneratorStep, check_generator_loss, register_generator_loss
 from .train import Divergence, ToyConfig, ToyResult, ToyTrainer, train_toy
 from .reference import PlainTrainer

@@ -140,18 +140,29 @@ class ToyData:
         """Minibatches per epoch, N // B."""
         return self.n_train // batch_size
 
-    def real_epoch(self, generators: Sequence[torch.Generator], batch_size: int) -> torch.Tensor:
+    def real_epoch(self, generators: Sequence[torch.Generator], batch_size: int, paired: torch.Tensor | None = None
+                   ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """One epoch of real minibatches, shape (steps, S, B, d) (contiguous per step).
 
         Fixed set: seed s's batches are ``train[randperm_s(N)]`` cut into N // B batches.
         Fresh: N // B · B new draws from P per seed.
+        ``paired`` (S, N, ...): per-seed values paired with the training samples (e.g. fixed latents), reshuffled with
+        them; then ``(real, paired batches (steps, S, B, ...))`` is returned (fixed set only).
         """
         steps = self.steps_per_epoch(batch_size)
         if self.fresh:
+            if paired is not None:
+                raise ValueError("paired values need a fixed training set (fresh=False)")
             return per_seed(lambda g: self.P.sample((steps, batch_size), g), generators)
         idx = per_seed(lambda g: torch.randperm(self.n_train, generator=g, device=self.device)[: steps * batch_size],
                        generators, dim=0)  # (S, steps·B)
-        return self.train[idx].reshape(len(generators), steps, batch_size, self.dim).transpose(0, 1).contiguous()
+        S = len(generators)
+        real = self.train[idx].reshape(S, steps, batch_size, self.dim).transpose(0, 1).contiguous()
+        if paired is None:
+            return real
+        rows = torch.arange(S, device=idx.device)[:, None]
+        other = paired[rows, idx].reshape(S, steps, batch_size, *paired.shape[2:]).transpose(0, 1).contiguous()
+        return real, other
 
     def latents(self, generators: Sequence[torch.Generator], n_batches: int, batch_size: int) -> torch.Tensor:
         """Latents z ~ N(0, I_k), shape (n_batches, S, B, k); seed s's block is one ``randn`` from its generator."""

@@ -56,6 +56,8 @@ class MLPSpec:
     width: int
     depth: int
     activation: str = "relu"
+    init: str = "default"
+    init_gain: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("in_dim", "out_dim", "width"):
@@ -66,6 +68,11 @@ class MLPSpec:
             raise ValueError(f"depth must be a non-negative integer; got {self.depth!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {self.activation!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {sorted(INITS)}; got {self.init!r}")
+        if isinstance(self.init_gain, bool) or not isinstance(self.init_gain, (int, float)) or \
+                not (math.isfinite(self.init_gain) and self.init_gain > 0):
+            raise ValueError(f"init_gain must be a finite number > 0; got {self.init_gain!r}")
 
     def layer_dims(self) -> list[tuple[int, int]]:
         """(fan_in, fan_out) of every Linear layer, input to output."""
@@ -105,6 +112,23 @@ def init_linear_(weight: torch.Tensor, bias: torch.Tensor, generator: torch.Gene
     nn.init.uniform_(bias, -bound, bound, generator=generator)
 
 
+def init_orthogonal_(weight: torch.Tensor, bias: torch.Tensor, generator: torch.Generator, gain: float = 1.0) -> None:
+    """Orthogonal weights scaled by ``gain`` (Saxe, McClelland & Ganguli 2014; ``nn.init.orthogonal_``), zero bias:
+    the initialisation of the unrolled-GAN demo (Metz et al. 2017), VEEGAN and GDPP toy code (gain 1.4)."""
+    nn.init.orthogonal_(weight, gain=gain, generator=generator)
+    nn.init.zeros_(bias)
+
+
+INITS = {"default": lambda w, b, g, gain: init_linear_(w, b, g), "orthogonal": init_orthogonal_}
+"""Initialisation schemes of a layer (weight (out, in), bias, generator, gain): ``default`` is ``nn.Linear``'s own
+(its gain is unused), ``orthogonal`` is :func:`init_orthogonal_`."""
+
+
+def init_layer_(spec: MLPSpec, weight: torch.Tensor, bias: torch.Tensor, generator: torch.Generator) -> None:
+    """Initialise one layer of ``spec`` with its scheme (:data:`INITS`)."""
+    INITS[spec.init](weight, bias, generator, spec.init_gain)
+
+
 def plain_mlp(spec: MLPSpec, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32) -> nn.Sequential:
     """The ordinary single-seed ``nn.Sequential`` of ``spec`` (on the CPU; move it with ``.to``).
 
@@ -120,7 +144,7 @@ def plain_mlp(spec: MLPSpec, generator: torch.Generator | None = None, dtype: to
         else:  # no draw from the global RNG: construct uninitialised, then draw from ``generator``
             lin = torch.nn.utils.skip_init(nn.Linear, i, o, dtype=dtype)
             with torch.no_grad():
-                init_linear_(lin.weight, lin.bias, generator)
+                init_layer_(spec, lin.weight, lin.bias, generator)
         layers.append(lin)
         if k < len(dims) - 1:
             layers.append(act())
@@ -169,7 +193,7 @@ class StackedMLP(nn.Module):
                 for (i, o), w, b in zip(dims, ws, bs):
                     wt = torch.empty(o, i, dtype=dtype)
                     bt = torch.empty(o, dtype=dtype)
-                    init_linear_(wt, bt, gen)
+                    init_layer_(spec, wt, bt, gen)
                     w[s].copy_(wt.T)
                     b[s, 0].copy_(bt)
         return cls(spec, [w.to(device) for w in ws], [b.to(device) for b in bs])
@@ -278,9 +302,11 @@ class StackedMLP(nn.Module):
                 lin.bias.copy_(b[seed_index, 0])
         return mod
 
-    def finite_mask(self) -> torch.Tensor:
-        """(S,) bool: True where every parameter of the seed is finite (a device tensor, no host sync)."""
+    def finite_mask(self, bound: float = math.inf) -> torch.Tensor:
+        """(S,) bool: True where every parameter of the seed is finite and at most ``bound`` in absolute value (a
+        device tensor, no host sync)."""
         ok = torch.ones(self.n_seeds, dtype=torch.bool, device=self.weights[0].device)
         for p in self.parameters():
-            ok &= torch.isfinite(p.detach()).flatten(1).all(1)
+            a = p.detach().abs().flatten(1)
+            ok &= (torch.isfinite(a) & (a <= bound)).all(1)
         return ok

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from .data import ToyData, seed_generators
+from .generator_losses import DEFAULT_GENERATOR_LOSS
 from .models import plain_mlp
 from .train import DTYPES, ToyConfig, make_adam
 
@@ -26,7 +27,7 @@ class PlainTrainer:
         if config.fixed_generator is not None:
             raise ValueError("PlainTrainer trains a generator network; fixed_generator must be None")
         remedies = {"pack": config.pack != 1, "minibatch_std": config.minibatch_std,
-                    "feature_matching": config.feature_matching, "unroll_steps": config.unroll_steps != 0}
+                    f"g_objective {config.g_objective}": config.g_objective != DEFAULT_GENERATOR_LOSS}
         if any(remedies.values()):
             raise ValueError(f"PlainTrainer implements the plain GAN only; {[k for k, v in remedies.items() if v]} "
                              "must be off (use toy.train.train_toy)")
@@ -38,8 +39,8 @@ class PlainTrainer:
         self.loss = config.build_loss()
         self.G = plain_mlp(config.g_spec(), seed_generators([seed], "g_init")[0], dtype).to(self.device)
         self.D = plain_mlp(config.d_spec(), seed_generators([seed], "d_init")[0], dtype).to(self.device)
-        self.opt_g = make_adam(self.G.parameters(), config.lr_g, config.betas_g, config.adam, self.device)
-        self.opt_d = make_adam(self.D.parameters(), config.lr_d, config.betas_d, config.adam, self.device)
+        self.opt_g = make_adam(self.G.parameters(), config.options.lr_g, config.betas, config.adam, self.device)
+        self.opt_d = make_adam(self.D.parameters(), config.options.lr_d, config.betas, config.adam, self.device)
         self.data_gen = seed_generators([seed], "data", self.device)
         self.latent_gen = seed_generators([seed], "latent", self.device)
         self.loss_d: list[torch.Tensor] = []
@@ -47,7 +48,7 @@ class PlainTrainer:
 
     def epoch(self) -> None:
         """One epoch: N // B real minibatches, ``n_dis`` D steps then one G step per iteration."""
-        B, n_dis = self.cfg.batch_size, self.cfg.n_dis
+        B, n_dis = self.cfg.batch_size, self.cfg.options.n_dis
         real = self.data.real_epoch(self.data_gen, B)[:, 0]  # (steps, B, d)
         n_it = real.shape[0] // n_dis
         z_all = self.data.latents(self.latent_gen, n_it * (n_dis + 1), B)[:, 0]

@@ -6,7 +6,7 @@ Algorithm (per iteration ``it``; ``n_dis`` D steps, then one G step; Goodfellow 
         L_D[s] = mean_b d_real(D_s(x)) + mean_b d_fake(D_s(x̃)) (+ penalty[s])    # gan.losses
         backward of Σ_s L_D[s]; Adam step on D's stacked parameters
     G step: z ~ N(0, I_k), L_G[s] = mean_b g_fake(D_s(G_s(z))); backward of Σ_s L_G[s]; Adam on G
-        (or, with ``feature_matching`` / ``unroll_steps``, another objective on the same z and the real
+        (or, with ``g_objective`` feature_matching / unrolled, another objective on the same z and the real
         batch x of the last D step: :mod:`toy.generator_losses`)
 
 Seeds share no parameter, so ∂(Σ_s L[s])/∂θ_s = ∂L[s]/∂θ_s, and Adam is element-wise: the batched
@@ -14,13 +14,16 @@ run is S independent runs (tested against one-at-a-time runs to 1e-5). With ``fi
 (a GaussianMixture Q) there is no G network: fakes are samples of Q and only D is trained, the
 setting in which D* is known in closed form (:class:`toy.metrics.DStarProbe`).
 
-Divergence (NaN/inf): after every loss evaluation the per-seed losses are checked (a device-side
-``isfinite``, no host sync). A seed whose D or G loss is non-finite is marked diverged at that
-iteration and frozen: its gradients are zeroed and its Adam moments set to 0, which makes Adam's
+Divergence (NaN/inf, or a finite blow-up): after every loss evaluation the per-seed losses are checked (device-side,
+no host sync). A seed whose D or G loss is non-finite or beyond ``LOSS_BOUND`` (1e8) in absolute value is marked
+diverged at that iteration and frozen (a finite blow-up, e.g. NS at lr 1000 reaching a D loss of 2.5e14, is as
+diverged as a NaN; no objective of ``gan.losses`` reaches 1e8 on the toy data while it trains: the toy objectives are
+O(1) at the scale of the mixtures, and a critic's loss grows with its weights, which are checked too): its gradients are zeroed and its Adam moments set to 0, which makes Adam's
 update exactly 0 (m = 0 ⇒ Δθ = −lr·0/(0 + ε) = 0), so its G and D keep the parameters that
 produced the first non-finite loss while the other seeds go on. Non-finite parameters always
 reach the loss (NaN·0 = NaN in a matmul), so they are caught at the next loss; parameters are also
-re-checked at every evaluation. On the CPU the masking is skipped while no seed has diverged
+re-checked at every evaluation (non-finite, or beyond ``PARAM_BOUND`` = 1e6 in absolute value). The evaluation rows
+carry ``diverged`` (0/1) and ``diverged_at`` (the iteration, NaN while the seed is alive). On the CPU the masking is skipped while no seed has diverged
 (a free host check); on accelerators it always runs (no sync); the numbers are the same.
 
 Regularizers: the config's regularizer fields (``penalty``, ``clip``, ``spectral_norm``, ``real_target``,
@@ -36,7 +39,7 @@ use it to inject a NaN). Hooks that draw random numbers should draw them per see
 
 Memory: on the CPU, large stacks of seeds free and reallocate tens of MB per step, which glibc returns to the
 kernel and page-faults back in; :func:`gan.malloc.retain_freed_memory` (a process-wide setting, applied by the
-study runner :mod:`studies.runs` and by ``benchmarks.toy_speed``, not by the trainer) avoids that: 143.7 →
+study engine :mod:`studies.executors` and by ``benchmarks.toy_speed``, not by the trainer) avoids that: 143.7 →
 153.7 seed-steps/s at S = 40 on the 2-core CPU of development (``python -m benchmarks.toy_speed --seeds 40
 --repeats 5 --no-small --no-write`` with and without ``DISTMATCH_MALLOC=default``).
 
@@ -54,22 +57,38 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from divergences import GaussianMixture, ring
-from gan.checkpoint import load_checkpoint, save_checkpoint
+from gan.checkpoint import CheckpointFile
 from gan.losses import AdversarialLoss, get_loss
 from gan.regularizers import TrainOptions
 from gan.remedies import minibatch_stddev, pack
 from gan.seeding import ADAM_IMPLS, make_adam
 
 from .data import ToyData, TorchMixture, check_seeds, per_seed, seed_generators
-from .generator_losses import GeneratorStep, build_generator_loss, generator_loss_name
+from .generator_losses import DEFAULT_GENERATOR_LOSS, GeneratorStep, build_generator_loss, check_generator_loss
 from .hooks import TrainHooks, regularization_hooks
 from .metrics import PACGAN_N_SAMPLES, DStarProbe, ModeReference, get_mode_rule, mode_statistics
 from .models import MLPSpec, StackedMLP
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+UPDATES = ("alternating", "simultaneous")
+N_KEPT_SAMPLES = 2500  # final samples per seed a ToyResult keeps (for figures)
+LATENT_BLOCK_ELEMENTS = 1 << 23  # a seed's latents drawn at once (32 MiB in float32); see ToyTrainer.epoch
+LOSS_BOUND = 1e8  # |loss| beyond this marks a seed diverged (module docstring)
+PARAM_BOUND = 1e6  # |parameter| beyond this marks a seed diverged at the next evaluation
+
+
+def _is_int(v: Any) -> bool:
+    """An integer (numpy integers included), not a bool."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_real(v: Any) -> bool:
+    """A real number (numpy floating and integer scalars included), not a bool."""
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
 @dataclass(frozen=True)
@@ -82,9 +101,18 @@ class ToyConfig:
 
     mixture : data distribution P. n_train, fresh, data_seed : see :class:`toy.data.ToyData`.
     latent_dim : k. g_*/d_* : width, number of hidden layers, activation of G and D.
-    loss, loss_params : ``gan.losses.get_loss(loss, **loss_params)``.
-    lr_*/betas_* : Adam of G and D. adam : ``"fused"``, ``"foreach"``, ``"for"`` or ``"auto"`` (``gan.seeding.make_adam``).
-    batch_size : B (real, fake and G-step batches). n_dis : D steps per G step.
+    loss, loss_params : the adversarial objective, ``gan.losses.get_loss(loss, **loss_params)``.
+    options : the update schedule and the regularizers, :class:`gan.regularizers.TrainOptions` (the one declaration
+        shared with the image trainer): Adam learning rates ``lr_d``/``lr_g`` and betas (β1, β2) of both networks,
+        ``n_dis`` D steps per G step, the D penalty (gp / r1 / dragan) and its weight, weight clipping, spectral
+        norm, one-sided label smoothing, instance noise; applied through :func:`toy.hooks.regularization_hooks` and
+        :meth:`toy.models.StackedMLP.enable_spectral_norm` (on D; random draws per seed).
+    g_objective, g_objective_params : the generator's objective by name (:mod:`toy.generator_losses`, like ``loss``
+        and ``loss_params``): ``adversarial`` (the loss's own G term), ``feature_matching`` (Salimans et al. 2016;
+        needs ``d_depth ≥ 1``) or ``unrolled`` (Metz et al. 2017; params ``steps`` ≥ 1 and ``lr``, the look-ahead's
+        SGD rate, default ``options.lr_d``).
+    adam : ``"fused"``, ``"foreach"``, ``"for"`` or ``"auto"`` (``gan.seeding.make_adam``).
+    batch_size : B (real, fake and G-step batches).
     epochs : passes over the N // B real minibatches (n_dis of them per iteration).
     eval_every : evaluate after every this many epochs (and at epoch 0 and at the end).
     n_eval : generated samples per seed for the mode metrics (2500 as VEEGAN/PacGAN).
@@ -92,30 +120,26 @@ class ToyConfig:
     fixed_generator : if set, no G network; fakes are samples of this Q (D-only training).
     n_probe : Monte Carlo points of the D* probe (only with ``fixed_generator``).
     dtype : ``"float32"`` or ``"float64"``.
-    penalty, penalty_weight, clip, spectral_norm, real_target, instance_noise, instance_noise_anneal :
-        D regularizers, as the fields of :class:`gan.regularizers.TrainOptions` (validated there) and
-        applied through :func:`toy.hooks.regularization_hooks` and
-        :meth:`toy.models.StackedMLP.enable_spectral_norm` (on D; random draws per seed).
     pack : PacGAN degree m (Lin et al. 2018): D sees m samples concatenated, B/m packs per batch
         (``gan.remedies.pack``; B must be divisible by m); 1 = off. D is then a function of packs, and
         gradient penalties (gp, r1, dragan) act on the packed inputs (one interpolate per pack for gp).
     minibatch_std : append the minibatch standard deviation (Karras et al. 2018;
         ``gan.remedies.minibatch_stddev``) as one more input of D, computed over the real and the
         fake batch separately. Both change what D sees, so there is no pointwise D* to probe with them.
-    feature_matching : G minimises ‖mean_b f(x_b) − mean_b f(G(z_b))‖₂² instead of the adversarial G loss
-        (Salimans et al. 2016, §3.1; ``gan.remedies.feature_matching_loss``), f = the last hidden layer of D
-        (after its activation, :meth:`toy.models.StackedMLP.features`; requires ``d_depth ≥ 1``), means over
-        the B real and B fake samples (packs with ``pack``). D keeps the configured loss.
-    unroll_steps, unroll_lr : unrolled GAN (Metz et al. 2017): with k = ``unroll_steps`` ≥ 1, G minimises its
-        adversarial loss against θ_D^k, θ^{i+1} = θ^i − η ∇_θ L_D(θ^i) from θ^0 = θ_D, k plain SGD steps on
-        the real and fake batch of the G step with η = ``unroll_lr`` (None: ``lr_d``), differentiated through
-        (``gan.remedies.unrolled_g_loss``). The look-ahead leaves the real D as it was; L_D there is the
-        configured loss without penalty, clipping or instance noise. 0 = off. SGD at an Adam learning rate
-        moves D far less than D's own Adam steps (≈ lr_d per coordinate): at the default ring D's
-        initialisation the median |∂L_D/∂θ| is ≈ 1e-4, so η = lr_d moves it ≈ 1e4× less; set ``unroll_lr``
-        for a look-ahead of the size of D's steps.
-        ``feature_matching`` and ``unroll_steps`` are alternatives (ValueError if both), and both need a G
-        network (ValueError with ``fixed_generator``); see :mod:`toy.generator_losses`.
+    init, init_gain : initialisation of G's and D's layers (:data:`toy.models.INITS`): ``default`` (``nn.Linear``'s)
+        or ``orthogonal`` with that gain and zero biases (the unrolled-GAN / VEEGAN / GDPP toy code: gain 1.4).
+    update : ``alternating`` (n_dis D steps, then a G step against the updated D; Goodfellow et al. 2014, Alg. 1) or
+        ``simultaneous`` (one D and one G gradient at the same parameters, on the same real batch and latents, then
+        both updates: what running both train ops in one ``session.run`` does in the TensorFlow toy code of Metz et
+        al. 2017, VEEGAN and GDPP; n_dis must be 1).
+    latents : ``fresh`` (new z ~ N(0, I_k) for every minibatch) or ``fixed`` (each seed draws n_train latents once,
+        paired with the training samples and reshuffled with them every epoch: the authors' code of Welfert et al.
+        2023; needs a fixed training set and ``g_latents="reuse"``).
+    g_latents : ``fresh`` (the G step draws its own z) or ``reuse`` (the G step reuses the z of the iteration's last D
+        step, against the just-updated D, as Welfert et al.'s code does).
+
+    Every field is checked here (ValueError/TypeError naming it): integers must be integers (numpy integers
+    included, bools not), real numbers real (numpy scalars included, bools and strings not).
     """
 
     mixture: GaussianMixture = field(default_factory=ring)
@@ -131,13 +155,11 @@ class ToyConfig:
     d_activation: str = "leaky_relu"
     loss: str = "ns"
     loss_params: Mapping[str, Any] = field(default_factory=dict)
-    lr_g: float = 1e-4
-    lr_d: float = 1e-4
-    betas_g: tuple[float, float] = (0.5, 0.999)
-    betas_d: tuple[float, float] = (0.5, 0.999)
+    options: TrainOptions = field(default_factory=TrainOptions)
+    g_objective: str = DEFAULT_GENERATOR_LOSS
+    g_objective_params: Mapping[str, Any] = field(default_factory=dict)
     adam: str = "fused"
     batch_size: int = 128
-    n_dis: int = 1
     epochs: int = 1
     eval_every: int = 1
     n_eval: int = PACGAN_N_SAMPLES
@@ -147,78 +169,85 @@ class ToyConfig:
     fixed_generator: GaussianMixture | None = None
     n_probe: int = 20_000
     dtype: str = "float32"
-    penalty: str | None = None
-    penalty_weight: float = 10.0
-    clip: float | None = None
-    spectral_norm: bool = False
-    real_target: float | None = None
-    instance_noise: float = 0.0
-    instance_noise_anneal: int | None = None
     pack: int = 1
     minibatch_std: bool = False
-    feature_matching: bool = False
-    unroll_steps: int = 0
-    unroll_lr: float | None = None
+    init: str = "default"
+    init_gain: float = 1.0
+    update: str = "alternating"
+    latents: str = "fresh"
+    g_latents: str = "fresh"
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "n_dis", "epochs", "eval_every", "n_eval", "n_probe"):
+        if not isinstance(self.mixture, GaussianMixture):
+            raise TypeError(f"mixture must be a divergences.GaussianMixture; got {type(self.mixture).__name__}")
+        for name in ("n_train", "latent_dim", "g_width", "d_width", "batch_size", "epochs", "eval_every", "n_eval",
+                     "n_probe", "pack"):
             v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
+            if not _is_int(v) or v < 1:
                 raise ValueError(f"{name} must be a positive integer; got {v!r}")
-        if self.n_train // self.batch_size < self.n_dis:
-            raise ValueError(f"an epoch of n_train // batch_size = {self.n_train // self.batch_size} minibatches "
-                             f"must hold at least n_dis = {self.n_dis}")
-        for name in ("lr_g", "lr_d"):
+        for name in ("g_depth", "d_depth", "data_seed"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and v >= 0 and math.isfinite(v)):
-                raise ValueError(f"{name} must be a finite non-negative number; got {v!r}")
+            if not _is_int(v) or v < 0:
+                raise ValueError(f"{name} must be a non-negative integer; got {v!r}")
+        for name in ("fresh", "minibatch_std"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
+        if not isinstance(self.options, TrainOptions):
+            raise TypeError(f"options must be a gan.regularizers.TrainOptions; got {type(self.options).__name__}")
+        if not _is_real(self.kl_eps) or not (math.isfinite(self.kl_eps) and self.kl_eps >= 0):
+            raise ValueError(f"kl_eps must be a finite number >= 0; got {self.kl_eps!r}")
+        if self.n_train // self.batch_size < self.options.n_dis:
+            raise ValueError(f"an epoch of n_train // batch_size = {self.n_train // self.batch_size} minibatches "
+                             f"must hold at least n_dis = {self.options.n_dis}")
         if self.adam not in ADAM_IMPLS:
             raise ValueError(f"adam must be one of {ADAM_IMPLS}; got {self.adam!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}; got {self.dtype!r}")
         if self.fixed_generator is not None and self.fixed_generator.dim != self.mixture.dim:
             raise ValueError(f"fixed_generator has dimension {self.fixed_generator.dim}, the data {self.mixture.dim}")
-        self.train_options().wrap_loss(self.build_loss())  # validates the regularizers and their fit to the loss
-        if isinstance(self.pack, bool) or not isinstance(self.pack, int) or self.pack < 1:
-            raise ValueError(f"pack must be a positive integer (1 = no packing); got {self.pack!r}")
+        self.options.wrap_loss(self.build_loss())  # the regularizers fit the loss (label smoothing)
+        unsupported = self.options.image_only() + (("penalty_interval",) if self.options.penalty_interval != 1 else ())
+        if unsupported:
+            raise ValueError(f"options {list(unsupported)} are image-trainer regularizers (gan.train); the toy trainer "
+                             "does not implement them")
         if self.batch_size % self.pack:
             raise ValueError(f"batch_size {self.batch_size} must be divisible by pack {self.pack}")
-        for name in ("minibatch_std", "feature_matching"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
-        if self.feature_matching and self.d_depth < 1:
+        check_generator_loss(self.g_objective, self.g_objective_params, self.options)
+        if self.g_objective != DEFAULT_GENERATOR_LOSS and self.fixed_generator is not None:
+            raise ValueError(f"g_objective {self.g_objective!r} changes the generator's loss, but with "
+                             "fixed_generator there is no generator network to train")
+        for name, allowed in (("update", UPDATES), ("latents", ("fresh", "fixed")), ("g_latents", ("fresh", "reuse"))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}; got {getattr(self, name)!r}")
+        if self.update == "simultaneous" and (self.options.n_dis != 1 or self.g_latents != "reuse"):
+            raise ValueError("update='simultaneous' takes one D and one G gradient on the same batch: it needs "
+                             f"n_dis = 1 and g_latents='reuse'; got n_dis={self.options.n_dis}, "
+                             f"g_latents={self.g_latents!r}")
+        if self.latents == "fixed" and (self.fresh or self.g_latents != "reuse" or self.fixed_generator is not None):
+            raise ValueError("latents='fixed' pairs one latent with each training sample: it needs a fixed training "
+                             "set (fresh=False), g_latents='reuse' and a generator network")
+        self.g_spec()  # validates init and init_gain
+        if self.g_objective == "feature_matching" and self.d_depth < 1:
             raise ValueError(f"feature_matching needs a hidden layer of D (d_depth >= 1); got d_depth={self.d_depth!r}")
-        if isinstance(self.unroll_steps, bool) or not isinstance(self.unroll_steps, int) or self.unroll_steps < 0:
-            raise ValueError(f"unroll_steps must be a non-negative integer (0 = off); got {self.unroll_steps!r}")
-        if self.unroll_lr is not None and not (isinstance(self.unroll_lr, (int, float)) and not isinstance(
-                self.unroll_lr, bool) and math.isfinite(self.unroll_lr) and self.unroll_lr > 0):
-            raise ValueError(f"unroll_lr must be None (= lr_d) or a finite number > 0; got {self.unroll_lr!r}")
-        if self.unroll_steps and self.unroll_lr_value() == 0:
-            raise ValueError("unroll_steps > 0 with lr_d = 0 and no unroll_lr: the look-ahead would not move D")
-        generator_loss_name(self)  # at most one generator objective, and a G network for a non-default one
-
-    def unroll_lr_value(self) -> float:
-        """η of the unrolled look-ahead: ``unroll_lr``, or ``lr_d`` when it is None."""
-        return self.lr_d if self.unroll_lr is None else self.unroll_lr
 
     def g_spec(self) -> MLPSpec:
         """Architecture of G: latent_dim → data dim."""
-        return MLPSpec(self.latent_dim, self.mixture.dim, self.g_width, self.g_depth, self.g_activation)
+        return MLPSpec(self.latent_dim, self.mixture.dim, self.g_width, self.g_depth, self.g_activation, self.init,
+                       self.init_gain)
 
     def d_spec(self) -> MLPSpec:
         """Architecture of D: data dim × pack (+ 1 minibatch-std feature) → 1 logit."""
         return MLPSpec(self.mixture.dim * self.pack + int(self.minibatch_std), 1, self.d_width, self.d_depth,
-                       self.d_activation)
+                       self.d_activation, self.init, self.init_gain)
 
     def build_loss(self) -> AdversarialLoss:
         """The registered loss with its parameters."""
         return get_loss(self.loss, **dict(self.loss_params))
 
-    def train_options(self) -> TrainOptions:
-        """The regularizer fields as :class:`gan.regularizers.TrainOptions` (with this config's n_dis)."""
-        return TrainOptions(n_dis=self.n_dis, penalty=self.penalty, penalty_weight=self.penalty_weight,
-                            clip=self.clip, spectral_norm=self.spectral_norm, real_target=self.real_target,
-                            instance_noise=self.instance_noise, instance_noise_anneal=self.instance_noise_anneal)
+    @property
+    def betas(self) -> tuple[float, float]:
+        """Adam (β1, β2) of G and D."""
+        return (self.options.beta1, self.options.beta2)
 
 
 class Divergence(NamedTuple):
@@ -236,8 +265,10 @@ class ToyResult:
     diverged : seed → :class:`Divergence` or None.
     loss_d, loss_g : (iterations, S) per-seed loss of the last D step / the G step of every iteration
         (the G objective's value: the feature-matching distance with ``feature_matching``, the loss
-        against the look-ahead D with ``unroll_steps``; NaN where not computed; float64 copies on the CPU).
+        against the look-ahead D with ``unrolled``; NaN where not computed; float64 copies on the CPU).
     G, D : the trained stacked networks (G is None with a fixed generator).
+    samples : (S, min(n_eval, 2500), d) float32 CPU tensor, the trained G at the first evaluation latents (the
+        samples of the last evaluation); None with a fixed generator.
     """
 
     config: ToyConfig
@@ -250,6 +281,7 @@ class ToyResult:
     D: StackedMLP
     iterations: int
     wall_time: float
+    samples: torch.Tensor | None = None
 
     def table(self):
         """The rows as a pandas DataFrame (columns seed, epoch, metric, value)."""
@@ -276,23 +308,26 @@ class ToyTrainer:
         self.data = ToyData(config.mixture, config.n_train, config.fresh, config.data_seed, config.latent_dim,
                             device, self.dtype)
         self.hook_gens = seed_generators(seeds, "hook", device)
-        self.hooks = hooks = regularization_hooks(config.train_options(), self.hook_gens).combine(hooks)
+        self.hooks = hooks = regularization_hooks(config.options, self.hook_gens).combine(hooks)
         self.loss = config.build_loss()
         if hooks.wrap_loss is not None:
             self.loss = hooks.wrap_loss(self.loss)
         self.D = StackedMLP.from_generators(config.d_spec(), seed_generators(seeds, "d_init"), device, self.dtype)
-        if config.spectral_norm:
+        if config.options.spectral_norm:
             self.D.enable_spectral_norm(seed_generators(seeds, "spectral_norm"))
-        self.opt_d = make_adam(self.D.parameters(), config.lr_d, config.betas_d, config.adam, device)
+        self.opt_d = make_adam(self.D.parameters(), config.options.lr_d, config.betas, config.adam, device)
         self.data_gens = seed_generators(seeds, "data", device)
         self.latent_gens = seed_generators(seeds, "latent", device)
         if config.fixed_generator is None:
             self.G: StackedMLP | None = StackedMLP.from_generators(config.g_spec(), seed_generators(seeds, "g_init"),
                                                                    device, self.dtype)
-            self.opt_g = make_adam(self.G.parameters(), config.lr_g, config.betas_g, config.adam, device)
-            self.g_objective = build_generator_loss(config)
+            self.opt_g = make_adam(self.G.parameters(), config.options.lr_g, config.betas, config.adam, device)
+            self.g_objective = build_generator_loss(config.g_objective, config.g_objective_params, config.options)
             self.Q = None
             self.z_eval = self.data.latents(seed_generators(seeds, "eval", device), 1, config.n_eval)[0]
+            # the fixed training latents (latents="fixed"): drawn once, before any epoch, from the latent streams
+            self.z_train = (self.data.latents(self.latent_gens, 1, config.n_train)[0] if config.latents == "fixed"
+                            else None)
             self.probe = None
         else:
             self.G, self.opt_g = None, None
@@ -312,7 +347,7 @@ class ToyTrainer:
         self.div_where = torch.zeros(S, dtype=torch.long, device=device)
         self.mask_always = device.type != "cpu"
         self.steps = self.data.steps_per_epoch(config.batch_size)
-        self.iters_per_epoch = self.steps // config.n_dis
+        self.iters_per_epoch = self.steps // config.options.n_dis
         total = self.iters_per_epoch * config.epochs
         self.hist_d = torch.full((total, S), math.nan, dtype=self.dtype, device=device)
         self.hist_g = torch.full((total, S), math.nan, dtype=self.dtype, device=device)
@@ -363,7 +398,8 @@ class ToyTrainer:
 
     # ------------------------------------------------------------------ divergence bookkeeping
     def _check(self, loss: torch.Tensor, it: int, where: int) -> None:
-        bad = ~torch.isfinite(loss.detach())
+        v = loss.detach()
+        bad = ~torch.isfinite(v) | (v.abs() > LOSS_BOUND)
         new = bad & self.alive
         self.div_iter = torch.where(new, it, self.div_iter)
         self.div_where = torch.where(new, where, self.div_where)
@@ -405,12 +441,21 @@ class ToyTrainer:
         """D's logits (S, n/m) for samples (S, n, d) (inputs as :meth:`_d_input`)."""
         return self._d_on_packs(self._packs(x))
 
-    def _update(self, loss: torch.Tensor, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
-        """Backward of the summed per-seed losses, diverged seeds frozen, one optimizer step."""
+    def _backward(self, loss: torch.Tensor, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+        """Backward of the summed per-seed losses into ``net``'s gradients, diverged seeds frozen."""
         loss.sum().backward()
         self._freeze_dead(list(net.parameters()), opt)
+
+    @staticmethod
+    def _apply(opt: torch.optim.Optimizer) -> None:
+        """One optimizer step on the stored gradients, then clear them."""
         opt.step()
         opt.zero_grad(set_to_none=True)
+
+    def _update(self, loss: torch.Tensor, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+        """Backward of the summed per-seed losses, diverged seeds frozen, one optimizer step."""
+        self._backward(loss, net, opt)
+        self._apply(opt)
 
     def d_step(self, real: torch.Tensor, fake: torch.Tensor, it: int) -> None:
         if self.hooks.d_inputs is not None:
@@ -430,47 +475,81 @@ class ToyTrainer:
     def g_loss(self, z: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """Per-seed G objective (S,) of the config (:mod:`toy.generator_losses`) at latents z (S, B, k) and real
         samples (S, B, d), differentiable in G's parameters; D's parameters receive no gradient."""
+        return self._g_objective(self.G(z), real)
+
+    def _g_objective(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """The G objective (S,) of generated samples ``fake`` (attached to G's graph); D frozen."""
         for p in self.D.parameters():
             p.requires_grad_(False)
         try:
-            return self.g_objective(GeneratorStep(self.D, self._d_input, self._d_logits, self.loss, real, self.G(z)))
+            return self.g_objective(GeneratorStep(self.D, self._d_input, self._d_logits, self.loss, real, fake,
+                                                  self.opt_d))
         finally:
             for p in self.D.parameters():
                 p.requires_grad_(True)
 
-    def g_step(self, z: torch.Tensor, real: torch.Tensor, it: int) -> None:
-        loss = self.g_loss(z, real)
+    def g_step(self, z: torch.Tensor, real: torch.Tensor, it: int, apply: bool = True) -> torch.Tensor:
+        """G's gradient at the current D; with ``apply`` its update too (else the caller applies it later:
+        ``update="simultaneous"``). Returns G(z) before the update, detached."""
+        fake = self.G(z)
+        loss = self._g_objective(fake, real)
         self._check(loss, it, 2)
-        self._update(loss, self.G, self.opt_g)
+        self._backward(loss, self.G, self.opt_g)
+        if apply:
+            self._apply(self.opt_g)
         self.hist_g[it] = loss.detach()
+        return fake.detach()
 
     def epoch(self, epoch: int, bar=None) -> None:
-        n_dis, B = self.cfg.n_dis, self.cfg.batch_size
-        real = self.data.real_epoch(self.data_gens, B)  # (steps, S, B, d)
+        """The iterations of epoch ``epoch``. Latents are drawn per block of iterations: the D latents of the block,
+        then its G latents (``g_latents="fresh"``), one draw each per seed. A block is the whole epoch unless a seed's
+        latents for it would exceed ``LATENT_BLOCK_ELEMENTS`` (large latent dimensions), so the draws depend on the
+        config only, never on the number of seeds trained together."""
+        cfg = self.cfg
+        n_dis, B = cfg.options.n_dis, cfg.batch_size
         n_it = self.iters_per_epoch
+        if cfg.latents == "fixed":  # latents paired with the samples, reshuffled with them
+            real, z_fixed = self.data.real_epoch(self.data_gens, B, paired=self.z_train)
+        else:
+            real = self.data.real_epoch(self.data_gens, B)  # (steps, S, B, d)
         if self.G is None:
             fakes = per_seed(lambda g: self.Q.sample((n_it * n_dis, B), g), self.fake_gens)
-        else:
-            z_all = self.data.latents(self.latent_gens, n_it * (n_dis + 1), B)  # D latents, then G latents
-            z_d, z_g = z_all[: n_it * n_dis], z_all[n_it * n_dis:]
+        n_g = 1 if cfg.g_latents == "fresh" else 0
+        block = n_it if self.G is None or cfg.latents == "fixed" else \
+            max(1, min(n_it, LATENT_BLOCK_ELEMENTS // ((n_dis + n_g) * B * cfg.latent_dim)))
         base = epoch * n_it
-        for i in range(n_it):
-            it = base + i
-            for j in range(n_dis):
-                k = i * n_dis + j
-                if self.G is None:
-                    fake = fakes[k]
-                else:
-                    with torch.no_grad():
-                        fake = self.G(z_d[k])
-                self.d_step(real[k], fake, it)
+        for start in range(0, n_it, block):
+            stop = min(start + block, n_it)
             if self.G is not None:
-                self.g_step(z_g[i], real[(i + 1) * n_dis - 1], it)  # the real batch of the iteration's last D step
-            if self.hooks.after_iteration is not None:
-                with torch.no_grad():
-                    self.hooks.after_iteration(it, self.G, self.D)
-            if bar is not None:
-                bar.update(1)
+                if cfg.latents == "fixed":
+                    z_d, z_g = z_fixed[start * n_dis: stop * n_dis], None
+                else:
+                    z_all = self.data.latents(self.latent_gens, (stop - start) * (n_dis + n_g), B)
+                    z_d, z_g = z_all[: (stop - start) * n_dis], z_all[(stop - start) * n_dis:]
+            for i in range(start, stop):
+                it, b = base + i, i - start  # b: the iteration within the block
+                last = (i + 1) * n_dis - 1  # the iteration's last D step: its real batch (and z, with reuse) feed G
+                if cfg.update == "simultaneous":  # both gradients at the same parameters, then both updates
+                    fake = self.g_step(z_d[b], real[i], it, apply=False)
+                    self.d_step(real[i], fake, it)
+                    self._apply(self.opt_g)
+                else:
+                    for j in range(n_dis):
+                        k = i * n_dis + j
+                        if self.G is None:
+                            fake = fakes[k]
+                        else:
+                            with torch.no_grad():
+                                fake = self.G(z_d[b * n_dis + j])
+                        self.d_step(real[k], fake, it)
+                    if self.G is not None:
+                        z = z_g[b] if cfg.g_latents == "fresh" else z_d[(b + 1) * n_dis - 1]
+                        self.g_step(z, real[last], it)
+                if self.hooks.after_iteration is not None:
+                    with torch.no_grad():
+                        self.hooks.after_iteration(it, self.G, self.D)
+                if bar is not None:
+                    bar.update(1)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, epoch: int, it_done: int) -> None:
@@ -478,9 +557,9 @@ class ToyTrainer:
         names: list[str] = []
         vals: list[torch.Tensor] = []
         with torch.no_grad():
-            ok = self.D.finite_mask()
+            ok = self.D.finite_mask(PARAM_BOUND)
             if self.G is not None:
-                ok &= self.G.finite_mask()
+                ok &= self.G.finite_mask(PARAM_BOUND)
             new = ~ok & self.alive
             self.div_iter = torch.where(new, max(it_done - 1, 0), self.div_iter)
             self.div_where = torch.where(new, 3, self.div_where)
@@ -495,9 +574,10 @@ class ToyTrainer:
                 vals += [l2, se]
             last = it_done - 1
             nan = torch.full((self.S,), math.nan, dtype=self.dtype, device=self.device)
-            names += ["loss_d", "loss_g", "diverged"]
+            names += ["loss_d", "loss_g", "diverged", "diverged_at"]
             vals += [self.hist_d[last] if last >= 0 else nan,
-                     self.hist_g[last] if last >= 0 and self.G is not None else nan, (~self.alive)]
+                     self.hist_g[last] if last >= 0 and self.G is not None else nan, (~self.alive),
+                     torch.where(self.alive, math.nan, self.div_iter.to(torch.float64))]
             table = torch.stack([v.to(torch.float64) for v in vals]).cpu().tolist()
         for name, row in zip(names, table):
             for seed, value in zip(self.seeds, row):
@@ -505,7 +585,8 @@ class ToyTrainer:
 
 
 def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | str = "cpu",
-              hooks: TrainHooks | None = None, progress: bool = False, checkpoint: str | Path | None = None,
+              hooks: TrainHooks | None = None, progress: bool = False,
+              checkpoint: str | Path | CheckpointFile | None = None,
               checkpoint_every: int = 1, on_epoch: Callable[[ToyTrainer], None] | None = None) -> ToyResult:
     """Train the seeds ``seeds`` of ``config`` as one batched computation and evaluate them.
 
@@ -515,10 +596,11 @@ def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | st
     ``loss_d``/``loss_g`` (last iteration) and ``diverged`` (0/1). Never raises on NaN/inf in training:
     diverged seeds are frozen and reported (module docstring).
 
-    checkpoint : path of a checkpoint file. If it exists, training resumes from it (same config and
-        seeds; every random stream restored, so the result equals an uninterrupted run bit for bit);
-        otherwise it is written (atomically, :func:`gan.checkpoint.save_checkpoint`) after every
-        ``checkpoint_every`` epochs. It is left in place at the end (the caller removes it once the
+    checkpoint : path of a checkpoint file, or a :class:`gan.checkpoint.CheckpointFile` naming the metadata the
+        checkpoint must carry (a run store's configuration key and seeds). If it exists, training resumes from it
+        (same config and seeds; every random stream restored, so the result equals an uninterrupted run bit for
+        bit); otherwise it is written (sealed and atomically, :func:`gan.checkpoint.save_checkpoint`, with the
+        progress ``{"epoch": e}`` in its header) after every ``checkpoint_every`` epochs. It is left in place at the end (the caller removes it once the
         results are stored).
     on_epoch(trainer) : called after every epoch (and its evaluation); ``trainer.epochs_done`` and
         ``trainer.rows`` tell the progress (studies drive their progress bars with it).
@@ -526,8 +608,8 @@ def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | st
     >>> from divergences import ring
     >>> cfg = ToyConfig(mixture=ring(4), n_train=256, batch_size=64, g_width=16, d_width=16, g_depth=1, d_depth=1)
     >>> res = train_toy(cfg, seeds=[0, 1])
-    >>> sorted({r["metric"] for r in res.rows})[:3], res.iterations
-    (['diverged', 'hq_fraction', 'loss_d'], 4)
+    >>> sorted({r["metric"] for r in res.rows})[:4], res.iterations
+    (['diverged', 'diverged_at', 'hq_fraction', 'loss_d'], 4)
     """
     seeds = check_seeds(seeds)
     if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
@@ -536,8 +618,9 @@ def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | st
     hooks = hooks or TrainHooks()
     t0 = time.perf_counter()
     tr = ToyTrainer(config, seeds, device, hooks)
-    if checkpoint is not None and Path(checkpoint).is_file():
-        tr.load_state_dict(load_checkpoint(checkpoint, map_location=device))
+    ckpt = CheckpointFile.of(checkpoint) if checkpoint is not None else None
+    if ckpt is not None and ckpt.exists():
+        tr.load_state_dict(ckpt.load(map_location=device))
     else:
         tr.evaluate(0, 0)
     bar = None
@@ -552,8 +635,8 @@ def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | st
             if (e + 1) % config.eval_every == 0 or e + 1 == config.epochs:
                 tr.evaluate(e + 1, (e + 1) * tr.iters_per_epoch)
             tr.epochs_done = e + 1
-            if checkpoint is not None and (e + 1) % checkpoint_every == 0 and e + 1 < config.epochs:
-                save_checkpoint(tr.state_dict(), checkpoint)
+            if ckpt is not None and (e + 1) % checkpoint_every == 0 and e + 1 < config.epochs:
+                ckpt.save(tr.state_dict(), progress={"epoch": f"{e + 1}/{config.epochs}"})
             if on_epoch is not None:
                 on_epoch(tr)
     finally:
@@ -561,5 +644,9 @@ def train_toy(config: ToyConfig, seeds: Sequence[int], device: torch.device | st
             bar.close()
     div_iter, div_where = tr.div_iter.cpu().tolist(), tr.div_where.cpu().tolist()
     diverged = {s: (Divergence(i, _WHERE[w]) if i >= 0 else None) for s, i, w in zip(seeds, div_iter, div_where)}
+    samples = None
+    if tr.G is not None:
+        with torch.no_grad():
+            samples = tr.G(tr.z_eval[:, :N_KEPT_SAMPLES]).float().cpu()
     return ToyResult(config, seeds, tr.rows, diverged, tr.hist_d.double().cpu(), tr.hist_g.double().cpu(), tr.G, tr.D,
-                     tr.iters_per_epoch * config.epochs, time.perf_counter() - t0)
+                     tr.iters_per_epoch * config.epochs, time.perf_counter() - t0, samples)

@@ -7,6 +7,7 @@ from typing import Callable, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from ._checks import check_images, check_int
 from .inception import InceptionExtractor
 from .mnist_net import MnistClassifierExtractor
 
@@ -38,7 +39,7 @@ def get_extractor(name: str, **kwargs) -> FeatureExtractor:
     >>> get_extractor("mnist_classifier").dim
     128
     """
-    if name not in EXTRACTORS:
+    if not isinstance(name, str) or name not in EXTRACTORS:
         raise ValueError(f"unknown feature extractor {name!r}; known: {', '.join(EXTRACTORS)}")
     return EXTRACTORS[name](**kwargs)
 
@@ -46,20 +47,19 @@ def get_extractor(name: str, **kwargs) -> FeatureExtractor:
 def extract_features(images: torch.Tensor, extractor: FeatureExtractor, batch_size: int = 500) -> np.ndarray:
     """(N, dim) float64 features of images (float in [−1, 1], or uint8 via ``to_float``), ``batch_size`` at a time.
 
+    Float images that are not finite or lie outside [−1, 1] raise ``ValueError``
+    (:func:`gan.metrics._checks.check_images`), and so do features that come back non-finite.
+
     >>> from gan.data import mnist5k
     >>> extract_features(mnist5k().images[:10], get_extractor("mnist_classifier"), batch_size=4).shape
     (10, 128)
     """
     from gan.data import to_float
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images must be a torch.Tensor (N, C, H, W); got {type(images).__name__}")
-    if images.dtype == torch.uint8:
+    batch_size = check_int("batch_size", batch_size, 1)
+    if isinstance(images, torch.Tensor) and images.dtype == torch.uint8:
         images = to_float(images)
-    if images.ndim != 4 or images.shape[0] == 0:
-        raise ValueError(f"images must have shape (N, C, H, W) with N >= 1; got {tuple(images.shape)}")
+    check_images(images, "extract_features")
     parts = []
     for start in range(0, images.shape[0], batch_size):
         out = extractor(images[start:start + batch_size])
@@ -70,4 +70,6 @@ def extract_features(images: torch.Tensor, extractor: FeatureExtractor, batch_si
     if feats.shape != (images.shape[0], extractor.dim):
         raise ValueError(f"extractor {extractor.name!r} returned features of shape {feats.shape}; expected "
                          f"({images.shape[0]}, {extractor.dim})")
+    if not np.all(np.isfinite(feats)):
+        raise ValueError(f"extractor {extractor.name!r} returned NaN or inf features for finite images")
     return feats

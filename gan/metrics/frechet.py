@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from ._checks import feature_pair
+from ._checks import as_features, feature_pair, real_array
 
 IMAG_TOL = 1e-3
 """Largest imaginary part (relative to the diagonal's scale) accepted on the diagonal of √(Σ₁Σ₂)."""
@@ -36,15 +36,25 @@ SQRTM_EPS = 1e-6
 """Ridge added to both covariances when √(Σ₁Σ₂) is not finite."""
 
 
+SYMMETRY_TOL = 1e-8
+"""Largest |Σ − Σᵀ| accepted, relative to max |Σ| (np.cov is symmetric to rounding, ~1e-16)."""
+
+
 def _as_stats(mu: Any, sigma: Any, which: str) -> tuple[np.ndarray, np.ndarray]:
-    m = np.atleast_1d(np.asarray(mu, dtype=np.float64))
-    s = np.atleast_2d(np.asarray(sigma, dtype=np.float64))
+    m = np.atleast_1d(real_array(mu, f"mu{which}"))
+    s = np.atleast_2d(real_array(sigma, f"sigma{which}"))
     if m.ndim != 1:
         raise ValueError(f"mu{which} must be a vector (d,); got shape {m.shape}")
     if s.shape != (m.size, m.size):
         raise ValueError(f"sigma{which} must have shape ({m.size}, {m.size}) to match mu{which}; got {s.shape}")
     if not (np.all(np.isfinite(m)) and np.all(np.isfinite(s))):
         raise ValueError(f"mu{which} and sigma{which} must be finite")
+    asym = float(np.max(np.abs(s - s.T)))
+    if asym > SYMMETRY_TOL * float(np.max(np.abs(s))):
+        raise ValueError(f"sigma{which} must be a symmetric covariance matrix; |sigma - sigma.T| reaches {asym:.3g}")
+    if np.min(np.diagonal(s)) < 0:
+        raise ValueError(f"sigma{which} must be a covariance matrix; its diagonal has a negative variance "
+                         f"{np.min(np.diagonal(s)):.3g}")
     return m, s
 
 
@@ -67,7 +77,8 @@ def _sqrtm_product(s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
         worst = float(np.max(np.abs(diag.imag)))
         if worst > IMAG_TOL * scale:
             raise ValueError(f"sqrtm(sigma1 @ sigma2) has imaginary diagonal parts up to {worst:.3g} "
-                             f"(> {IMAG_TOL} x {scale:.3g}); the covariances are too ill-conditioned")
+                             f"(> {IMAG_TOL} x {scale:.3g}); the covariances are not positive semi-definite or too "
+                             f"ill-conditioned")
         root = root.real
     return root
 
@@ -75,8 +86,9 @@ def _sqrtm_product(s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
 def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
     """d² = ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2 (Σ₁Σ₂)^{1/2}) between N(μ₁, Σ₁) and N(μ₂, Σ₂) (float64; module notes).
 
-    Scalars are read as 1-D Gaussians (σ given as a variance). Reference: Dowson & Landau 1982;
-    Heusel et al. 2017, eq. (6).
+    Scalars are read as 1-D Gaussians (σ given as a variance). Each σ must be symmetric (within
+    :data:`SYMMETRY_TOL`) with a non-negative diagonal; bools, strings and complex numbers raise
+    ``TypeError``. Reference: Dowson & Landau 1982; Heusel et al. 2017, eq. (6).
 
     >>> round(frechet_distance([0.0], [[4.0]], [3.0], [[1.0]]), 12)   # (0 − 3)² + (√4 − √1)²
     10.0
@@ -92,12 +104,15 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
 
 def feature_statistics(features: Any) -> tuple[np.ndarray, np.ndarray]:
     """(mean (d,), covariance (d, d) with ddof = 1) of (n, d) features, float64; n ≥ 2."""
-    from ._checks import as_features
-
     x = as_features(features, "features")
     if x.shape[0] < 2:
         raise ValueError(f"need at least 2 samples for a covariance; got {x.shape[0]}")
-    return x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
+    with np.errstate(over="ignore", invalid="ignore"):
+        mu, sigma = x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
+    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
+        raise ValueError(f"the features' mean or covariance overflows float64 (largest |feature| "
+                         f"{np.max(np.abs(x)):.3g}; squares must stay below ~1.8e308)")
+    return mu, sigma
 
 
 def fid(real_features: Any, fake_features: Any) -> float:

@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
-from ._checks import check_int
+from ._checks import check_int, real_array
 
 ROW_SUM_TOL = 1e-4
 """How far a row of probabilities may sum from 1 (float32 softmax outputs sum to 1 within ~1e-6)."""
@@ -30,9 +29,7 @@ def inception_score(probs: Any, splits: int = 10) -> tuple[float, float]:
     >>> round(inception_score(np.full((6, 3), 1 / 3), splits=2)[0], 12)
     1.0
     """
-    if isinstance(probs, torch.Tensor):
-        probs = probs.detach().to("cpu", torch.float64).numpy()
-    p = np.asarray(probs, dtype=np.float64)
+    p = real_array(probs, "probs")
     if p.ndim != 2 or p.shape[1] < 1:
         raise ValueError(f"probs must have shape (N, K); got {p.shape}")
     splits = check_int("splits", splits, 1)

@@ -26,13 +26,29 @@ def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: floa
     return (x @ y.T / x.shape[1] + coef0) ** degree
 
 
-def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
-    """The unbiased MMD² estimate (module formula) between two (m, d) samples (m ≥ 2) with the KID kernel."""
+def _mmd2(x: np.ndarray, y: np.ndarray) -> float:
+    """:func:`mmd2_unbiased` on validated float64 samples; ``ValueError`` if a kernel sum overflows float64."""
     m, n = x.shape[0], y.shape[0]
-    kxx, kyy, kxy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
-    sum_xx = kxx.sum() - np.trace(kxx)
-    sum_yy = kyy.sum() - np.trace(kyy)
-    return float(sum_xx / (m * (m - 1)) + sum_yy / (n * (n - 1)) - 2.0 * kxy.sum() / (m * n))
+    with np.errstate(over="ignore", invalid="ignore"):
+        kxx, kyy, kxy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
+        sums = (kxx.sum() - np.trace(kxx), kyy.sum() - np.trace(kyy), kxy.sum())
+    if not all(np.isfinite(v) for v in sums):
+        raise ValueError(f"the KID kernel (x.y/d + 1)^3 overflows float64 for these features (largest |feature| "
+                         f"{max(np.max(np.abs(x)), np.max(np.abs(y))):.3g}); no finite MMD² estimate exists")
+    sum_xx, sum_yy, sum_xy = sums
+    return float(sum_xx / (m * (m - 1)) + sum_yy / (n * (n - 1)) - 2.0 * sum_xy / (m * n))
+
+
+def mmd2_unbiased(x: Any, y: Any) -> float:
+    """The unbiased MMD² estimate (module formula) between two (m, d) samples (m ≥ 2) with the KID kernel.
+
+    Fewer than 2 samples (the estimator divides by m(m − 1)), NaN/inf features or a kernel that
+    overflows float64 raise ``ValueError``.
+    """
+    x, y = feature_pair(x, y)
+    if min(len(x), len(y)) < 2:
+        raise ValueError(f"the unbiased MMD² needs at least 2 samples in each set; got {len(x)} and {len(y)}")
+    return _mmd2(x, y)
 
 
 def kid(real_features: Any, fake_features: Any, n_subsets: int = 100, subset_size: int = 1000,
@@ -51,6 +67,7 @@ def kid(real_features: Any, fake_features: Any, n_subsets: int = 100, subset_siz
     x, y = feature_pair(real_features, fake_features)
     n_subsets = check_int("n_subsets", n_subsets, 1)
     subset_size = check_int("subset_size", subset_size, 2)
+    seed = check_int("seed", seed, 0)
     if subset_size > min(len(x), len(y)):
         raise ValueError(f"subset_size={subset_size} exceeds the number of samples (real {len(x)}, fake {len(y)}); "
                          f"pass subset_size <= {min(len(x), len(y))}")
@@ -59,5 +76,5 @@ def kid(real_features: Any, fake_features: Any, n_subsets: int = 100, subset_siz
     for s in range(n_subsets):
         xi = rng.choice(len(x), subset_size, replace=False)
         yi = rng.choice(len(y), subset_size, replace=False)
-        values[s] = mmd2_unbiased(x[xi], y[yi])
+        values[s] = _mmd2(x[xi], y[yi])
     return float(values.mean()), float(values.std())

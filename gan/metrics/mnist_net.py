@@ -26,11 +26,10 @@ Inputs of other sizes are mapped to 28 × 28 before classification (:func:`to_cl
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
+import io
 import json
 import math
-import os
 import sys
 import time
 from functools import lru_cache
@@ -40,6 +39,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..fileio import sha256_hex, write_atomic
 
 ASSET_DIR = Path(__file__).resolve().parent / "assets"
 WEIGHTS_FILE = "mnist_classifier.pt"
@@ -118,12 +119,8 @@ def _random_shifts(x: torch.Tensor, max_shift: int, generator: torch.Generator) 
     return padded[torch.arange(n)[:, None, None], rows, cols][:, None]
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _indices_sha256(idx: np.ndarray) -> str:
-    return _sha256(np.ascontiguousarray(idx, dtype="<i8").tobytes())
+    return sha256_hex(np.ascontiguousarray(idx, dtype="<i8").tobytes())
 
 
 def train_classifier(epochs: int = 20, seed: int = 0, batch_size: int = 64, lr: float = 3e-3, max_shift: int = 2,
@@ -189,16 +186,14 @@ def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def save_assets(net: MnistNet, report: dict, directory: Path = ASSET_DIR) -> tuple[Path, Path]:
-    """Write the weights (float32 state dict) and the JSON report (with the weights' SHA-256), via temporary names."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write the weights (float32 state dict) and the JSON report (with the weights' SHA-256), each atomically
+    (:func:`gan.fileio.write_atomic`)."""
     weights, report_path = directory / WEIGHTS_FILE, directory / REPORT_FILE
-    tmp = weights.with_suffix(".pt.tmp")
-    torch.save({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, tmp)
-    report = dict(report, weights_sha256=_sha256(tmp.read_bytes()))
-    os.replace(tmp, weights)
-    tmp = report_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, report_path)
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, buf)
+    report = dict(report, weights_sha256=sha256_hex(buf.getvalue()))
+    write_atomic(weights, buf.getvalue())
+    write_atomic(report_path, json.dumps(report, indent=2) + "\n")
     return weights, report_path
 
 
@@ -222,7 +217,7 @@ def _cached_classifier(device: str) -> MnistNet:
 
     report = classifier_report()
     raw = _asset_bytes(WEIGHTS_FILE)
-    if _sha256(raw) != report.get("weights_sha256"):
+    if sha256_hex(raw) != report.get("weights_sha256"):
         raise ValueError("gan/metrics/assets/mnist_classifier.pt does not match the SHA-256 recorded in "
                          "mnist_classifier.json; regenerate both with `python -m gan.metrics.train_mnist`")
     state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
@@ -277,7 +272,7 @@ class MnistClassifierExtractor:
     name = "mnist_classifier"
 
     def __init__(self, device: torch.device | str = "cpu", channels: int = 1) -> None:
-        if channels not in (1, 3):
+        if isinstance(channels, bool) or channels not in (1, 3):
             raise ValueError(f"channels must be 1 (MNIST) or 3 (Stacked MNIST); got {channels!r}")
         self.device = torch.device(device)
         self.channels = channels

@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ._checks import check_images, check_int
 from .mnist_net import INPUT_SIZE, NUM_CLASSES, mnist_classifier, to_classifier_input
 
 N_MODES = 1000
@@ -37,7 +38,10 @@ def stacked_mnist_modes(images_float: torch.Tensor, classifier: Callable[[torch.
     ``classifier`` maps (B, 1, 28, 28) images in [−1, 1] to (B, 10) logits or probabilities
     (default: the in-repo MNIST classifier on the images' device). Images of another size are
     brought to 28 × 28 as in :func:`gan.metrics.mnist_net.to_classifier_input`. Returns
-    ``{"modes": int, "kl": float, "counts": int64 array (1000,), "n": int}``.
+    ``{"modes": int, "kl": float, "counts": int64 array (1000,), "n": int}``. Images that are not
+    finite or lie outside [−1, 1] (beyond :data:`gan.metrics._checks.IMAGE_RANGE_TOL`), and
+    classifier scores that are not finite, raise ``ValueError``: the argmax of NaN scores is class
+    0, so a diverged generator would otherwise be reported as covering mode 0.
 
     >>> from gan.data import stacked_mnist, to_float
     >>> real = stacked_mnist(n=200, seed=0)
@@ -45,21 +49,20 @@ def stacked_mnist_modes(images_float: torch.Tensor, classifier: Callable[[torch.
     >>> r["n"], int(r["counts"].sum()), 150 <= r["modes"] <= 200
     (200, 200, True)
     """
-    x = images_float
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"stacked_mnist_modes expects float images in [-1, 1]; got {type(x).__name__} "
-                        f"{getattr(x, 'dtype', '')} (use gan.data.to_float for uint8)")
-    if x.ndim != 4 or x.shape[1] != 3 or x.shape[0] == 0:
+    x = check_images(images_float, "stacked_mnist_modes")
+    if x.shape[1] != 3:
         raise ValueError(f"stacked_mnist_modes expects images of shape (n, 3, H, W), n >= 1; got {tuple(x.shape)}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+    batch_size = check_int("batch_size", batch_size, 1)
     net = mnist_classifier(x.device) if classifier is None else classifier
     digits = []
     for start in range(0, x.shape[0], batch_size):
         batch = to_classifier_input(x[start:start + batch_size].float())
         out = net(batch.reshape(-1, 1, INPUT_SIZE, INPUT_SIZE))
-        if out.ndim != 2 or out.shape[1] != NUM_CLASSES:
-            raise ValueError(f"the classifier must return (B, {NUM_CLASSES}) scores; got {tuple(out.shape)}")
+        if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[1] != NUM_CLASSES:
+            raise ValueError(f"the classifier must return (B, {NUM_CLASSES}) scores as a torch.Tensor; got "
+                             f"{type(out).__name__} {tuple(getattr(out, 'shape', ()))}")
+        if out.is_floating_point() and not bool(torch.isfinite(out).all()):  # argmax of NaN scores would be class 0
+            raise ValueError("the classifier returned NaN or inf scores")
         digits.append(out.argmax(dim=1).reshape(-1, 3).cpu())
     d = torch.cat(digits).numpy().astype(np.int64)
     modes = 100 * d[:, 0] + 10 * d[:, 1] + d[:, 2]

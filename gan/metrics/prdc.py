@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ._checks import check_int, feature_pair
+from ._checks import as_features, check_int, feature_pair
 
 _BLOCK_ELEMENTS = 1 << 23  # 8M float64 distances per block = 64 MiB
 
@@ -38,13 +38,42 @@ def _distance_blocks(a: np.ndarray, b: np.ndarray) -> Iterator[tuple[slice, np.n
         yield slice(start, start + block.shape[0]), np.sqrt(np.maximum(sq, 0.0))
 
 
-def knn_radii(x: np.ndarray, k: int) -> np.ndarray:
-    """NND_k(x_i): distance from each row of x to its k-th nearest other row (the point itself excluded)."""
+def _scale_exponent(*arrays: np.ndarray) -> int:
+    """e with 2^(e−1) ≤ max |value| < 2^e (0 for all-zero input): dividing by 2^e is exact in binary floating point.
+
+    Every metric here compares distances with distances, so it is unchanged by a common scale;
+    scaled to |value| < 1, the squared distances (< 4d) neither overflow (features ~1e160 gave
+    inf − inf = NaN distances) nor underflow to 0 (features ~1e-170 made every point a neighbour).
+    """
+    biggest = max(float(np.max(np.abs(a))) for a in arrays)
+    return int(np.frexp(biggest)[1]) if biggest > 0.0 else 0
+
+
+def _common_scale(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both sets divided by 2^e, e = :func:`_scale_exponent` of both."""
+    e = _scale_exponent(x, y)
+    return np.ldexp(x, -e), np.ldexp(y, -e)
+
+
+def _radii(x: np.ndarray, k: int) -> np.ndarray:
     out = np.empty(x.shape[0])
     for rows, d in _distance_blocks(x, x):
         # column k of the sorted row: column 0 is the point itself (distance 0, or a duplicate of it)
         out[rows] = np.partition(d, k, axis=1)[:, k]
     return out
+
+
+def knn_radii(x: Any, k: int) -> np.ndarray:
+    """NND_k(x_i): distance from each row of x to its k-th nearest other row (the point itself excluded).
+
+    ``x``: (n, d) finite features with n > k; computed on x scaled to |value| ≤ 1 and scaled back.
+    """
+    x = as_features(x, "x")
+    k = check_int("k", k, 1)
+    if len(x) <= k:
+        raise ValueError(f"knn_radii with k={k} needs more than k samples; got {len(x)}")
+    e = _scale_exponent(x)
+    return np.ldexp(_radii(np.ldexp(x, -e), k), e)
 
 
 def _check_k(k: Any, x: np.ndarray, y: np.ndarray, who: str) -> int:
@@ -71,10 +100,10 @@ def precision_recall(real_features: Any, fake_features: Any, k: int = 3) -> tupl
     >>> precision_recall(x, y, k=1)    # 0.5 is inside the real manifold, 10 is not; the fake balls have radius 9.5
     (0.5, 1.0)
     """
-    x, y = feature_pair(real_features, fake_features)
+    x, y = _common_scale(*feature_pair(real_features, fake_features))
     k = _check_k(k, x, y, "precision_recall")
-    precision = _in_manifold(y, x, knn_radii(x, k)).mean()
-    recall = _in_manifold(x, y, knn_radii(y, k)).mean()
+    precision = _in_manifold(y, x, _radii(x, k)).mean()
+    recall = _in_manifold(x, y, _radii(y, k)).mean()
     return float(precision), float(recall)
 
 
@@ -85,9 +114,9 @@ def density_coverage(real_features: Any, fake_features: Any, k: int = 5) -> tupl
     >>> density_coverage(x, y, k=1)    # 0.5 lies in the balls of 0 and 1 (radius 1): density 2/(1·2), coverage 2/4
     (1.0, 0.5)
     """
-    x, y = feature_pair(real_features, fake_features)
+    x, y = _common_scale(*feature_pair(real_features, fake_features))
     k = _check_k(k, x, y, "density_coverage")
-    radii = knn_radii(x, k)
+    radii = _radii(x, k)
     hits = 0
     covered = np.zeros(x.shape[0], dtype=bool)
     for rows, d in _distance_blocks(y, x):

@@ -68,7 +68,8 @@ def compute_metrics(real_images: torch.Tensor, fake_images: torch.Tensor, extrac
                     options: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, float]:
     """Extract features of both image sets (float in [−1, 1] or uint8; any device) and compute ``names``.
 
-    ``options`` maps a group name to keyword arguments of its function, e.g.
+    ``names`` is a sequence of metric names (or one name). ``options`` maps a group name to keyword arguments of its
+    function, e.g.
     ``{"kid": {"subset_size": 500}, "precision_recall": {"k": 5}}``; each group is computed once.
     KID's default subsets of 1,000 need at least 1,000 images in each set.
 
@@ -79,7 +80,7 @@ def compute_metrics(real_images: torch.Tensor, fake_images: torch.Tensor, extrac
     >>> sorted(r), r["precision"] > 0.5
     (['fid', 'kid', 'precision'], True)
     """
-    names = tuple(names)
+    names = (names,) if isinstance(names, str) else tuple(names)  # one name, not its characters
     unknown = [n for n in names if n not in METRICS]
     if unknown or not names:
         raise ValueError(f"unknown metric(s) {unknown or names!r}; known: {', '.join(METRICS)}")
@@ -87,6 +88,10 @@ def compute_metrics(real_images: torch.Tensor, fake_images: torch.Tensor, extrac
     bad = [g for g in options if g not in GROUPS]
     if bad:
         raise ValueError(f"options for unknown group(s) {bad}; groups: {', '.join(GROUPS)}")
+    not_maps = {g: v for g, v in options.items() if not isinstance(v, Mapping)}
+    if not_maps:
+        raise TypeError(f"options maps each group to a mapping of keyword arguments, e.g. {{'kid': {{'subset_size': "
+                        f"500}}}}; got {not_maps}")
     real = extract_features(real_images, extractor, batch_size)
     fake = extract_features(fake_images, extractor, batch_size)
     results: dict[str, Any] = {}

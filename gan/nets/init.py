@@ -10,6 +10,7 @@ and every value that matters is then redrawn here from the generator passed in, 
 |---|---|---|
 | :func:`dcgan_init_` | Conv/ConvTranspose/Linear/Embedding W ~ N(0, 0.02²), biases 0; BatchNorm γ ~ N(1, 0.02²), β = 0 | Radford et al. 2016, §3 |
 | :func:`xavier_init_` | W ~ U(±gain·√(6/(fan_in + fan_out))), biases 0, gain √2 on residual-branch convs (``layer.xavier_gain``) | Glorot & Bengio 2010; the SN-GAN reference code (Miyato et al. 2018) |
+| :func:`orthogonal_init_` | W (out, in·k…) with orthonormal rows (or columns, whichever are fewer), biases 0; BatchNorm γ = 1, β = 0 | Saxe et al. 2014; BigGAN (Brock et al. 2019, App. B) |
 | :func:`spectral_norm_` | W ← W/σ_max(W) on every Linear/Conv (and Embedding) layer; power-iteration vectors u, v redrawn | Miyato et al. 2018 |
 """
 
@@ -120,6 +121,46 @@ def xavier_init_(module: nn.Module, generator: torch.Generator) -> nn.Module:
             fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(w)
             a = getattr(layer, "xavier_gain", 1.0) * math.sqrt(6.0 / (fan_in + fan_out))
             w.copy_((torch.rand(w.shape, generator=generator, dtype=w.dtype) * 2.0 - 1.0) * a)
+            if getattr(layer, "bias", None) is not None:
+                layer.bias.zero_()
+    return module
+
+
+def orthogonal_(w: torch.Tensor, generator: torch.Generator) -> None:
+    """Fill ``w`` (out, …) in place with a random orthogonal matrix of shape (out, prod(rest)) from ``generator``.
+
+    Saxe, McClelland & Ganguli (2014): A ~ N(0, 1)^{rows × cols} (transposed when rows < cols), A = QR,
+    Q ← Q·sign(diag R) (the Haar-distributed orthogonal factor); rows of the result are orthonormal
+    when out ≤ prod(rest), columns otherwise. The same algorithm as ``torch.nn.init.orthogonal_``,
+    with the draw from an explicit generator.
+    """
+    rows = w.shape[0]
+    cols = w.numel() // rows
+    a = torch.randn((rows, cols), generator=generator, dtype=torch.float64)
+    if rows < cols:
+        a = a.T
+    q, r = torch.linalg.qr(a)
+    q = q * torch.sign(torch.diagonal(r))
+    if rows < cols:
+        q = q.T
+    with torch.no_grad():
+        w.copy_(q.reshape(w.shape).to(w.dtype))
+
+
+@torch.no_grad()
+def orthogonal_init_(module: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Orthogonal initialisation in place (BigGAN's ``G_init='ortho'``/``D_init='ortho'``, Brock et al. 2019,
+    App. B, after Saxe et al. 2014): every Conv/Linear/Embedding weight, reshaped to (out, in·k…), gets
+    orthonormal rows or columns (:func:`orthogonal_`), biases 0; batch norms γ = 1 (per-class tables too),
+    β = 0. Returns ``module``.
+    """
+    check_generator(generator)
+    for kind, layer, scale, shift in _init_targets(module):
+        if kind == "norm":
+            scale.fill_(1.0)
+            shift.zero_()
+        else:
+            orthogonal_(_weight(layer), generator)
             if getattr(layer, "bias", None) is not None:
                 layer.bias.zero_()
     return module

@@ -21,6 +21,7 @@ Initialisation: :func:`gan.nets.init.xavier_init_` (gain √2 in residual branch
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -38,11 +39,18 @@ def _conv(a: int, b: int, k: int, gain: float) -> nn.Conv2d:
 
 
 class GBlock(nn.Module):
-    """Up-sampling residual block of the SN-ResNet generator (see the module docstring)."""
+    """Up-sampling residual block of the SN-ResNet generator (see the module docstring).
 
-    def __init__(self, c_in: int, c_out: int, num_classes: int = 0):
+    ``norm(channels)`` builds its two conditional batch norms (default :class:`ClassBatchNorm2d` with
+    ``num_classes``; BigGAN passes :class:`~gan.nets.layers.VectorBatchNorm2d`); ``forward(x, y)`` hands
+    ``y`` (labels or a conditioning vector) to both.
+    """
+
+    def __init__(self, c_in: int, c_out: int, num_classes: int = 0,
+                 norm: Callable[[int], nn.Module] | None = None):
         super().__init__()
-        self.bn1, self.bn2 = ClassBatchNorm2d(c_in, num_classes), ClassBatchNorm2d(c_out, num_classes)
+        norm = norm or (lambda c: ClassBatchNorm2d(c, num_classes))
+        self.bn1, self.bn2 = norm(c_in), norm(c_out)
         self.conv1, self.conv2 = _conv(c_in, c_out, 3, _RES_GAIN), _conv(c_out, c_out, 3, _RES_GAIN)
         self.shortcut = _conv(c_in, c_out, 1, 1.0)
 

@@ -243,9 +243,10 @@ def test_t_star_negative_ratio():
 
 
 # ----------------------------------------------------------------------------- Wasserstein and standard examples
-def test_w1_quantiser_too_coarse():
-    with pytest.raises(ValueError, match=r"must be ≥ 2; got 1"):
-        wasserstein1(P2, G([1.0, 0.0], 2.0 * np.eye(2)), m=1)
+@pytest.mark.parametrize("rtol", [0.0, -1e-3, math.inf, True])
+def test_w1_bad_rtol(rtol):
+    with pytest.raises(ValueError, match=r"rtol must be a finite number > 0"):
+        wasserstein1(P2, G([1.0, 0.0], 2.0 * np.eye(2)), rtol=rtol)
 
 
 def test_translate_wrong_length():
@@ -312,3 +313,118 @@ def test_w1_in_three_dimensions():
     A = GaussianMixture([1.0], [[0.0, 0.0, 0.0]], [np.eye(3)])
     with pytest.raises(ValueError, match="1D and 2D"):
         wasserstein1(A, GaussianMixture([1.0], [[0.0, 0.0, 0.0]], [2.0 * np.eye(3)]))
+
+
+# ----------------------------------------------------------------------------- issue 14: rough inputs at the API edge
+# Each of these was accepted silently (a bool or a string read as a number) or failed inside numpy with a message
+# that named no argument.
+def test_sample_n_given_as_a_bool():
+    with pytest.raises(TypeError, match="n must be a non-negative integer; got True"):
+        P1.sample(True, rng=0)
+
+
+@pytest.mark.parametrize("rng,error", [(-1, ValueError), (True, TypeError)])
+def test_sample_rng_negative_or_bool(rng, error):
+    with pytest.raises(error, match=r"rng must be a numpy.random.Generator, a non-negative int seed or None; got"):
+        P1.sample(3, rng=rng)
+
+
+def test_sample_accepts_numpy_integers():
+    assert P1.sample(np.int64(3), rng=np.int32(0)).shape == (3, 1)
+
+
+@pytest.mark.parametrize("field", ["weights", "means", "covs"])
+def test_mixture_parameter_given_as_bools(field):
+    args = {"weights": [1.0], "means": [0.0], "covs": [1.0]}
+    args[field] = [True]
+    with pytest.raises(TypeError, match=f"{field} must hold real numbers, not bools"):
+        GaussianMixture(**args)
+
+
+def test_bool_inside_a_list_of_floats():
+    # np.asarray([True, 0.5]) is the float array [1.0, 0.5]: the bool must be caught before numpy converts it
+    with pytest.raises(TypeError, match="weights must hold real numbers, not bools"):
+        GaussianMixture([True, 0.0], [0.0, 1.0], [1.0, 1.0])
+
+
+@pytest.mark.parametrize("field,value", [("weights", ["a"]), ("means", ["0.0"]), ("covs", ["1"])])
+def test_mixture_parameter_given_as_strings(field, value):
+    # numpy parses "1" as 1.0 and "a" fails with "could not convert string to float": both name the argument now
+    args = {"weights": [1.0], "means": [0.0], "covs": [1.0]}
+    args[field] = value
+    with pytest.raises(TypeError, match=f"{field} must hold real numbers, not strings"):
+        GaussianMixture(**args)
+
+
+@pytest.mark.parametrize("field,value", [("means", [[0.0, 1.0], [1.0]]), ("covs", [[1.0], [1.0, 2.0]])])
+def test_ragged_mixture_parameter_names_it(field, value):
+    args = {"weights": [0.5, 0.5], "means": [0.0, 1.0], "covs": [1.0, 1.0]}
+    args[field] = value
+    with pytest.raises(ValueError, match=f"{field} must be a rectangular array of real numbers"):
+        GaussianMixture(**args)
+
+
+@pytest.mark.parametrize("field", ["weights", "means", "covs"])
+def test_missing_mixture_parameter(field):
+    args = {"weights": [1.0], "means": [0.0], "covs": [1.0]}
+    args[field] = None
+    with pytest.raises(TypeError, match=f"{field} is missing"):
+        GaussianMixture(**args)
+
+
+@pytest.mark.parametrize("kwargs", [{"y": "1"}, {"y": True}, {"yhat": "0.5"}, {"yhat": [True]}])
+def test_alpha_loss_numbers_given_as_strings_or_bools(kwargs):
+    args = {"y": 1.0, "yhat": 0.5} | kwargs
+    name = next(iter(kwargs))
+    with pytest.raises(TypeError, match=f"{name} must hold real numbers"):
+        alpha_loss(args["y"], args["yhat"], 2.0)
+
+
+def test_lsgan_target_given_as_a_bool():
+    with pytest.raises(ValueError, match="a must hold real numbers, not bools"):
+        optimal_discriminator(P1, P1, "lsgan", a=True)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"radius": math.inf}, ValueError, "radius must be a finite positive number; got inf"),
+    ({"radius": True}, TypeError, "radius must be a real number; got True"),
+    ({"var": math.nan}, ValueError, "var must be a finite positive number"),
+    ({"phase": math.inf}, ValueError, "phase must be a finite number; got inf"),
+    ({"k": True}, TypeError, "k must be a positive integer; got True"),
+])
+def test_ring_parameters(kwargs, error, match):
+    from divergences import ring
+    with pytest.raises(error, match=match):
+        ring(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"spacing": math.inf}, ValueError, "spacing must be a finite positive number; got inf"),
+    ({"n": True}, TypeError, "n must be a positive integer; got True"),
+])
+def test_grid_parameters(kwargs, error, match):
+    from divergences import grid
+    with pytest.raises(error, match=match):
+        grid(**kwargs)
+
+
+def test_value_function_of_a_discriminator_with_two_outputs():
+    two = lambda x: np.full((np.shape(x)[0], 2), 0.5)
+    with pytest.raises(ValueError, match=r"D must return one value per point, shape \(\d+,\) or \(\d+, 1\)"):
+        value_function(P1, G(1.0, 1.0), two, "vanilla")
+
+
+def test_value_function_accepts_a_column_of_outputs():
+    # (n, 1) is what a network returns: the same value as the (n,) form (exactly: the same numbers are integrated)
+    col = lambda x: np.full((np.shape(x)[0], 1), 0.5)
+    assert value_function(P1, G(1.0, 1.0), col, "vanilla") == value_function(P1, G(1.0, 1.0), HALF, "vanilla")
+
+
+def test_gaussian_kl_names_a_string_argument():
+    with pytest.raises(TypeError, match="mean_p must hold real numbers"):
+        gaussian_kl("a", 1.0, 0.0, 1.0)
+
+
+def test_points_given_as_strings():
+    with pytest.raises(TypeError, match="x must hold real numbers"):
+        P1.pdf("0.5")

@@ -164,6 +164,22 @@ def test_pearson_finite_closed_form_when_q_tails_heavy_enough():
     assert_close(v, want, max(e, 1e-12 * want), "Pearson shifted")
 
 
+def _chi2_gauss_mp(m_p, S_p, m_q, S_q, dps: int = 50) -> float:
+    """Pearson χ² of two Gaussians by the closed form of ``tests.reference.chi2_gauss`` (completing the square),
+    evaluated in mpmath at ``dps`` digits from the exact float64 inputs."""
+    import mpmath as mp
+
+    with mp.workdps(dps):
+        Sp, Sq = mp.matrix(np.asarray(S_p).tolist()), mp.matrix(np.asarray(S_q).tolist())
+        mp_, mq = mp.matrix(list(map(float, m_p))), mp.matrix(list(map(float, m_q)))
+        ip, iq = Sp**-1, Sq**-1
+        A = 2 * ip - iq
+        b = 2 * ip * mp_ - iq * mq
+        c = 2 * (mp_.T * ip * mp_)[0] - (mq.T * iq * mq)[0]
+        val = mp.sqrt(mp.det(Sq)) / mp.det(Sp) / mp.sqrt(mp.det(A)) * mp.exp((b.T * A**-1 * b)[0] / 2 - c / 2)
+        return float(val - 1)
+
+
 @pytest.mark.parametrize("angle", [0.0, 0.5 * math.pi / 3600, 0.3, 1.0])
 @pytest.mark.parametrize("ratio,finite", [(2.0001, False), (1.9999, True), (1.99, True)])
 def test_pearson_2d_finiteness_is_exact_at_any_orientation(angle, ratio, finite):
@@ -181,8 +197,9 @@ def test_pearson_2d_finiteness_is_exact_at_any_orientation(angle, ratio, finite)
         assert pearson_chi2(P, Q) == math.inf
         return
     # p²/q is a Gaussian ridge 0.007 wide and (1/√(2 − ratio)) long along P's long axis: the mesh must follow it
-    # (a uniformly widened mesh gave 539 for 4999 at angle 0.3 with an estimate of 6e-7)
-    want = chi2_gauss([0.0, 0.0], Sp, [0.1, 0.0], Sq)
+    # (a uniformly widened mesh gave 539 for 4999 at angle 0.3 with an estimate of 6e-7). The closed form in
+    # float64 loses 8e-7 here (2Σ_P⁻¹ − Σ_Q⁻¹ has condition number 4e8 and χ² ≈ e^190), so it is taken in mpmath.
+    want = _chi2_gauss_mp([0.0, 0.0], P.covs[0], [0.1, 0.0], Q.covs[0])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         v, e = pearson_chi2(P, Q, error=True)

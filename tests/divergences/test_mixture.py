@@ -217,7 +217,7 @@ def test_sample_zero_and_bad_n():
     assert P2.sample(0, rng=0).shape == (0, 2)
     with pytest.raises(ValueError, match="non-negative integer"):
         P1.sample(-1, rng=0)
-    with pytest.raises(ValueError, match="non-negative integer"):
+    with pytest.raises(TypeError, match="non-negative integer"):
         P1.sample(2.5, rng=0)
     with pytest.raises(TypeError, match="rng"):
         P1.sample(3, rng="seed")

@@ -48,7 +48,7 @@ def test_pruned_cell_logpdf_matches_scipy(d):
     M = _random_mixture(rng, 12, d)
     lo, hi, x = _cells(rng, 300, d, 9)
     stack = quad._Stack.of([M])
-    got = stack.logpdf_cells(x, lo, hi, np.zeros(len(lo), dtype=int))
+    got = stack.logpdf_cells(x, quad.Cells(np.zeros_like(lo), lo, hi, np.zeros(len(lo), dtype=int)))
     ref = logpdf_ref(M, x.reshape(-1, d)).reshape(x.shape[:2])
     # log densities down to ~-1e6: compare with a tolerance relative to |log p| (scipy's own rounding)
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-11)
@@ -60,12 +60,13 @@ def test_pruning_leaves_out_components_on_a_grid(monkeypatch):
     kept = []
     evaluate = quad._Stack._logsumexp_terms
     monkeypatch.setattr(quad._Stack, "_logsumexp_terms",
-                        lambda self, x, pair, comp: (kept.append(comp.tolist()), evaluate(self, x, pair, comp))[-1])
+                        lambda self, x, cells, comp: (kept.append(comp.tolist()), evaluate(self, x, cells, comp))[-1])
     centre = grid().means[12]
     lo, hi = (centre - 0.1)[None], (centre + 0.1)[None]
     x = (lo + 0.2 * np.random.default_rng(0).uniform(size=(1, 50, 2)))
     full = logpdf_ref(grid(), x[0])
-    np.testing.assert_allclose(stack.logpdf_cells(x, lo, hi, np.zeros(1, dtype=int))[0], full, rtol=1e-13)
+    cells = quad.Cells(np.zeros_like(lo), lo, hi, np.zeros(1, dtype=int))
+    np.testing.assert_allclose(stack.logpdf_cells(x, cells)[0], full, rtol=1e-13)
     assert kept == [[[12]]]  # one call, one cell, the centre mode alone
     only_mode = np.log(1 / 25) - np.log(2 * np.pi * 0.0025) - 0.5 * np.sum((x[0] - centre) ** 2, axis=1) / 0.0025
     np.testing.assert_allclose(full, only_mode, rtol=1e-13)  # the others' share is below e^{-50} here
@@ -106,10 +107,12 @@ def test_itp_finds_roots_to_a_few_ulps():
 
 def test_split_at_points_cuts_cells_and_keeps_their_union():
     cub = quad.PairCubature([GaussianMixture([1.0], [0.0], [1.0])], [GaussianMixture([1.0], [0.5], [2.0])])
-    a, b, bid = cub.initial_cells()
+    cells = cub.initial_cells()
     pts = np.array([-0.123456789, 0.0, 3.3, 1e6])  # the last is outside the mesh: ignored
-    na, nb, nid = cub.split_at_points(a, b, bid, pts)
-    edges = set(na[:, 0]) | set(nb[:, 0])
-    assert {-0.123456789, 0.0, 3.3} <= edges and 1e6 not in edges
-    assert np.isclose(np.sum(nb - na), np.sum(b - a), rtol=1e-15)
-    assert np.all(nb > na) and np.all(nid == 0)
+    cut = cub.split_at_points(cells, pts)
+    edges = np.concatenate([cut.org + cut.a, cut.org + cut.b])[:, 0]
+    for p in pts[:3]:  # each cut point is an edge (to the rounding of anchor + local offset)
+        assert np.min(np.abs(edges - p)) <= 4 * np.spacing(1.0 + abs(p))
+    assert np.min(np.abs(edges - 1e6)) > 1.0
+    assert np.isclose(np.sum(cut.b - cut.a), np.sum(cells.b - cells.a), rtol=1e-15)
+    assert np.all(cut.b > cut.a) and np.all(cut.bid == 0)

@@ -343,9 +343,94 @@ def test_every_term_matches_the_papers_formula(key):
         np.testing.assert_allclose(term(t).numpy(), want(v), rtol=1e-12, atol=1e-13)
 
 
-def test_lsgan_targets_must_be_numbers():
-    with pytest.raises(ValueError, match="LSGAN targets a, b, c must be real numbers"):
-        get_loss("lsgan", a="x")
+@pytest.mark.parametrize("params", [{"a": "x"}, {"a": "0"}, {"a": True}, {"b": False, "a": 0.5}, {"c": True},
+                                    {"a": [0.0]}])
+def test_lsgan_targets_must_be_numbers_not_bools_or_strings(params):
+    """Regression: a=True was read as 1.0 (then "a = b" or a wrong target), c=True and a="0" were accepted."""
+    name = next(iter(params)) if len(params) == 1 else "b"
+    with pytest.raises(ValueError, match=f"LSGAN target {name} must be a real number"):
+        get_loss("lsgan", **params)
+
+
+def test_lsgan_targets_accept_numpy_scalars():
+    assert get_loss("lsgan", a=np.float32(-1.0), b=np.int64(1), c=np.float64(0.0)).params == {"a": -1.0, "b": 1.0, "c": 0.0}
+
+
+def test_fgan_g_form_unhashable_is_named():
+    """Regression: g_form=["a"] gave "unhashable type: 'list'"."""
+    with pytest.raises(ValueError, match=r"g_form must be one of \['alternative', 'saturating'\]; got \['a'\]"):
+        get_loss("fgan_kl", g_form=["a"])
+
+
+# ----------------------------------------------------------------------------- logit shapes and dtypes
+# The rule (AdversarialLoss.d_loss): same number of axes, same size on every axis but the batch axis dim,
+# at least one sample along dim; floating-point tensors only.
+def _f(*shape: int) -> torch.Tensor:
+    return torch.zeros(shape, dtype=torch.float32)
+
+
+@pytest.mark.parametrize("real,fake", [
+    (_f(4), _f(3, 2)),        # the issue's case: silently broadcast to (3,)
+    (_f(4, 3), _f(1, 3)),     # a seed axis of 1 broadcast against S = 4
+    (_f(4, 1), _f(4)),        # an nn.Linear(h, 1) head not squeezed: the mean ran over the singleton axis
+    (_f(2, 5), _f(3, 5)),     # different seed counts
+])
+def test_d_loss_rejects_broadcasting(real, fake):
+    for name in ("ns", "wgan", "lsgan"):
+        with pytest.raises(ValueError, match="same shape on every axis except the batch axis"):
+            get_loss(name).d_loss(real, fake)
+
+
+@pytest.mark.parametrize("real,fake,dim,want_shape", [
+    (_f(5), _f(3), -1, ()),          # B real, B' fake
+    (_f(4, 5), _f(4, 7), -1, (4,)),  # seed-parallel (S, B) and (S, B'): per-seed losses
+    (_f(5, 4), _f(2, 4), 0, (4,)),   # batch axis first
+])
+def test_d_loss_allows_different_batch_sizes(real, fake, dim, want_shape):
+    got = get_loss("ns").d_loss(real, fake, dim=dim)
+    assert got.shape == want_shape
+    # zero logits: softplus(0) twice, whatever the batch sizes; float32 log 2 to an ulp or two
+    assert torch.all(torch.abs(got - 2.0 * LOG2) <= 1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, torch.complex64])
+def test_non_float_logits_raise_type_error(dtype):
+    """Regression: integer logits failed inside torch ("log_sigmoid_cpu" not implemented for 'Long')."""
+    v = torch.ones(3, dtype=dtype)
+    loss = get_loss("ns")
+    with pytest.raises(TypeError, match=f"real logits must be a floating-point tensor.*{dtype}"):
+        loss.d_loss(v, torch.ones(3))
+    with pytest.raises(TypeError, match=f"fake logits must be a floating-point tensor.*{dtype}"):
+        loss.g_loss(v)
+
+
+@pytest.mark.parametrize("value", [np.zeros(3), [0.0, 1.0], 0.5])
+def test_non_tensor_logits_raise_type_error(value):
+    with pytest.raises(TypeError, match="fake logits must be a floating-point torch.Tensor"):
+        get_loss("hinge").g_loss(value)
+
+
+@pytest.mark.parametrize("real,fake", [(_f(0), _f(3)), (_f(3), _f(0)), (_f(2, 0), _f(2, 3))])
+def test_empty_batch_raises(real, fake):
+    """Regression: an empty batch gave a NaN loss (the mean of nothing)."""
+    with pytest.raises(ValueError, match="hold no sample along the batch axis"):
+        get_loss("ns").d_loss(real, fake)
+
+
+def test_empty_batch_raises_in_g_loss():
+    with pytest.raises(ValueError, match="fake logits of shape \\(4, 0\\) hold no sample"):
+        get_loss("ns").g_loss(_f(4, 0))
+
+
+@pytest.mark.parametrize("v,dim,error,match", [
+    (_f(), -1, ValueError, "have no axis dim=-1"),
+    (_f(3), 1, ValueError, "have no axis dim=1"),
+    (_f(3), True, TypeError, "dim must be an integer axis; got True"),
+    (_f(3), 0.0, TypeError, "dim must be an integer axis"),
+])
+def test_bad_batch_axis(v, dim, error, match):
+    with pytest.raises(error, match=match):
+        get_loss("ns").g_loss(v, dim=dim)
 
 
 @pytest.mark.parametrize("alpha", [True, "2"])

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import gan.train as train_mod
+from gan.checkpoint import load_checkpoint
 from gan.losses import LOSSES
 from gan.regularizers import TrainOptions
 from gan.train import DistInfo, ImageTrainConfig, ImageTrainer, image_grid, stream_seed
@@ -137,7 +138,7 @@ def test_resume_is_bit_for_bit(case, tmp_path):
     assert all(torch.equal(straight.gens[n].get_state(), resumed.gens[n].get_state()) for n in straight.gens)
     assert [r["d_loss"] for r in straight.history] == [r["d_loss"] for r in resumed.history]
     # and training moved away from the checkpoint (so the equalities above are not trivial)
-    saved = torch.load(tmp_path / "ck.pt", weights_only=True)["G"]
+    saved = load_checkpoint(tmp_path / "ck.pt")["G"]
     assert any(not torch.equal(saved[n], v) for n, v in resumed.G.state_dict().items())
 
 
@@ -147,7 +148,7 @@ def test_periodic_checkpoints_and_mismatch(tmp_path):
     cfg = ImageTrainConfig(arch="dcgan", checkpoint_every=2, checkpoint_path=str(path), **TINY)
     t = ImageTrainer(cfg, images, labels, k)
     t.train(3)  # checkpoints at 2 and (end) 3
-    state = torch.load(path, weights_only=True)
+    state = load_checkpoint(path)
     assert state["step"] == 3 and [r["step"] for r in state["history"]] == [2, 3]
     assert sorted(p.name for p in path.parent.iterdir()) == ["ck.pt"]  # no temporary file left behind
     other = ImageTrainer(dataclasses.replace(cfg, loss="hinge"), images, labels, k)
@@ -180,7 +181,7 @@ def test_atomic_checkpoint_write(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         t.save_checkpoint(path)
     monkeypatch.undo()
-    assert torch.load(path, weights_only=True)["step"] == 1  # the old file is intact
+    assert load_checkpoint(path)["step"] == 1  # the old file is intact
     assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]  # the temporary file was removed
 
 
@@ -247,7 +248,7 @@ def test_single_process_path_touches_no_process_group():
 
 # ----------------------------------------------------------------------------- validation
 @pytest.mark.parametrize("kw, match", [
-    ({"arch": "biggan"}, "unknown architecture"),
+    ({"arch": "stylegan"}, "unknown architecture"),
     ({"loss": "wasserstein"}, "unknown loss"),
     ({"loss": "alpha", "loss_params": {"alpha": -1.0}}, "alpha"),
     ({"loss": "ns", "loss_params": {"beta": 1.0}}, "bad parameters"),
@@ -298,51 +299,7 @@ def test_bad_config_types_and_data(monkeypatch):
         ImageTrainer(cfg, images, labels, k).train(-1)
 
 
-def test_cli_config():
-    args = train_mod.build_parser().parse_args(["--arch", "resnet", "--lr-d", "4e-4", "--lr-g", "1e-4", "--n-dis", "1",
-                                                "--loss-params", "alpha=2", "--loss", "alpha", "--ema-decay", "-1"])
-    cfg = train_mod.config_from_args(args)
-    opts = cfg.train_options()
-    assert (opts.lr_d, opts.lr_g, opts.n_dis, opts.beta1, opts.beta2) == (4e-4, 1e-4, 1, 0.0, 0.9)  # TTUR on resnet
-    assert cfg.build_loss().params == {"alpha": 2.0} and cfg.ema_decay is None
-    # --loss-params takes several KEY=VALUE items, the spelling of studies.image_gan
-    args = train_mod.build_parser().parse_args(["--loss", "alpha_d_alpha_g", "--loss-params", "alpha_d=0.5",
-                                                "alpha_g=1.2"])
-    assert train_mod.config_from_args(args).build_loss().params == {"alpha_d": 0.5, "alpha_g": 1.2}
-    assert args.device == "auto"
-
-
 CUDA = torch.cuda.is_available()
-
-
-@pytest.mark.parametrize("argv, words", [
-    (["--device", "gpu"], ["argument --device", "unknown device 'gpu'", "auto, cpu, cuda, cuda:N"]),
-    (["--device", "cuda:7" if CUDA else "cuda"], ["argument --device", "auto, cpu"]),
-    (["--dataset", "mnist"], ["--dataset mnist", "--data-root DIR", "train-images-idx3-ubyte"]),
-    (["--dataset", "mnist", "--data-root", "/nonexistent/mnist"],
-     ["--data-root '/nonexistent/mnist' is not a directory", "train-images-idx3-ubyte", "train-labels-idx1-ubyte"]),
-    (["--data-root", "/tmp"], ["--dataset mnist5k is built in", "leave out --data-root"]),
-    (["--loss-params", "alpha"], ["KEY=VALUE", "'alpha'"]),
-])
-def test_command_line_errors_are_one_line_usage_errors(argv, words, capsys):
-    """A bad device, a data set that is not there or a malformed option ends as ``error: ...`` (exit status 2)
-    naming the option and what is allowed, not as a traceback."""
-    with pytest.raises(SystemExit) as exc:
-        train_mod.main([*argv, "--no-progress", "--steps", "1"])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    line = err.strip().splitlines()[-1]
-    assert line.startswith("python -m gan.train: error: ") and "Traceback" not in err
-    for w in words:
-        assert w in line, (w, line)
-
-
-def test_help_shows_each_default_once():
-    text = train_mod.build_parser().format_help()
-    assert "(default: None)" not in text and "--loss-params" in text
-    assert "(default: auto)" in text and "cuda:N" in text
-    for line in text.splitlines():
-        assert line.count("(default") <= 1, line
 
 
 class _CountingBar:
@@ -389,20 +346,6 @@ def test_trainer_device_strings_are_checked():
     with pytest.raises(ValueError, match="unknown device 'gpu'"):
         ImageTrainer(cfg, images, labels, k, device="gpu")
     assert ImageTrainer(cfg, images, labels, k, device="auto").device.type == ("cuda" if CUDA else "cpu")
-
-
-def test_command_line_resume(tmp_path, capsys):
-    """``python -m gan.train ... --checkpoint F --resume``: a second call with more steps continues from F."""
-    ck = tmp_path / "ck.pt"
-    argv = ["--dataset", "mnist5k", "--batch-size", "4", "--g-channels", "4", "--d-channels", "4", "--log-every", "1",
-            "--checkpoint", str(ck), "--resume", "--no-progress", "--device", "cpu"]
-    assert train_mod.main([*argv, "--steps", "2"]) == 0
-    assert torch.load(ck, weights_only=True)["step"] == 2
-    assert train_mod.main([*argv, "--steps", "3"]) == 0
-    captured = capsys.readouterr()
-    assert "resumed" in captured.err and "iteration 3:" in captured.out
-    state = torch.load(ck, weights_only=True)
-    assert state["step"] == 3 and [r["step"] for r in state["history"]] == [1, 2, 3]
 
 
 _DDP_SCRIPT = """

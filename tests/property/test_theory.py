@@ -434,13 +434,13 @@ def test_w1_between_mean_gap_and_component_bound_1d(P, Q):
 @given(P=mixtures_2d(), Q=mixtures_2d())
 @few(3)
 def test_w1_between_mean_gap_and_component_bound_2d(P, Q):
-    v, err = wasserstein1(P, Q, error=True)
+    v, err = wasserstein1(P, Q, error=True, rtol=0.5)  # any width: the property is that the bracket holds W1
     gap = float(np.linalg.norm(P.mean() - Q.mean()))
     # rigorous: |W1 − v| ≤ err
     assert_le(gap, v + err, FLOOR, "W1 ≥ |ΔE| (value + error)")
     assert_le(v - err, w1_component_bound(P, Q), 1e-9, "W1 ≤ component bound (value − error)")
-    # the quantisation keeps every component's mean, so the discrete OT itself obeys Jensen
-    assert_le(gap, v, 1e-9 * (1 + gap), "W1(P̂, Q̂) ≥ |ΔE|")
+    # the mean gap is one of the bracket's lower bounds
+    assert_le(gap, v - err, 1e-12 * (1 + gap), "lower end ≥ |ΔE|")
 
 
 @given(P=mixtures_1d(), Q=mixtures_1d(), R=mixtures_1d())

@@ -29,7 +29,7 @@ def run(tmp_path_factory):
 
 def test_outputs_and_schema(run):
     out, df, meta = run
-    assert sorted(p.name for p in out.iterdir()) == sorted([sweep_mod.TABLE, "alpha_sweep.png", "run.json"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([sweep_mod.TABLE, "alpha_sweep.png", "run.json", "runs"])
     assert (out / "alpha_sweep.png").read_bytes()[:4] == b"\x89PNG"
     assert list(df.columns) == ["pair", "quantity", "alpha", "value", "abs_error"]
     assert set(df["pair"]) == {"right", "left", sweep_mod.BOUND_PAIR}

@@ -1,4 +1,5 @@
-"""studies.common: config -> CLI, atomic writers, run.json provenance; ``python -m studies`` listing."""
+"""studies.common and the engine's command line: config -> CLI, atomic writers, run.json provenance;
+``python -m studies`` listing."""
 
 from __future__ import annotations
 
@@ -16,11 +17,31 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studies import common
-from studies.common import (RunTimer, build_parser, git_revision, json_safe, parse_config, pyplot, savefig_atomic,
-                            write_atomic, write_csv_atomic, write_json_atomic, write_run_json)
+from studies import common, engine
+from studies.common import (RunTimer, git_revision, json_safe, pyplot, savefig_atomic, write_atomic, write_csv_atomic,
+                            write_json_atomic, write_run_json)
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def demo_study(config_cls, presets=None, run_name=None, default_preset=None) -> engine.Study:
+    """A study named ``demo`` around ``config_cls`` (only its command line is used here)."""
+    attrs = {"__module__": "studies.demo", "name": "demo", "description": "demo study", "config_cls": config_cls,
+             "table": "demo.csv",
+             "presets": presets or {}, "default_preset": default_preset}
+    if run_name is not None:
+        attrs["run_name"] = lambda self, cfg: run_name(cfg)
+    return type("Demo", (engine.Study,), attrs)()
+
+
+def parse_config(config_cls, argv, presets=None, run_name=None, default_preset=None):
+    """(config, output directory) of ``argv`` for the demo study."""
+    inv = engine.parse(demo_study(config_cls, presets, run_name, default_preset), argv)
+    return inv.config, inv.out
+
+
+def build_parser(config_cls, **kw):
+    return engine.build_parser(demo_study(config_cls, **kw))
 
 
 @dataclass(frozen=True)
@@ -30,7 +51,7 @@ class DemoConfig:
     name: str = "demo"
     use_ema: bool = False
     plot: bool = True
-    alphas: tuple[float, ...] = (0.5, math.inf)
+    alphas: tuple[float, ...] = field(default=(0.5, math.inf), metadata={"allow_inf": True})
     seed: Optional[int] = None
     loss: Literal["vanilla", "hinge"] = "vanilla"
     tag: str = field(default="x", metadata={"help": "a tag"})
@@ -46,7 +67,7 @@ def _no_temp_files(directory: Path) -> bool:
 
 # ----------------------------------------------------------------------------- CLI
 def test_cli_defaults_and_out():
-    cfg, out = parse_config(DemoConfig, [], study="demo")
+    cfg, out = parse_config(DemoConfig, [])
     assert cfg == DemoConfig()
     assert out == Path("results") / "demo"
 
@@ -54,27 +75,27 @@ def test_cli_defaults_and_out():
 def test_cli_overrides_all_kinds():
     argv = ["--n-steps", "7", "--lr", "0.5", "--name", "b", "--use-ema", "--no-plot", "--alphas", "1", "2", "inf",
             "--seed", "3", "--loss", "hinge", "--tag", "y", "--out", "somewhere/else"]
-    cfg, out = parse_config(DemoConfig, argv, study="demo")
+    cfg, out = parse_config(DemoConfig, argv)
     assert cfg == DemoConfig(n_steps=7, lr=0.5, name="b", use_ema=True, plot=False, alphas=(1.0, 2.0, math.inf),
                              seed=3, loss="hinge", tag="y")
     assert isinstance(cfg.alphas, tuple)  # lists from argparse are turned back into tuples (hashable config)
     hash(cfg)
     assert out == Path("somewhere/else")
-    cfg2, _ = parse_config(DemoConfig, ["--seed", "none"], study="demo")
+    cfg2, _ = parse_config(DemoConfig, ["--seed", "none"])
     assert cfg2.seed is None
 
 
 @pytest.mark.parametrize("argv", [["--n-steps", "x"], ["--loss", "wgan"], ["--n-steps", "0"], ["--bogus", "1"]])
 def test_cli_rejects_bad_values(argv, capsys):
     with pytest.raises(SystemExit) as exc:
-        parse_config(DemoConfig, argv, study="demo")
+        parse_config(DemoConfig, argv)
     assert exc.value.code == 2
     if argv[:2] == ["--n-steps", "0"]:  # the config's own validation message reaches the user
         assert "n_steps must be >= 1" in capsys.readouterr().err
 
 
 def test_cli_help_mentions_every_field():
-    text = build_parser(DemoConfig, "demo").format_help()
+    text = build_parser(DemoConfig).format_help()
     for opt in ("--n-steps", "--lr", "--name", "--use-ema", "--no-use-ema", "--alphas", "--seed", "--loss", "--tag",
                 "--out"):
         assert opt in text
@@ -91,9 +112,9 @@ def test_cli_rejects_reserved_and_unsupported_fields():
         table: dict = field(default_factory=dict)
 
     with pytest.raises(TypeError, match="out"):
-        build_parser(HasOut, "x")
+        build_parser(HasOut)
     with pytest.raises(TypeError, match="command-line form"):
-        build_parser(HasDict, "x")
+        build_parser(HasDict)
 
 
 # ----------------------------------------------------------------------------- atomic writes
@@ -222,29 +243,63 @@ class HelpConfig:
     width: int | None = field(default=None, metadata={"help": "G width (default: the architecture's)"})
     losses: tuple[str, ...] = field(default=("ns", "minimax"), metadata={"help": "losses"})
     extra: tuple[str, ...] = field(default=(), metadata={"help": "KEY=VALUE items"})
-    device: common.Device = field(default="auto", metadata={"help": ""})
-    quick: bool = False
+    scale: float = field(default=1.0, metadata={"help": "a scale"})
 
 
 def _help(**kw) -> str:
-    return " ".join(build_parser(HelpConfig, "demo", **kw).format_help().split())
+    return " ".join(build_parser(HelpConfig, **kw).format_help().split())
 
 
 def test_help_shows_each_default_once_as_typed():
-    text = _help(out_default="results/demo_<run name>[_quick]")
+    text = _help()
     assert "(default: None)" not in text
     assert "G width (default: the architecture's)" in text  # a None default says in words what it means, once
     assert "losses (default: ns minimax)" in text and "KEY=VALUE items (default: none)" in text
-    assert "torch device: auto (CUDA when available, else the CPU), cpu, cuda or cuda:N (default: auto)" in text
-    assert "(default: results/demo_<run name>[_quick])" in text
-    assert text.count("(default:") == text.count("(default") == 6  # width, losses, extra, device, quick, out
+    assert "torch device: auto (CUDA when available, else the CPU), cpu, cuda or cuda:N; resolved where each unit " \
+           "runs (default: auto)" in text
+    assert "(default: results/demo)" in text
+    raw = build_parser(HelpConfig).format_help()
+    for block in raw.split("\n  --")[1:]:  # one option's help each
+        assert " ".join(block.split()).count("(default") <= 1, block
 
 
-def test_parse_config_help_shows_the_real_output_directory(capsys):
+def test_help_shows_the_real_output_directory_and_the_presets(capsys):
     with pytest.raises(SystemExit):
-        parse_config(HelpConfig, ["--help"], study="demo", presets={"quick": {}}, run_name=lambda c: "x",
-                     run_name_help="<dataset>_<arch>")
-    assert "(default: results/demo_<dataset>_<arch>[_quick])" in " ".join(capsys.readouterr().out.split())
+        parse_config(HelpConfig, ["--help"], presets={"quick": {"scale": 2.0}, "paper": {}}, run_name=lambda c: "x",
+                     default_preset="paper")
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: results/demo_<run name>[_<preset>, none for the default])" in text
+    assert "quick: scale=2.0" in text and "paper: the values shown above [used when no preset is named]" in text
+    assert "explicit options override a preset's values" in text
+
+
+def test_presets_resolve_and_explicit_options_override_them():
+    presets = {"quick": {"scale": 2.0, "width": 8}, "paper": {}}
+    cfg, out = parse_config(HelpConfig, ["--quick", "--width", "3"], presets=presets, default_preset="paper")
+    assert (cfg.scale, cfg.width, out) == (2.0, 3, Path("results/demo_quick"))
+    cfg, out = parse_config(HelpConfig, ["--preset", "quick"], presets=presets, default_preset="paper")
+    assert (cfg.scale, cfg.width, out) == (2.0, 8, Path("results/demo_quick"))
+    cfg, out = parse_config(HelpConfig, [], presets=presets, default_preset="paper")
+    assert (cfg.scale, cfg.width, out) == (1.0, None, Path("results/demo"))
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--scale", "inf"], ["argument --scale", "'inf'", "must be a finite number"]),
+    (["--scale", "nan"], ["argument --scale", "'nan'", "must be a finite number"]),
+    (["--jobs", "0"], ["--jobs must be a positive integer; got 0"]),
+    (["--cpus-per-job", "2"], ["--cpus-per-job applies to --executor ray only"]),
+    (["--executor", "ray", "--jobs", "2"], ["--jobs applies to --executor local"]),
+    (["--executor", "dask"], ["argument --executor", "invalid choice"]),
+])
+def test_bad_options_are_one_line_errors(argv, words, capsys):
+    with pytest.raises(SystemExit) as exc:
+        parse_config(HelpConfig, argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("python -m studies.demo: error: ") and "Traceback" not in err
+    for w in words:
+        assert w in line, (w, line)
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -252,16 +307,16 @@ def test_parse_config_help_shows_the_real_output_directory(capsys):
     (["--device", "cuda:0" if not __import__("torch").cuda.is_available() else "cuda:99"],
      ["argument --device", "allowed"]),
 ])
-def test_device_fields_are_checked_when_parsed(argv, words, capsys):
+def test_device_option_is_checked_when_parsed(argv, words, capsys):
     with pytest.raises(SystemExit) as exc:
-        parse_config(HelpConfig, argv, study="demo")
+        parse_config(HelpConfig, argv)
     assert exc.value.code == 2
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert line.startswith("python -m studies.demo: error: ")
     for w in words:
         assert w in line
-    cfg, _ = parse_config(HelpConfig, ["--device", "CPU"], study="demo")
-    assert cfg.device == "cpu" and parse_config(HelpConfig, [], study="demo")[0].device == "auto"
+    inv = engine.parse(demo_study(HelpConfig), ["--device", "CPU"])
+    assert inv.options.device == "cpu" and engine.parse(demo_study(HelpConfig), []).options.device == "auto"
 
 
 def test_cli_error_is_an_argparse_error(capsys):

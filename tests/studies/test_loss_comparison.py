@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from studies import loss_comparison as lc
-from studies.common import parse_config
+from studies import engine
 from tests.helpers import assert_jobs_match_serial
 
 TINY = ["--seeds", "2", "--epochs", "1", "--n-train", "640", "--losses", "ns", "wgan-gp", "lsgan", "--regularizers",
@@ -25,18 +25,19 @@ def run(tmp_path_factory):
 
 
 def test_grid_has_only_meaningful_regularizers():
-    cfg = parse_config(lc.LossComparisonConfig, TINY, study=lc.STUDY)[0]
+    cfg = engine.parse(lc.STUDY, TINY).config
     cells = {(v.labels["loss"], v.labels["reg"]) for v in cfg.variants()}
     # wgan-gp already has its gradient penalty: no second one; sn and none apply to all three
     assert cells == {("ns", "none"), ("ns", "sn"), ("ns", "gp"), ("wgan-gp", "none"), ("wgan-gp", "sn"),
                      ("lsgan", "none"), ("lsgan", "sn"), ("lsgan", "gp")}
-    assert not lc.regularizer_applies("wgan", "sn") and not lc.regularizer_applies("dragan", "gp")
+    assert not lc.regularizer_applies("wgan-clip", "sn") and not lc.regularizer_applies("dragan", "gp")
+    assert lc.regularizer_applies("wgan", "sn") and lc.regularizer_applies("wgan", "gp")  # the bare objective
     c = {v.labels["loss"]: v.config for v in cfg.variants() if v.labels["reg"] == "none"}
-    assert c["wgan-gp"].penalty == "gp" and c["wgan-gp"].loss == "wgan"
+    assert c["wgan-gp"].options.penalty == "gp" and c["wgan-gp"].loss == "wgan"
     full = lc.LossComparisonConfig()
     assert {v.labels["problem"] for v in full.variants()} == {"ring", "grid", "toy1d"}
-    wgan = [v.config for v in full.variants() if v.labels["loss"] == "wgan"]
-    assert wgan and all(c.clip == 0.01 and not c.spectral_norm for c in wgan)
+    wgan = [v.config for v in full.variants() if v.labels["loss"] == "wgan-clip"]
+    assert wgan and all(c.options.clip == 0.01 and not c.options.spectral_norm for c in wgan)
 
 
 def test_outputs_and_schema(run):

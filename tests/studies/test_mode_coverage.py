@@ -1,4 +1,4 @@
-"""studies.mode_coverage and the resumable run store: outputs, schema, ranges, skipping finished seeds."""
+"""studies.mode_coverage on the study engine: outputs, schema, ranges, skipping finished seeds, presets."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import torch
 
 from gan.device import resolve_device
 from studies import mode_coverage as mc
-from studies.common import parse_config
-from studies.runs import RunStore, pending
+from studies import engine
+from studies.store import RunStore, plan
 from tests.helpers import assert_jobs_match_serial
 
-TINY = ["--seeds", "2", "--epochs", "2", "--eval-every", "1", "--losses", "ns", "ad0.3-1", "--n-train", "1280",
+TINY = ["--seeds", "2", "--epochs", "2", "--eval-every", "1", "--losses", "ns", "alpha_d_alpha_g:alpha_d=0.3,alpha_g=1", "--n-train", "1280",
         "--g-width", "16", "--d-width", "16", "--depth", "2", "--n-eval", "500", "--no-progress"]
 
 
@@ -28,19 +28,21 @@ def run(tmp_path_factory):
 
 
 def _cfg(extra=()):
-    return parse_config(mc.ModeCoverageConfig, TINY + list(extra), study=mc.STUDY)[0]
+    return engine.parse(mc.STUDY, TINY + list(extra)).config
 
 
 def test_outputs_exist_without_temp_files(run):
-    for name in (mc.TABLE, "summary.csv", "summary.md", "modes_histogram.png", "modes_vs_epoch.png", "run.json"):
+    for name in (mc.TABLE, "summary.csv", "summary.md", "modes_histogram.png", "modes_vs_epoch.png", "samples.png",
+                 "captions.md", mc.STUDY.arrays_file, "run.json"):
         assert (run / name).stat().st_size > 0, name
     assert not list(run.rglob("*.tmp")) and not list(run.rglob("ckpt-*.pt"))
 
 
 def test_table_schema_and_ranges(run):
     t = pd.read_csv(run / mc.TABLE)
-    assert list(t.columns) == ["loss", "beta2", "config_key", "seed", "epoch", "metric", "value"]
-    assert set(t.loss) == {"ns", "ad0.3-1"} and set(t.beta2) == {0.99, 0.999} and set(t.seed) == {0, 1}
+    assert list(t.columns) == ["loss", "beta2", "mode_rule", "config_key", "seed", "epoch", "metric", "value"]
+    assert set(t.mode_rule) == {"welfert"}
+    assert set(t.loss) == {"ns", "alpha_d_alpha_g:alpha_d=0.3,alpha_g=1"} and set(t.beta2) == {0.99, 0.999} and set(t.seed) == {0, 1}
     assert set(t.epoch) == {0, 1, 2}
     assert t.config_key.nunique() == 4  # one per (loss, β2)
     # one row per seed × config × epoch × metric
@@ -64,15 +66,16 @@ def test_summary_agrees_with_the_table(run):
         assert abs(r.modes_mean - last.mean()) <= 1e-12
         assert 0 <= r.success_ci_low <= r.success_rate <= r.success_ci_high <= 1
     md = (run / "summary.md").read_text()
-    assert md.count("\n") == 2 + 4 and "(α_D, α_G) = (0.3, 1)" in md
+    assert sum(line.startswith("| ") for line in md.splitlines()) == 1 + 4 and "(α_D, α_G) = (0.3, 1)" in md and "converged seeds" in md
 
 
 def test_run_json_records_the_run(run):
     meta = json.loads((run / "run.json").read_text())
     assert meta["study"] == "mode_coverage" and meta["seeds"] == [0, 1]
-    assert meta["config"]["epochs"] == 2 and meta["config"]["losses"] == ["ns", "ad0.3-1"]
+    assert meta["config"]["epochs"] == 2 and meta["config"]["losses"] == ["ns", "alpha_d_alpha_g:alpha_d=0.3,alpha_g=1"]
     assert {"torch", "numpy", "python"} <= set(meta["versions"])
-    assert meta["config"]["device"] == "auto" and meta["device"].split()[0] == str(resolve_device("auto"))
+    assert meta["run_options"]["device"] == "auto" and meta["device"].split()[0] == str(resolve_device("auto"))
+    assert meta["preset"] == "paper" and meta["files"][mc.TABLE]["bytes"] == (run / mc.TABLE).stat().st_size
     # 2 losses x 2 beta2 x 2 seeds, all trained by this first invocation
     assert meta["runs"] == {"requested": 8, "computed_in_this_invocation": 8, "reused_from_earlier_invocations": 0,
                             "resumed_from_checkpoint": 0}
@@ -83,12 +86,13 @@ def test_run_json_records_the_run(run):
 def test_rerun_skips_finished_seeds_and_extends_to_new_ones(run):
     cfg = _cfg()
     store = RunStore(run)
-    assert pending(store, cfg.variants(), cfg.seed_list(), cfg.seed_batch) == []
-    parts = {p: p.stat().st_mtime_ns for v in cfg.variants() for p in store.parts(v.key)}
+    assert plan(store, cfg.variants(), mc.STUDY.seeds(cfg), cfg.seed_batch).units == []
+    parts = {p: p.stat().st_mtime_ns for p in run.glob("runs/*/part-*.part")}
+    assert len(parts) == 4
     before = pd.read_csv(run / mc.TABLE)
     more = _cfg(["--seeds", "3"])
-    todo = pending(store, more.variants(), more.seed_list(), more.seed_batch)
-    assert [(v.key, batch) for v, batch in todo] == [(v.key, [2]) for v in more.variants()]
+    todo = plan(store, more.variants(), mc.STUDY.seeds(more), more.seed_batch).units
+    assert [(u.key, u.seeds) for u in todo] == [(v.key, (2,)) for v in more.variants()]
     assert mc.main(TINY + ["--seeds", "3", "--losses", "ns", "--beta2s", "0.99", "--out", str(run)]) == 0
     assert all(p.stat().st_mtime_ns == m for p, m in parts.items())  # old parts untouched
     after = pd.read_csv(run / mc.TABLE)
@@ -106,29 +110,37 @@ def test_rerun_skips_finished_seeds_and_extends_to_new_ones(run):
 
 def test_plot_only_redraws_from_the_table(run):
     (run / "modes_histogram.png").unlink()
+    (run / "samples.png").unlink()
     meta = (run / "run.json").read_text()
     assert mc.main(TINY + ["--plot-only", "--out", str(run)]) == 0
     assert (run / "modes_histogram.png").stat().st_size > 0
+    assert (run / "samples.png").stat().st_size > 0  # drawn from the saved samples, no training
     assert (run / "run.json").read_text() == meta  # a redraw keeps the provenance of the run
 
 
 def test_quick_preset_and_explicit_options_win():
-    cfg, out = parse_config(mc.ModeCoverageConfig, ["--quick", "--seeds", "3"], study=mc.STUDY,
-                          presets={"quick": mc.QUICK})
-    assert cfg.seeds == 3 and cfg.epochs == mc.QUICK["epochs"] and cfg.g_width == mc.QUICK["g_width"]
-    assert out.name == "mode_coverage_quick"
-    assert parse_config(mc.ModeCoverageConfig, ["--quick", "--out", "x"], study=mc.STUDY,
-                        presets={"quick": mc.QUICK})[1].name == "x"
-    assert parse_config(mc.ModeCoverageConfig, [], study=mc.STUDY, presets={"quick": mc.QUICK})[0].epochs == 400
+    quick = mc.PRESETS["quick"]
+    inv = engine.parse(mc.STUDY, ["--quick", "--seeds", "3"])
+    assert inv.config.seeds == 3 and inv.config.epochs == quick["epochs"] and inv.config.g_width == quick["g_width"]
+    assert inv.out.name == "mode_coverage_quick" and inv.preset == "quick"
+    assert engine.parse(mc.STUDY, ["--preset", "quick", "--out", "x"]).out.name == "x"
+    default = engine.parse(mc.STUDY, [])
+    assert default.config.epochs == 400 and default.preset == "paper" and default.out.name == "mode_coverage"
 
 
-@pytest.mark.parametrize("argv", [["--losses", "saturating"], ["--losses", "ns", "ns"], ["--beta2s", "1.0"],
-                                  ["--seeds", "0"]])
-def test_bad_options_are_command_line_errors(argv, capsys):
+@pytest.mark.parametrize("argv, words", [
+    (["--losses", "saturating"], "'saturating' is neither a gan.losses spec"), (["--losses", "ns", "ns"], "distinct"),
+    (["--beta2s", "1.0"], "beta2s must be"), (["--seeds", "0"], "seeds must be a positive integer"),
+    (["--lr", "inf"], "argument --lr: invalid value 'inf': must be a finite number"),
+    (["--variance", "inf"], "argument --variance: invalid value 'inf'"),
+    (["--n-train", "100"], "an epoch of n_train // batch_size = 0 minibatches"),
+])
+def test_bad_options_are_one_line_command_line_errors(argv, words, capsys):
     with pytest.raises(SystemExit) as exc:
-        mc.main(argv + ["--no-progress"])
+        mc.main(argv + ["--no-progress", "--out", "/tmp/distmatch-never-written"])
     assert exc.value.code == 2
-    assert "must" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert words in err.strip().splitlines()[-1] and "Traceback" not in err
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -150,11 +162,15 @@ def test_help_lists_the_variants_in_registry_terms_and_each_default_once(capsys)
     with pytest.raises(SystemExit):
         mc.main(["--help"])
     text = capsys.readouterr().out
-    assert "(default: ns minimax ad0.3-1 ad0.5-1.2 ad1-1)" in " ".join(text.split())
-    for line in ("ad0.3-1 alpha_d_alpha_g(alpha_d=0.3, alpha_g=1)", "minimax minimax", "ns ns",
-                 "ad1-1 alpha_d_alpha_g(alpha_d=1, alpha_g=1) (equals ns)"):
-        assert line in " ".join(text.split()), line
-    assert "(default: None)" not in text and "results/mode_coverage[_quick]" in text
+    flat = " ".join(text.split())
+    assert ("(default: ns minimax alpha_d_alpha_g:alpha_d=0.3,alpha_g=1 alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2 "
+            "alpha_d_alpha_g:alpha_d=1,alpha_g=1)") in flat
+    for line in ("a gan.losses spec NAME[:key=value,...]", "wgan-gp wgan + gp penalty (weight 10)",
+                 "dragan ns + dragan penalty (weight 10)"):
+        assert line in flat, line
+    assert "(default: None)" not in text
+    assert "results/mode_coverage[_<preset>, none for the default]" in " ".join(text.split())
+    assert "quick: seeds=6, epochs=10" in " ".join(text.split())
     assert "(default: auto)" in text
 
 
@@ -163,26 +179,40 @@ def test_paper_defaults():
     v = cfg.variants()
     assert len(v) == 10 and cfg.seeds == 40 and cfg.epochs == 400
     c = v[0].config
-    assert (c.g_width, c.d_width, c.g_depth, c.batch_size, c.lr_g, c.betas_g) == (400, 200, 4, 128, 1e-4, (0.9, 0.99))
+    assert (c.g_width, c.d_width, c.g_depth, c.batch_size, c.options.lr_g, c.betas) == (400, 200, 4, 128, 1e-4, (0.9, 0.99))
+    # the authors' code: fixed latents reshuffled with the data, the G step reusing the D step's z, LeakyReLU(0.2) D
+    assert (c.latents, c.g_latents, c.d_activation, c.n_eval) == ("fixed", "reuse", "leaky_relu", 25_000)
     assert (c.n_train, c.n_eval, c.mixture.n_components) == (50_000, 25_000, 8)
     assert np.allclose(c.mixture.covs, 1e-4 * np.eye(2)) and np.allclose(np.linalg.norm(c.mixture.means, axis=1), 1)
 
 
 def test_parallel_jobs_write_the_serial_table(tmp_path):
     assert_jobs_match_serial(mc.main, TINY, mc.TABLE, tmp_path)
-    assert json.loads((tmp_path / "jobs2" / "run.json").read_text())["config"]["jobs"] == 2
+    assert json.loads((tmp_path / "jobs2" / "run.json").read_text())["run_options"]["jobs"] == 2
 
 
-def _failing_post(variant, result):
-    raise RuntimeError(f"post-processing failed for {variant.title()}")
+def test_cpu_preset_resolves_and_records_its_scheme():
+    inv = engine.parse(mc.STUDY, ["--preset", "cpu", "--seeds", "41"])
+    cfg = inv.config
+    assert inv.out.name == "mode_coverage_cpu" and cfg.seeds == 41 and cfg.epochs == mc.CPU_PRESET["epochs"]
+    assert (cfg.latents, cfg.g_latents) == ("fixed", "reuse") and len(cfg.variants()) == 8
+    quick = engine.parse(mc.STUDY, ["--quick"]).config
+    assert (quick.latents, quick.g_latents) == ("fresh", "fresh")  # the committed quick run's scheme
 
 
-def test_a_worker_error_reaches_the_caller(tmp_path):
-    from studies.runs import run_variants
+def test_stable_fraction_counts_seeds_whose_modes_stop_changing():
+    rows = []
+    for seed, trace in ((0, [1, 3, 5, 5, 5, 5]), (1, [2, 4, 6, 7, 6, 7]), (2, [0, 0, 8, 8, 8, 8]),
+                        (3, [5, 5, 5, 5, 4, 4])):
+        rows += [{"seed": seed, "epoch": 2 * e, "metric": "modes_captured", "value": v} for e, v in enumerate(trace)]
+    # epochs 0..10: the last 20% are epochs >= 8, i.e. the last two evaluations: seeds 0, 2 and 3 are constant there
+    assert mc.stable_fraction(pd.DataFrame(rows)) == 0.75
 
-    cfg = _cfg()
-    with pytest.raises(RuntimeError, match="post-processing failed for"):
-        run_variants(cfg.variants()[:2], cfg.seed_list(), tmp_path, progress=False, post=_failing_post, jobs=2,
-                     threads_per_job=1)
-    with pytest.raises(ValueError, match="jobs must be a positive integer"):
-        run_variants(cfg.variants(), cfg.seed_list(), tmp_path, progress=False, jobs=0)
+
+@pytest.mark.parametrize("rule", ["veegan", "share"])
+def test_mode_rule_is_an_option_and_a_column(rule, tmp_path):
+    argv = [*TINY, "--losses", "ns", "--beta2s", "0.99", "--mode-rule", rule, "--out", str(tmp_path)]
+    assert mc.main(argv) == 0
+    t = pd.read_csv(tmp_path / mc.TABLE)
+    assert set(t.mode_rule) == {rule}
+    assert json.loads((tmp_path / "run.json").read_text())["config"]["mode_rule"] == rule

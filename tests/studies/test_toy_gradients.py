@@ -35,7 +35,7 @@ def _q(df, gen, quantity):
 def test_outputs_exist_and_no_temp_files(run):
     out, _, _ = run
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted([tg.TABLE, "toy_gradients_right.png", "toy_gradients_left.png", "run.json"])
+    assert names == sorted([tg.TABLE, "toy_gradients_right.png", "toy_gradients_left.png", "run.json", "runs"])
     for png in ("toy_gradients_right.png", "toy_gradients_left.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
 
@@ -62,14 +62,39 @@ def test_run_json(run):
         assert meta["extra"]["fd_check_dlog_ratio_dx"][gen]["max_rel_diff"] <= 1e-4
 
 
-def test_plot_only_redraws_from_the_table(run, tmp_path):
+def test_plot_only_redraws_from_the_table(run, tmp_path, capsys):
     out, _, _ = run
-    shutil.copy(out / tg.TABLE, tmp_path / tg.TABLE)
+    for name in (tg.TABLE, "run.json"):
+        shutil.copy(out / name, tmp_path / name)
     before = (tmp_path / tg.TABLE).read_bytes()
     assert tg.main(["--out", str(tmp_path), "--plot-only", "--dpi", "30"]) == 0
     assert (tmp_path / tg.TABLE).read_bytes() == before  # not recomputed
-    assert (tmp_path / "toy_gradients_left.png").exists() and (tmp_path / "run.json").exists()
-    assert tg.main(["--out", str(tmp_path / "empty"), "--plot-only"]) == 2
+    assert (tmp_path / "toy_gradients_left.png").exists() and not (tmp_path / "runs").exists()
+    with pytest.raises(SystemExit) as exc:
+        tg.main(["--out", str(tmp_path / "empty"), "--plot-only"])
+    assert exc.value.code == 2
+    assert "does not record toy_gradients.csv" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["truncate", "edit"])
+def test_plot_only_refuses_a_damaged_table(run, tmp_path, capsys, damage):
+    """A truncated table, or one with one value edited, is not summarised: one line, exit status 2."""
+    out, _, _ = run
+    for name in (tg.TABLE, "run.json"):
+        shutil.copy(out / name, tmp_path / name)
+    text = (tmp_path / tg.TABLE).read_text()
+    if damage == "truncate":
+        text = text[: len(text) // 2]
+    else:
+        first = text.splitlines()[1]
+        text = text.replace(first, first[:-1] + ("1" if first[-1] != "1" else "2"), 1)
+    (tmp_path / tg.TABLE).write_text(text)
+    with pytest.raises(SystemExit) as exc:
+        tg.main(["--out", str(tmp_path), "--plot-only"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "is not the file run.json records" in err and "Traceback" not in err
+    assert not (tmp_path / "toy_gradients_left.png").exists()
 
 
 # ----------------------------------------------------------------------------- values

@@ -3,18 +3,17 @@ modules, their effect on the G update, D left alone by the look-ahead, registry 
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
 from torch.func import functional_call
 
 from divergences import seed_toy
-from toy.generator_losses import GENERATOR_LOSSES, generator_loss_name, register_generator_loss
+from toy.generator_losses import GENERATOR_LOSSES, check_generator_loss, register_generator_loss
 from toy.hooks import TrainHooks
 from toy.reference import PlainTrainer
 from toy.train import ToyConfig, ToyTrainer
 
+from .configs import FEATURE_MATCHING, toy_config, unrolled
 from .test_train import _small_config
 
 SEEDS = [2, 9]
@@ -26,7 +25,7 @@ HAND_TOL = 1e-10
 
 
 def _trainer(**options) -> ToyTrainer:
-    cfg = dataclasses.replace(_small_config(n_train=640, dtype="float64", batch_size=32), **options)
+    cfg = toy_config(_small_config(n_train=640, dtype="float64", batch_size=32), **options)
     return ToyTrainer(cfg, SEEDS, torch.device("cpu"), TrainHooks())
 
 
@@ -62,7 +61,7 @@ def _check_against(loss: torch.Tensor, grads: list[torch.Tensor], i: int, want: 
 def test_feature_matching_is_the_squared_distance_of_mean_last_hidden_features(pack):
     # By hand on seed i's plain modules: f = D without its output layer (Sequential[:-1], ends with the activation),
     # L = ‖mean f(x) − mean f(G(z))‖² over the B/m packed rows of real and fake.
-    tr = _trainer(feature_matching=True, pack=pack)
+    tr = _trainer(**FEATURE_MATCHING, pack=pack)
     z, real = _batch(tr)
     loss, grads = _g_loss_and_grads(tr, z, real)
     for i in range(tr.S):
@@ -77,8 +76,8 @@ def test_feature_matching_is_the_squared_distance_of_mean_last_hidden_features(p
 def test_one_unrolled_step_by_hand(unroll_lr):
     # k = 1 by hand on seed i's plain modules, differentiable in G: θ¹ = θ − η ∇_θ L_D(θ; x, G(z)) with η = lr_d
     # when unroll_lr is None, then L_G = mean g_fake(D_θ¹(G(z))). No code shared with gan.remedies.unrolled_d_params.
-    tr = _trainer(unroll_steps=1, unroll_lr=unroll_lr)
-    eta = tr.cfg.lr_d if unroll_lr is None else unroll_lr
+    tr = _trainer(**unrolled(1, unroll_lr))
+    eta = tr.cfg.options.lr_d if unroll_lr is None else unroll_lr
     z, real = _batch(tr)
     loss, grads = _g_loss_and_grads(tr, z, real)
     for i in range(tr.S):
@@ -95,7 +94,7 @@ def test_one_unrolled_step_by_hand(unroll_lr):
 def test_unrolling_leaves_the_discriminator_alone():
     # The look-ahead is functional: after a G step D's parameters, spectral-norm vectors, Adam state and
     # training mode are exactly as before.
-    tr = _trainer(unroll_steps=3, spectral_norm=True, pack=2, minibatch_std=True)
+    tr = _trainer(**unrolled(3), spectral_norm=True, pack=2, minibatch_std=True)
     z, real = _batch(tr)
     tr.d_step(real, tr.G(z).detach(), 0)  # gives D an Adam state
     adam = lambda: [v.clone() for p in tr.D.parameters() for v in tr.opt_d.state[p].values()]
@@ -109,55 +108,48 @@ def test_unrolling_leaves_the_discriminator_alone():
 
 
 # ----------------------------------------------------------------------------- both
-@pytest.mark.parametrize("options", [{"feature_matching": True}, {"unroll_steps": 2}],
-                         ids=["feature_matching", "unroll_steps"])
+@pytest.mark.parametrize("options", [FEATURE_MATCHING, unrolled(2)], ids=["feature_matching", "unrolled"])
 def test_option_changes_the_generator_update(options):
     # Same networks, same z and x: the option's G gradient (per parameter tensor, relative 2-norm) must differ from
     # the adversarial one by far more than float64 rounding (~1e-15). Measured: 17-20 for feature matching (another
-    # objective), 0.018-0.07 for 2 SGD steps at lr_d = 1e-3 (mostly the differentiated look-ahead). And k = 0
-    # must be exactly the adversarial loss.
+    # objective), 0.018-0.07 for 2 SGD steps at lr_d = 1e-3 (mostly the differentiated look-ahead).
     z, real = _batch(_trainer())
     _, off = _g_loss_and_grads(_trainer(), z, real)
     _, on = _g_loss_and_grads(_trainer(**options), z, real)
     rel = max(((a - b).norm() / b.norm()).item() for a, b in zip(on, off))
     assert rel >= 1e-2
-    if "unroll_steps" in options:
-        _, zero = _g_loss_and_grads(_trainer(unroll_steps=0), z, real)
-        assert all(torch.equal(a, b) for a, b in zip(zero, off))
 
 
-def test_registry_resolves_the_config():
+def test_registry_checks_names_and_parameters():
     assert list(GENERATOR_LOSSES) == ["adversarial", "feature_matching", "unrolled"]
-    assert generator_loss_name(_small_config()) == "adversarial"
-    assert generator_loss_name(_small_config(feature_matching=True)) == "feature_matching"
-    assert generator_loss_name(_small_config(unroll_steps=1)) == "unrolled"
-    assert _small_config(lr_d=0.02, unroll_steps=1).unroll_lr_value() == 0.02
-    assert _small_config(lr_d=0.02, unroll_steps=1, unroll_lr=0.5).unroll_lr_value() == 0.5
+    check_generator_loss("adversarial", {})
+    check_generator_loss("unrolled", {"steps": 2, "lr": 0.5})
     with pytest.raises(ValueError, match="already registered"):
-        register_generator_loss("unrolled", "x", lambda c: False)
-    with pytest.raises(ValueError, match="both"):
-        register_generator_loss("other", "x")
+        register_generator_loss("unrolled")
+    with pytest.raises(ValueError, match="unknown generator objective 'feature'"):
+        check_generator_loss("feature", {})
+    with pytest.raises(ValueError, match="takes no parameters"):
+        check_generator_loss("feature_matching", {"steps": 1})
+    with pytest.raises(TypeError, match="must be a mapping"):
+        check_generator_loss("unrolled", [("steps", 1)])
 
 
 def test_config_rejects_bad_generator_objectives():
-    for bad in (-1, 1.5, True):
-        with pytest.raises(ValueError, match="unroll_steps must be a non-negative integer"):
-            _small_config(unroll_steps=bad)
+    for bad in (0, -1, 1.5, True, None):
+        with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+            _small_config(g_objective="unrolled", g_objective_params={"steps": bad})
     for bad in (0.0, -1e-3, float("nan"), True):
-        with pytest.raises(ValueError, match="unroll_lr"):
-            _small_config(unroll_steps=1, unroll_lr=bad)
-    with pytest.raises(ValueError, match="lr_d = 0"):
-        _small_config(unroll_steps=1, lr_d=0.0)
-    _small_config(unroll_steps=1, lr_d=0.0, unroll_lr=1e-3)  # an explicit look-ahead rate is enough
-    with pytest.raises(ValueError, match="feature_matching must be True or False"):
-        _small_config(feature_matching=1)
+        with pytest.raises(ValueError, match="unrolled: lr"):
+            _small_config(g_objective="unrolled", g_objective_params={"steps": 1, "lr": bad})
+    with pytest.raises(ValueError, match="parameters steps, lr, optimizer and objective"):
+        _small_config(g_objective="unrolled", g_objective_params={"steps": 1, "eta": 0.1})
+    with pytest.raises(ValueError, match="optimizer must be"):
+        _small_config(g_objective="unrolled", g_objective_params={"steps": 1, "optimizer": "rmsprop"})
     with pytest.raises(ValueError, match="d_depth >= 1"):
-        _small_config(feature_matching=True, d_depth=0)
-    with pytest.raises(ValueError, match="feature_matching and unroll_steps are alternative"):
-        _small_config(feature_matching=True, unroll_steps=2)
+        _small_config(**FEATURE_MATCHING, d_depth=0)
     toy = seed_toy()
-    for options in ({"feature_matching": True}, {"unroll_steps": 1}):
+    for options in (FEATURE_MATCHING, unrolled(1)):
         with pytest.raises(ValueError, match="no generator network"):
             ToyConfig(mixture=toy.real, fixed_generator=toy.gen_right, n_train=256, batch_size=64, **options)
-    with pytest.raises(ValueError, match="feature_matching"):
-        PlainTrainer(_small_config(feature_matching=True), 0)
+    with pytest.raises(ValueError, match="g_objective feature_matching"):
+        PlainTrainer(_small_config(**FEATURE_MATCHING), 0)

@@ -119,3 +119,18 @@ def test_dstar_probe_objectives():
     assert DStarProbe(toy.real, toy.gen_right, ("lsgan", {"a": 0.0, "b": 1.0, "c": 1.0}), n=100).output == "critic"
     with pytest.raises(ValueError, match="defined for objectives"):
         DStarProbe(toy.real, toy.gen_right, ("hinge", {}), n=100)
+
+
+def test_every_named_rule_gives_its_documented_count_on_hand_made_samples():
+    """200 samples: 150 HQ at mode 0, 40 HQ at mode 1 (2.9σ away along x), 1 HQ stray at mode 2 (2.5σ away), 9 far
+    away. welfert, pacgan and veegan count 3 modes (on an isotropic ring they agree away from the 3σ boundary, see
+    test_threshold_boundary_separates_the_rules); share needs ≥ 1% of 200 = 2 HQ samples per mode: 2 (the stray is
+    alone)."""
+    sd = 0.01
+    x = torch.cat([torch.tensor([[1.0, 0.0]]).repeat(150, 1), torch.tensor([[2.9 * sd, 1.0]]).repeat(40, 1),
+                   torch.tensor([[-1.0 + 2.5 * sd, 0.0]]), torch.full((9, 2), 5.0)]).double()
+    ref = ModeReference.from_mixture(RING4)
+    want = {"welfert": 3, "pacgan": 3, "veegan": 3, "share": 2}
+    for name, n in want.items():
+        st = mode_statistics(x, ref, get_mode_rule(name))
+        assert int(st.modes_captured[0]) == n, name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 
 import pandas as pd
 import pytest
@@ -14,6 +13,7 @@ from toy.hooks import TrainHooks
 from toy.models import MLPSpec, StackedMLP
 from toy.train import ToyConfig, train_toy
 
+from .configs import FEATURE_MATCHING, toy_config, unrolled
 from .test_train import _small_config
 
 REGULARIZED = [
@@ -32,7 +32,7 @@ def _params(res, i):
 
 def _regularized(options: dict, dtype: str = "float32") -> ToyConfig:
     base = _small_config(n_train=64 * 10 * options.get("n_dis", 1), dtype=dtype)
-    return dataclasses.replace(base, **options)
+    return toy_config(base, **options)
 
 
 # float64 here: the hinge and WGAN losses have kinks, and in float32 a rounding-level difference can put
@@ -65,7 +65,7 @@ def test_regularizers_change_training():
     seeds = [1]
     plain = train_toy(_small_config(n_train=640), seeds).D
     for options in ({"penalty": "gp"}, {"spectral_norm": True}, {"clip": 0.01}, {"instance_noise": 0.5}):
-        D = train_toy(dataclasses.replace(_small_config(n_train=640), **options), seeds).D
+        D = train_toy(toy_config(_small_config(n_train=640), **options), seeds).D
         assert max((a - b).abs().max() for a, b in zip(plain.parameters(), D.parameters())) > 1e-4, options
 
 
@@ -148,10 +148,9 @@ class _Kill(Exception):
     pass
 
 
-@pytest.mark.parametrize("options", [{}, {"feature_matching": True}, {"unroll_steps": 2}],
-                         ids=["plain_g", "fm", "unrolled"])
+@pytest.mark.parametrize("options", [{}, FEATURE_MATCHING, unrolled(2)], ids=["plain_g", "fm", "unrolled"])
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, options):
-    cfg = dataclasses.replace(_small_config(n_train=64 * 5), epochs=4, penalty="gp", spectral_norm=True, **options)
+    cfg = toy_config(_small_config(n_train=64 * 5), epochs=4, penalty="gp", spectral_norm=True, **options)
     seeds = [0, 3]
     straight = train_toy(cfg, seeds)
 
@@ -175,10 +174,10 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, options):
 # ----------------------------------------------------------------------------- remedies: PacGAN, mbstd, G objectives
 REMEDIES = [
     {"pack": 2}, {"minibatch_std": True}, {"pack": 4, "minibatch_std": True},
-    {"feature_matching": True}, {"feature_matching": True, "pack": 2, "minibatch_std": True, "spectral_norm": True},
-    {"unroll_steps": 2}, {"unroll_steps": 3, "unroll_lr": 0.05, "n_dis": 2},
-    {"unroll_steps": 2, "pack": 2, "minibatch_std": True, "spectral_norm": True},
-    {"unroll_steps": 2, "penalty": "gp", "instance_noise": 0.1},
+    FEATURE_MATCHING, {**FEATURE_MATCHING, "pack": 2, "minibatch_std": True, "spectral_norm": True},
+    unrolled(2), {**unrolled(3, 0.05), "n_dis": 2},
+    {**unrolled(2), "pack": 2, "minibatch_std": True, "spectral_norm": True},
+    {**unrolled(2), "penalty": "gp", "instance_noise": 0.1},
     {"pack": 2, "penalty": "gp"}, {"pack": 2, "penalty": "r1", "minibatch_std": True}, {"pack": 4, "penalty": "dragan"},
 ]
 

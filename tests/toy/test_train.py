@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -11,6 +12,8 @@ from divergences import ring, seed_toy
 from gan.losses import LOSSES
 from toy.reference import PlainTrainer
 from toy.train import Divergence, ToyConfig, TrainHooks, train_toy
+
+from .configs import toy_config
 
 # ------------------------------------------------------------------------------------------ (a)
 # D-only training on the seeds' 1D toy: P = ½N(2, 0.3²) + ½N(5, 0.3²), fakes from the fixed
@@ -32,8 +35,8 @@ D_STAR_TOL = 0.1
 def _dstar_config(loss: str, params: dict) -> ToyConfig:
     toy = seed_toy()
     steps, B = 400, 512
-    return ToyConfig(mixture=toy.real, fixed_generator=toy.gen_right, n_train=B * steps // 4, batch_size=B, epochs=4,
-                     d_width=32, d_depth=3, lr_d=2e-3, betas_d=(0.9, 0.999), loss=loss, loss_params=params)
+    return toy_config(mixture=toy.real, fixed_generator=toy.gen_right, n_train=B * steps // 4, batch_size=B, epochs=4,
+                      d_width=32, d_depth=3, lr_d=2e-3, beta1=0.9, beta2=0.999, loss=loss, loss_params=params)
 
 
 @pytest.mark.slow
@@ -52,7 +55,7 @@ def test_discriminator_converges_to_the_optimal_discriminator(loss, params):
 def test_dstar_probe_uses_the_losses_analytic_objective():
     # for α = 2 the D* compared with is p²/(p²+q²), not p/(p+q): a D trained with α must be scored against it
     cfg = _dstar_config("alpha", {"alpha": 2.0})
-    res = train_toy(ToyConfig(**{**cfg.__dict__, "epochs": 1, "n_train": 512, "n_probe": 200}), seeds=[0])
+    res = train_toy(dataclasses.replace(cfg, epochs=1, n_train=512, n_probe=200), seeds=[0])
     assert {r["metric"] for r in res.rows} >= {"d_star_l2", "d_star_l2_se"}
     assert res.G is None and res.loss_g.isnan().all()
 
@@ -66,8 +69,8 @@ def test_small_ring_captures_all_four_modes():
     # chaotic (another BLAS's rounding can flip it), so the test asks for at least 5 of the fixed seeds 0-7 at
     # 4/4, with median HQ fraction ≥ 0.5 and median reverse KL ≤ 0.25 among them (at initialisation every
     # seed has < 4).
-    cfg = ToyConfig(mixture=ring(4, var=2.5e-3), n_train=256 * 200, batch_size=256, epochs=3, g_width=64, d_width=64,
-                    g_depth=2, d_depth=2, lr_g=2e-3, lr_d=2e-3, betas_g=(0.5, 0.999), betas_d=(0.5, 0.999))
+    cfg = toy_config(mixture=ring(4, var=2.5e-3), n_train=256 * 200, batch_size=256, epochs=3, g_width=64, d_width=64,
+                     g_depth=2, d_depth=2, lr_g=2e-3, lr_d=2e-3, beta1=0.5, beta2=0.999)
     res = train_toy(cfg, seeds=range(8))
     t = res.table()
     last = t[t.epoch == 3].pivot(index="seed", columns="metric", values="value")
@@ -81,9 +84,10 @@ def test_small_ring_captures_all_four_modes():
 
 # ------------------------------------------------------------------------------------------ (c)
 def _small_config(**kw) -> ToyConfig:
+    """A small ring config; keyword arguments may name ToyConfig fields or TrainOptions fields (``tests.toy.configs``)."""
     base = dict(mixture=ring(4, var=1e-3), n_train=64 * 20, batch_size=64, epochs=1, g_width=32, d_width=32,
                 g_depth=2, d_depth=2, lr_g=1e-3, lr_d=1e-3, n_eval=200)
-    return ToyConfig(**{**base, **kw})
+    return toy_config(**{**base, **kw})
 
 
 # float32: one-at-a-time and batched runs differ by bmm vs bmm-of-one rounding (~1e-7 per step on O(1)
@@ -121,7 +125,7 @@ def test_batched_equals_plain_modules():
     cfg = _small_config()
     batched = train_toy(cfg, seeds)
     for i, s in enumerate(seeds):
-        plain = PlainTrainer(ToyConfig(**{**cfg.__dict__, "adam": "for"}), s)
+        plain = PlainTrainer(dataclasses.replace(cfg, adam="for"), s)
         plain.epoch()
         for stacked, module in ((batched.G, plain.G), (batched.D, plain.D)):
             ref = stacked.to_plain(i)
@@ -144,11 +148,45 @@ def test_every_registered_loss_trains_without_nan(loss):
     assert torch.isfinite(res.loss_d).all() and torch.isfinite(res.loss_g).all()
     for p in list(res.G.parameters()) + list(res.D.parameters()):
         assert torch.isfinite(p).all()
-    d0 = [p.clone() for p in train_toy(ToyConfig(**{**cfg.__dict__, "epochs": 1, "n_train": 64 * 2}), [0]).D.parameters()]
+    d0 = [p.clone() for p in train_toy(dataclasses.replace(cfg, epochs=1, n_train=64 * 2), [0]).D.parameters()]
     assert any((a - b[0]).abs().max() > 0 for a, b in zip(d0, [p[:1] for p in res.D.parameters()]))  # it did move
 
 
 # ------------------------------------------------------------------------------------------ (e)
+def test_a_finite_blow_up_is_flagged_as_diverged_with_its_iteration():
+    """A seed whose weights are scaled up by 1e7 (finite, no NaN) gives losses beyond LOSS_BOUND: it is marked
+    diverged at that iteration and frozen; the table rows carry diverged = 1 and diverged_at = the iteration."""
+    import toy.train
+
+    victim, at = 1, 3
+
+    def blow_up(it, G, D):
+        if it == at:
+            for w in D.weights:
+                w[victim] *= 1e7
+
+    cfg = _small_config(loss="wgan", epochs=2)
+    res = train_toy(cfg, [0, 1, 2], hooks=TrainHooks(after_iteration=blow_up))
+    assert res.diverged[0] is None and res.diverged[2] is None
+    assert res.diverged[victim] is not None and res.diverged[victim].iteration == at + 1
+    assert abs(float(res.loss_d[at + 1, victim])) > toy.train.LOSS_BOUND and math.isfinite(float(res.loss_d[at + 1,
+                                                                                                         victim]))
+    rows = {(r["seed"], r["epoch"], r["metric"]): r["value"] for r in res.rows}
+    assert rows[(victim, 2, "diverged")] == 1.0 and rows[(victim, 2, "diverged_at")] == at + 1
+    assert rows[(0, 2, "diverged")] == 0.0 and math.isnan(rows[(0, 2, "diverged_at")])
+
+
+def test_parameters_beyond_the_bound_are_caught_at_the_evaluation():
+    import toy.train
+
+    def grow(it, G, D):  # G's output layer only: the loss stays moderate for a while, the parameters do not
+        if it == 0:
+            G.biases[-1][0] += 10 * toy.train.PARAM_BOUND
+
+    res = train_toy(_small_config(epochs=1), [0, 1], hooks=TrainHooks(after_iteration=grow))
+    assert res.diverged[0] is not None and res.diverged[0].where == "params" and res.diverged[1] is None
+
+
 def test_nan_in_one_seed_is_isolated_and_frozen():
     seeds = [0, 1, 2]
     inject_at, victim = 5, 1
@@ -211,10 +249,42 @@ def test_penalty_hook_is_added_per_seed():
 
 def test_config_validation():
     with pytest.raises(ValueError, match="n_dis"):
-        ToyConfig(n_train=128, batch_size=128, n_dis=2)
+        toy_config(n_train=128, batch_size=128, n_dis=2)
     with pytest.raises(ValueError, match="adam"):
         ToyConfig(adam="sgd")
     with pytest.raises(ValueError, match="dimension"):
         ToyConfig(mixture=ring(4), fixed_generator=seed_toy().gen_right)
     with pytest.raises(ValueError, match="unknown loss"):
         train_toy(_small_config(loss="nope"), [0])
+
+
+@pytest.mark.parametrize("kw, words", [
+    ({"batch_size": True}, "batch_size must be a positive integer; got True"),
+    ({"epochs": 2.0}, "epochs must be a positive integer; got 2.0"),
+    ({"data_seed": -1}, "data_seed must be a non-negative integer; got -1"),
+    ({"g_depth": -1}, "g_depth must be a non-negative integer"),
+    ({"minibatch_std": 1}, "minibatch_std must be True or False"),
+    ({"kl_eps": float("nan")}, "kl_eps must be a finite number"),
+    ({"mixture": "ring"}, "mixture must be a divergences.GaussianMixture"),
+    ({"lr_d": True}, "lr_d must be a real number; got True"),
+    ({"lr_d": "1e-3"}, "lr_d must be a real number"),
+    ({"beta1": True}, "beta1 must lie in [0, 1); got True"),
+    ({"n_dis": True}, "n_dis must be an integer"),
+    ({"g_objective": "nope"}, "unknown generator objective 'nope'"),
+    ({"cr_real": 10.0}, "options ['cr_real'] are image-trainer regularizers"),
+    ({"penalty": "r1", "penalty_interval": 16}, "options ['penalty_interval'] are image-trainer regularizers"),
+])
+def test_config_rejects_bools_strings_and_out_of_range_values(kw, words):
+    """Bools are not numbers (batch_size=True trained with batch 1, lr_d=True with lr 1); a negative data seed failed
+    inside numpy once training started; each is a clear error at construction now."""
+    with pytest.raises((ValueError, TypeError)) as exc:
+        _small_config(**kw)
+    assert words in str(exc.value)
+
+
+def test_config_takes_numpy_scalars():
+    import numpy as np
+
+    cfg = _small_config(lr_d=np.float32(1e-3), beta1=np.float64(0.5), n_dis=np.int64(1), batch_size=np.int64(64),
+                        epochs=np.int32(1))
+    assert float(cfg.options.lr_d) == float(np.float32(1e-3)) and cfg.batch_size == 64

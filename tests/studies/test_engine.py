@@ -1,0 +1,400 @@
+"""The study engine: executors give the serial table cell for cell (Ray, --jobs, mixed), killed workers and drivers
+resume, two drivers share one output directory, damaged store files are moved aside and recomputed, Ray stays on the
+loopback address, and command-line errors come before any work."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from gan.fileio import read_sealed_header
+from studies import engine, image_gan, loss_comparison, mode_coverage
+from studies.store import RunStore
+
+REPO = Path(__file__).resolve().parents[2]
+
+MC = ["--seeds", "2", "--losses", "ns", "--beta2s", "0.99", "0.999", "--epochs", "2", "--eval-every", "1",
+      "--n-train", "1280", "--g-width", "16", "--d-width", "16", "--depth", "2", "--n-eval", "500"]
+LC = ["--seeds", "2", "--problems", "ring", "toy1d", "--losses", "ns", "hinge", "--regularizers", "none",
+      "--lrs", "1e-3", "--adam-betas", "0.5/0.999", "--n-dis", "1", "--epochs", "2", "--n-train", "1280",
+      "--width", "16", "--depth", "2", "--n-eval", "500", "--n-fit", "500"]
+IMG = ["--steps", "4", "--batch-size", "8", "--g-channels", "8", "--d-channels", "8", "--eval-every", "2",
+       "--n-eval", "200", "--log-every", "2", "--dpi", "30"]
+
+
+def _table(out: Path, study) -> pd.DataFrame:
+    return pd.read_csv(out / study.TABLE)
+
+
+def _one_thread(main, argv) -> int:
+    """Run a study in this process with one torch thread (the arithmetic of a Ray task or pool worker)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return main(argv)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _subprocess(args: list[str], **kw) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    """Serial, one-thread reference tables of the tiny mode_coverage and loss_comparison runs."""
+    root = tmp_path_factory.mktemp("serial")
+    for name, mod, argv in (("mc", mode_coverage, MC), ("lc", loss_comparison, LC)):
+        assert _one_thread(mod.main, [*argv, "--out", str(root / name)]) == 0
+    return root
+
+
+# ----------------------------------------------------------------------------- executors agree
+@pytest.mark.parametrize("name, mod, argv", [("mc", mode_coverage, MC), ("lc", loss_comparison, LC)])
+def test_ray_executor_writes_the_serial_table(ray_local, serial, tmp_path, name, mod, argv):
+    assert mod.main([*argv, "--executor", "ray", "--out", str(tmp_path)]) == 0
+    ref = _table(serial / name, mod)
+    assert len(ref) > 0
+    pd.testing.assert_frame_equal(_table(tmp_path, mod), ref, check_exact=True)
+    meta = json.loads((tmp_path / "run.json").read_text())
+    runs = meta["runs"]
+    assert meta["run_options"]["executor"] == "ray" and runs["computed_in_this_invocation"] == runs["requested"] > 0
+    prov = [read_sealed_header(p, "part")["provenance"] for p in tmp_path.glob("runs/*/part-*.part")]
+    assert prov and all(p["pid"] != os.getpid() and p["threads"] == 1 for p in prov)  # ran in Ray workers
+
+
+def test_jobs_parts_and_ray_parts_make_one_table(ray_local, tmp_path):
+    """One β2 stored by --jobs 2 (two units in two workers), the other by Ray: the table equals the serial run's."""
+    argv = [*MC, "--seed-batch", "1"]
+    one_beta = [a for i, a in enumerate(argv) if not (a == "0.999" and argv[i - 1] == "0.99")]
+    assert _one_thread(mode_coverage.main, [*argv, "--out", str(tmp_path / "serial")]) == 0
+    assert _one_thread(mode_coverage.main, [*one_beta, "--jobs", "2", "--out", str(tmp_path / "mixed")]) == 0
+    prov = [read_sealed_header(p, "part")["provenance"] for p in (tmp_path / "mixed").glob("runs/*/part-*.part")]
+    assert len({p["pid"] for p in prov}) == 2 and os.getpid() not in {p["pid"] for p in prov}  # two workers
+    assert mode_coverage.main([*argv, "--executor", "ray", "--out", str(tmp_path / "mixed")]) == 0
+    pd.testing.assert_frame_equal(_table(tmp_path / "mixed", mode_coverage), _table(tmp_path / "serial", mode_coverage),
+                                  check_exact=True)
+    meta = json.loads((tmp_path / "mixed" / "run.json").read_text())
+    assert meta["runs"]["reused_from_earlier_invocations"] == 2 and meta["runs"]["computed_in_this_invocation"] == 2
+
+
+def test_image_seeds_run_as_ray_tasks(ray_local, tmp_path):
+    assert _one_thread(image_gan.main, [*IMG, "--seeds", "2", "--out", str(tmp_path / "serial")]) == 0
+    assert image_gan.main([*IMG, "--seeds", "2", "--executor", "ray", "--out", str(tmp_path / "ray")]) == 0
+    pd.testing.assert_frame_equal(_table(tmp_path / "ray", image_gan), _table(tmp_path / "serial", image_gan),
+                                  check_exact=True)
+    assert len(list((tmp_path / "ray").glob("runs/*/part-*.part"))) == 2  # one unit (Ray task) per seed
+    assert (tmp_path / "ray" / "samples_seed1.png").exists()
+
+
+# ----------------------------------------------------------------------------- Ray on the loopback address
+def _socket_inodes(pid: int) -> set[str]:
+    out = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                out.add(link[8:-1])
+    except OSError:
+        pass
+    return out
+
+
+def _ray_pids() -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "ray" in cmd and ("gcs_server" in cmd or "raylet" in cmd or "ray::" in cmd or "default_worker" in cmd
+                             or "dashboard" in cmd or "runtime_env" in cmd or "log_monitor" in cmd):
+            pids.append(int(entry))
+    return pids + [os.getpid()]
+
+
+def _addr(hex_addr: str) -> str:
+    host, _ = hex_addr.split(":")
+    if len(host) == 8:
+        return ".".join(str(int(host[i:i + 2], 16)) for i in (6, 4, 2, 0))
+    words = [host[i:i + 8] for i in range(0, 32, 8)]
+    if words[:2] == ["00000000", "00000000"] and words[2] == "FFFF0000":
+        return "::ffff:" + _addr(words[3] + ":0")
+    return "::1" if host == "00000000000000000000000001000000" else host
+
+
+def _loopback(addr: str) -> bool:
+    return addr.startswith("127.") or addr.startswith("::ffff:127.") or addr == "::1"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ray_listens_on_and_connects_to_the_loopback_address_only(ray_local):
+    """Every TCP socket of the Ray processes (and of this driver) listens on, and connects to, 127.0.0.1 only."""
+    ray_local.get(ray_local.remote(lambda: 1).remote())  # a worker is up
+    inodes = set().union(*(_socket_inodes(p) for p in _ray_pids()))
+    seen = bad = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            f = line.split()
+            if f[9] not in inodes:
+                continue
+            local, remote, state = _addr(f[1]), _addr(f[2]), f[3]
+            seen += 1
+            if state == "0A":  # LISTEN
+                bad += not _loopback(local)
+            elif state == "01":  # ESTABLISHED
+                bad += not (_loopback(local) and _loopback(remote))
+    assert seen >= 3, "found no Ray sockets to check"
+    assert bad == 0
+
+
+# ----------------------------------------------------------------------------- killed worker, killed driver
+def test_killed_ray_worker_is_retried_and_resumes_from_its_checkpoint(ray_local, tmp_path):
+    argv = [*MC[:MC.index("--epochs")], "--epochs", "40", "--eval-every", "10", "--checkpoint-every", "1",
+            "--n-train", "2560", "--g-width", "16", "--d-width", "16", "--depth", "2", "--n-eval", "500"]
+    argv = [a for i, a in enumerate(argv) if not (a == "0.999" and argv[i - 1] == "0.99")]  # one β2: one unit
+    done = {}
+    driver = threading.Thread(target=lambda: done.update(
+        rc=mode_coverage.main([*argv, "--executor", "ray", "--out", str(tmp_path / "ray")])))
+    driver.start()
+    deadline, killed = time.monotonic() + 240, None
+    while time.monotonic() < deadline and driver.is_alive() and killed is None:
+        ckpts = list((tmp_path / "ray").glob("runs/*/ckpt-*.pt"))
+        claims = list((tmp_path / "ray").glob("runs/*/claim-*.lock"))
+        if ckpts and claims:
+            holder = claims[0].read_text().split()
+            if holder:
+                killed = int(holder[1])
+                os.kill(killed, signal.SIGKILL)
+        time.sleep(0.005)
+    driver.join(timeout=600)
+    assert killed is not None and killed != os.getpid(), "the unit finished before a checkpoint could be killed"
+    assert done.get("rc") == 0
+    [part] = list((tmp_path / "ray").glob("runs/*/part-*.part"))
+    prov = read_sealed_header(part, "part")["provenance"]
+    assert prov["resumed_from"] and prov["pid"] != killed  # the retried task resumed from the checkpoint
+    assert _one_thread(mode_coverage.main, [*argv, "--out", str(tmp_path / "straight")]) == 0
+    pd.testing.assert_frame_equal(_table(tmp_path / "ray", mode_coverage),
+                                  _table(tmp_path / "straight", mode_coverage), check_exact=True)
+
+
+@pytest.mark.slow
+def test_pool_workers_die_with_a_killed_driver(tmp_path):
+    """SIGKILL of a --jobs 2 driver ends its workers (they used to keep training and writing)."""
+    args = ["studies.mode_coverage", *MC[:MC.index("--epochs")], "--epochs", "200", "--checkpoint-every", "1",
+            "--n-train", "1280", "--g-width", "16", "--d-width", "16", "--depth", "2", "--n-eval", "200",
+            "--jobs", "2", "--out", str(tmp_path)]
+    proc = _subprocess(args)
+    deadline, workers = time.monotonic() + 240, set()
+    while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
+        for claim in tmp_path.glob("runs/*/claim-*.lock"):
+            holder = claim.read_text().split()
+            if holder:
+                workers.add(int(holder[1]))
+        time.sleep(0.05)
+    assert len(workers) == 2 and proc.pid not in workers, proc.stderr.read() if proc.poll() is not None else ""
+    proc.kill()
+    proc.wait(timeout=60)
+    deadline = time.monotonic() + 20
+    alive = set(workers)
+    while alive and time.monotonic() < deadline:
+        alive = {w for w in alive if Path(f"/proc/{w}").exists() and "Z" not in _proc_state(w)}
+        time.sleep(0.1)
+    assert not alive, f"workers {alive} outlived their driver"
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return "X"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_with_one_line(tmp_path):
+    args = ["studies.mode_coverage", *MC[:MC.index("--epochs")], "--epochs", "200", "--checkpoint-every", "1",
+            "--n-train", "1280", "--g-width", "16", "--d-width", "16", "--depth", "2", "--n-eval", "200",
+            "--out", str(tmp_path)]
+    proc = _subprocess(args)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None and not list(tmp_path.glob("runs/*/ckpt-*.pt")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == engine.EXIT_INTERRUPTED
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == ("interrupted: 0 units finished and stored; rerun the same command to "
+                                            "resume")
+
+
+# ----------------------------------------------------------------------------- two drivers, one directory
+@pytest.mark.slow
+def test_two_drivers_share_the_work_and_write_the_same_table(tmp_path):
+    args = ["studies.mode_coverage", *MC, "--seed-batch", "1", "--out", str(tmp_path / "two")]
+    a, b = _subprocess(args), _subprocess(args)
+    (out_a, err_a), (out_b, err_b) = a.communicate(timeout=600), b.communicate(timeout=600)
+    assert a.returncode == 0 and b.returncode == 0, err_a + err_b
+    trained = [int(o.split("configurations; ")[1].split()[0]) for o in (out_a, out_b)]
+    assert sum(trained) == 4, (trained, out_a, out_b)  # 2 β2 × 2 seeds, each unit trained exactly once
+    assert _one_thread(mode_coverage.main, [*MC, "--seed-batch", "1", "--out", str(tmp_path / "one")]) == 0
+    pd.testing.assert_frame_equal(_table(tmp_path / "two", mode_coverage), _table(tmp_path / "one", mode_coverage),
+                                  check_exact=True)
+
+
+# ----------------------------------------------------------------------------- damaged store files
+def _flip(path: Path, offset_from_end: int = 100) -> None:
+    data = bytearray(path.read_bytes())
+    data[-offset_from_end] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _edit_a_value(path: Path) -> None:
+    text = path.read_bytes().decode()
+    head, _, rest = text.partition("\n")
+    head2, _, body = rest.partition("\n")
+    lines = body.splitlines()
+    i = max(i for i, line in enumerate(lines) if line.rsplit(",", 1)[-1].strip())  # a row whose value is not empty
+    fields = lines[i].split(",")
+    fields[-1] = str(float(fields[-1]) + 1.0)
+    lines[i] = ",".join(fields)
+    path.write_text(head + "\n" + head2 + "\n" + "\n".join(lines) + "\n")
+
+
+def _interrupt_after_first_checkpoint(monkeypatch, out: Path) -> None:
+    """Train the tiny run until its first unit has a checkpoint, then stop it (Ctrl-C)."""
+    import toy.train
+
+    real = toy.train.ToyTrainer.epoch
+
+    def epoch(self, e, bar=None):
+        if e == 1 and self.seeds == [0, 1]:
+            raise KeyboardInterrupt
+        return real(self, e, bar)
+
+    monkeypatch.setattr(toy.train.ToyTrainer, "epoch", epoch)
+    assert _one_thread(mode_coverage.main, [*MC, "--epochs", "3", "--checkpoint-every", "1", "--out", str(out)]) \
+        == engine.EXIT_INTERRUPTED
+    monkeypatch.undo()
+    assert len(list(out.glob("runs/*/ckpt-*.pt"))) == 1
+
+
+@pytest.mark.parametrize("damage", ["truncated part", "edited value", "flipped checkpoint", "foreign checkpoint"])
+def test_damaged_parts_and_checkpoints_are_moved_aside_and_recomputed(tmp_path, monkeypatch, capsys, damage):
+    argv = [*MC, "--epochs", "3", "--checkpoint-every", "1"]
+    clean = tmp_path / "clean"
+    assert _one_thread(mode_coverage.main, [*argv, "--out", str(clean)]) == 0
+    out = tmp_path / "damaged"
+    if damage in ("truncated part", "edited value"):
+        assert _one_thread(mode_coverage.main, [*argv, "--out", str(out)]) == 0
+        victim = sorted(out.glob("runs/*/part-*.part"))[0]
+        if damage == "truncated part":
+            victim.write_bytes(victim.read_bytes()[:-200])
+        else:
+            _edit_a_value(victim)
+        reason = "truncated" if damage == "truncated part" else "altered"
+    else:
+        _interrupt_after_first_checkpoint(monkeypatch, out)
+        [victim] = list(out.glob("runs/*/ckpt-*.pt"))
+        if damage == "flipped checkpoint":
+            _flip(victim)
+            reason = "altered"
+        else:  # the checkpoint of another configuration under this unit's name
+            keys = [v.key for v in engine.parse(mode_coverage.STUDY, argv).config.variants()]
+            other = out / "runs" / next(k for k in keys if k != victim.parent.name)
+            other.mkdir(parents=True, exist_ok=True)
+            victim.rename(other / victim.name)
+            victim = other / victim.name
+            reason = "belongs to another run"
+    capsys.readouterr()
+    assert _one_thread(mode_coverage.main, [*argv, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    moved = [line for line in err.splitlines() if "moved aside" in line and "its part was moved aside" not in line]
+    assert len(moved) == 1 and victim.name in moved[0] and reason in moved[0], err
+    assert list((out / "runs" / "quarantine").iterdir())  # kept, not deleted
+    pd.testing.assert_frame_equal(_table(out, mode_coverage), _table(clean, mode_coverage), check_exact=True)
+
+
+# ----------------------------------------------------------------------------- command-line errors before any work
+@pytest.mark.parametrize("where, words", [
+    ("file", "cannot write there"), ("/proc/distmatch-out", "cannot write there")])
+def test_unwritable_output_directories_are_refused_before_any_work(tmp_path, capsys, where, words):
+    if where == "file":
+        (tmp_path / "a-file").write_text("x")
+        where = str(tmp_path / "a-file" / "out")
+    with pytest.raises(SystemExit) as exc:
+        mode_coverage.main([*MC, "--out", where])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert words in err.strip().splitlines()[-1] and "Traceback" not in err
+    assert "runs (" not in err  # refused before planning: no start line
+
+
+def test_a_request_too_large_to_plan_is_a_command_line_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        mode_coverage.main([*MC, "--seeds", "1000000000", "--out", "/tmp/distmatch-never-written"])
+    assert exc.value.code == 2
+    assert "split the seeds over several runs" in capsys.readouterr().err
+
+
+def test_store_units_hash_by_key_and_seeds():
+    cfg = engine.parse(mode_coverage.STUDY, MC).config
+    v = cfg.variants()
+    from studies.store import Unit
+
+    assert Unit(v[0], (0, 1)) == Unit(v[0], [0, 1]) != Unit(v[1], (0, 1))
+    assert len({Unit(v[0], (0, 1)), Unit(v[0], (0, 1)), Unit(v[0], (2,))}) == 2
+    assert RunStore("x").part_path(Unit(v[0], (0, 1))).name.startswith("part-")
+
+
+def test_a_study_with_stages_runs_the_followup_and_reuses_both(tmp_path, capsys):
+    from tests.studies import staged_study
+
+    assert staged_study.main(["--out", str(tmp_path)]) == 0
+    t = pd.read_csv(tmp_path / "staged.csv")
+    assert list(t.stage) == ["search"] * 3 + ["best"] * 2
+    best = t[t.stage == "best"]
+    assert set(best.x) == {2} and list(best.seed) == [100, 101]  # the search's best point, on new seeds
+    runs = json.loads((tmp_path / "run.json").read_text())["runs"]
+    assert runs["requested"] == 5 and runs["computed_in_this_invocation"] == 5
+    capsys.readouterr()
+    meta = (tmp_path / "run.json").read_text()
+    assert staged_study.main(["--out", str(tmp_path)]) == 0  # both stages reused
+    err = capsys.readouterr().err
+    assert "3 reused, 0 resume, 0 new" in err and "2 reused, 0 resume, 0 new" in err  # one line per stage
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "staged.csv"), t)
+    assert (tmp_path / "run.json").read_text() == meta  # identical numbers: the original provenance is kept
+
+
+def test_a_rerun_with_identical_numbers_keeps_run_json_and_the_figures(tmp_path, capsys):
+    """Regenerating a result that comes out bit for bit the same (from the store, or recomputed) leaves every file
+    as it was, so regenerating committed results leaves the checkout clean; a different table gets a new run.json."""
+    from studies import alpha_sweep
+
+    argv = ["--out", str(tmp_path), "--n-alpha", "5", "--dpi", "30"]
+    assert alpha_sweep.main(argv) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    import shutil
+
+    shutil.rmtree(tmp_path / "runs")  # recomputed from scratch
+    assert alpha_sweep.main(argv) == 0
+    assert "identical to those run.json records; kept run.json" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert alpha_sweep.main(["--out", str(tmp_path), "--n-alpha", "6", "--dpi", "30"]) == 0
+    assert (tmp_path / "run.json").read_bytes() != before["run.json"]
