@@ -27,9 +27,16 @@ saturating generator form). Long table ``dirac_gan.csv``: objective, regularizer
 (verdicts coded as :data:`toy.dirac.VERDICTS`). Figures: ``dirac_overview.png`` (stream plots, the
 ``--overview-losses`` × every regularizer), ``dirac_streams_<regularizer>.png`` (every objective),
 ``dirac_eigenvalues.png`` (table of eigenvalues: closed form, autograd, measured), each with a caption ``.md``;
-``eigenvalues.md`` (every row), ``summary.md``. Torch runs in one thread: the tensors are scalars, and on a
-loaded 2-core machine the thread pool's synchronisation cost 0.8 ms per float64 op (2 µs in one thread;
-:mod:`toy.threads`); ``--jobs`` runs units in parallel processes instead.
+``eigenvalues.md`` (every row), ``summary.md``, ``run.json``; all drawn from the table alone (``--plot-only``).
+Torch runs in one thread: the tensors are scalars, and on a loaded 2-core machine the thread pool's synchronisation
+cost 0.8 ms per float64 op (2 µs in one thread; :mod:`toy.threads`); the engine's ``--jobs N`` runs units in N
+processes instead. Always CPU float64 (no ``--device``): the driver itself never imports torch.
+
+Engine (:mod:`studies.engine`): one seedless unit per (objective, regularizer), its configuration the objective,
+the regularizer with its weight, the step sizes, ``steps``, ``noise_batch``, the trajectory thinning and ``seed``
+(figure options are not part of it), stored in ``results/dirac_gan/runs/``: a rerun reuses every stored unit, a
+new objective or regularizer computes only its own units. ``--preset quick`` (``--quick``) is a CI-sized run
+(three objectives, four regularizers, 60 steps; ``results/dirac_gan_quick/``).
 """
 
 from __future__ import annotations
@@ -44,11 +51,13 @@ import pandas as pd
 
 from divergences import DIRAC_LOSSES, DIRAC_REGULARIZERS, DiracGAN
 from divergences.dirac import eig2
-from studies.common import RunTimer, parse_config, pyplot, saved_table, savefig_atomic, write_atomic, write_csv_atomic, write_run_json
+from studies.common import pyplot, savefig_atomic, write_atomic
+from studies.engine import Study, run_study
+from studies.store import Unit, Variant
 
 DESCRIPTION = ("Dirac-GAN (Mescheder et al. 2018): closed-form Jacobians and update maps of every objective x "
                "regularizer vs autograd and the project's optimisers; stream plots (analytic + torch, CPU)")
-STUDY = "dirac_gan"
+NAME = "dirac_gan"
 TABLE = "dirac_gan.csv"
 COLUMNS = ["objective", "regularizer", "method", "step", "metric", "value"]
 FGANS = ("kl", "reverse_kl", "pearson", "neyman", "squared_hellinger", "js", "gan", "tv")
@@ -66,7 +75,11 @@ LOCAL_TOL = 1e-12  # |ρ − 1| below which the closed-form local verdict is "cy
 
 
 def parse_loss(spec: str) -> tuple[str, dict]:
-    """``"name"`` or ``"name:key=value,key=value"`` → (``gan.losses`` name, parameters); numbers become floats."""
+    """``"name"`` or ``"name:key=value,key=value"`` → (``gan.losses`` name, parameters); numbers become floats.
+
+    The spelling of :func:`gan.losses.parse_loss_spec` (the one vocabulary of every command line), checked here
+    against the closed forms (:data:`divergences.DIRAC_LOSSES`, the same names) so that parsing the command line
+    needs no torch."""
     name, _, rest = spec.partition(":")
     params: dict = {}
     for item in filter(None, rest.split(",")):
@@ -126,8 +139,6 @@ class DiracGanConfig:
     dense_steps: int = field(default=40, metadata={"help": "iterations stored in full (spirals turn fast early)"})
     overview_losses: tuple[str, ...] = field(default=("minimax", "ns", "wgan", "hinge"), metadata={
         "help": "objectives of the overview figure and the eigenvalue-table figure"})
-    jobs: int = field(default=2, metadata={"help": "worker processes for the units (1: in this process)"})
-    plot_only: bool = field(default=False, metadata={"help": "redraw figures and summaries from the saved table"})
     dpi: int = field(default=110, metadata={"help": "PNG resolution of the overview and the eigenvalue table"})
     streams_dpi: int = field(default=75, metadata={"help": "PNG resolution of the per-regularizer stream plots"})
 
@@ -155,7 +166,7 @@ class DiracGanConfig:
         if len(self.adam_betas) != 2 or not all(0 <= b < 1 for b in self.adam_betas):
             raise ValueError(f"adam_betas must be two numbers in [0, 1); got {self.adam_betas!r}")
         for name, low in (("n_dis", 1), ("steps", 8), ("trajectory_stride", 1), ("dense_steps", 0), ("dpi", 20),
-                          ("streams_dpi", 20), ("seed", 0), ("jobs", 1)):
+                          ("streams_dpi", 20), ("seed", 0)):
             if getattr(self, name) < low:
                 raise ValueError(f"{name} must be >= {low}; got {getattr(self, name)!r}")
         if self.noise_batch < 2 or self.noise_batch % 2:
@@ -167,20 +178,30 @@ class DiracGanConfig:
                 "instance_noise": self.noise_sigma, "n_dis": float(self.n_dis), "consensus": self.consensus}[regularizer]
 
 
+PRESETS = {
+    "quick": dict(losses=("minimax", "wgan", "alpha:alpha=2"), jacobian_only_losses=("fgan_kl:g_form=saturating",),
+                  regularizers=("none", "r1", "gp", "instance_noise"), steps=60, overview_losses=("minimax", "wgan"),
+                  dpi=30, streams_dpi=30),
+    "paper": {},
+}
+"""``quick``: CI-sized (16 units of 60 steps, small figures; ``results/dirac_gan_quick/``). ``paper`` (the default):
+the field defaults, every objective and regularizer (the committed ``results/dirac_gan/``)."""
+
+
 # ----------------------------------------------------------------------------- units
-def units(cfg: DiracGanConfig) -> list[dict]:
-    """One unit per (objective, regularizer): labels (table columns), config (picklable), seeds."""
+def variants(cfg: DiracGanConfig) -> list[Variant]:
+    """One seedless unit per (objective, regularizer): labels (the table's leading columns) and a picklable config."""
     out = []
     for spec, runs in [(s, True) for s in cfg.losses] + [(s, False) for s in cfg.jacobian_only_losses]:
         name, params = parse_loss(spec)
         for reg in cfg.regularizers:
-            out.append({"labels": {"objective": spec, "regularizer": reg},
-                        "config": {"loss": name, "params": params, "regularizer": reg, "weight": cfg.weight(reg),
-                                   "runs": runs, "h": cfg.h, "momentum": cfg.momentum, "adam_lr": cfg.adam_lr,
-                                   "adam_betas": tuple(cfg.adam_betas), "steps": cfg.steps,
-                                   "noise_batch": cfg.noise_batch, "stride": cfg.trajectory_stride,
-                                   "dense": cfg.dense_steps},
-                        "seeds": (cfg.seed,)})
+            out.append(Variant({"objective": spec, "regularizer": reg},
+                               {"loss": name, "params": params, "regularizer": reg, "weight": cfg.weight(reg),
+                                "runs": runs, "h": cfg.h, "momentum": cfg.momentum, "adam_lr": cfg.adam_lr,
+                                "adam_betas": tuple(cfg.adam_betas), "steps": cfg.steps,
+                                "noise_batch": cfg.noise_batch, "stride": cfg.trajectory_stride,
+                                "dense": cfg.dense_steps, "seed": cfg.seed},
+                               f"{spec} / {reg}"))
     return out
 
 
@@ -195,18 +216,18 @@ def _local_verdict(rho: float) -> int:
     return 0 if rho < 1 - LOCAL_TOL else (1 if rho <= 1 + LOCAL_TOL else 2)
 
 
-def run_unit(unit: dict, device: str = "cpu") -> list[dict]:
-    """Rows of one (objective, regularizer) unit (module docstring). CPU float64 whatever ``device`` says: the
-    Dirac-GAN's tensors are scalars."""
+def unit_rows(config: dict) -> list[dict]:
+    """Rows (method, step, metric, value) of one (objective, regularizer) unit (module docstring); pure. CPU float64:
+    the Dirac-GAN's tensors are scalars."""
     from toy.dirac import TorchDirac, VERDICTS, verdict
     from toy.threads import one_thread
 
-    c, labels, seed = unit["config"], unit["labels"], unit["seeds"][0]
+    c, seed = config, config["seed"]
     system = DiracGAN(c["loss"], c["params"], c["regularizer"], c["weight"])
     rows: list[dict] = []
 
     def add(method: str, metric: str, value: float, step: float = math.nan) -> None:
-        rows.append({**labels, "method": method, "step": step, "metric": metric, "value": float(value)})
+        rows.append({"method": method, "step": step, "metric": metric, "value": float(value)})
 
     with one_thread():
         exact = TorchDirac(system, noise="two_point", noise_batch=c["noise_batch"], seed=seed)
@@ -485,6 +506,24 @@ def _caption(name: str, cfg: DiracGanConfig) -> str:
     return f"# {name}\n\n" + CAPTIONS[name].format(**fmt) + "\n"
 
 
+def summary_markdown(summary: dict) -> str:
+    """``summary.md`` (also printed at the end of a run) from :func:`checks`."""
+    lines = ["# Dirac-GAN summary", "",
+             f"* largest |J closed − J autograd| over every objective and regularizer: "
+             f"{summary['jacobian_max_abs_diff']:.1e} (instance noise with a Gaussian draw, at its moments: "
+             f"{summary['jacobian_max_abs_diff_gaussian_draw']:.1e})"]
+    for method in ("sim_gd", "alt_gd", "alt_momentum"):
+        lines.append(f"* {method}: largest |ρ measured − ρ closed| {summary[f'{method}_rho_max_abs_diff']:.1e}, "
+                     f"|geometric modulus measured − closed| {summary[f'{method}_geo_max_abs_diff']:.1e}")
+    lines += ["* Mescheder et al.'s cases (minimax objective, runs from (1, 1)): "
+              + "; ".join(f"{k}: {v}" for k, v in summary["mescheder_verdicts"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def figure_names(cfg: DiracGanConfig) -> list[str]:
+    return ["dirac_overview.png", *(f"dirac_streams_{reg}.png" for reg in cfg.regularizers), "dirac_eigenvalues.png"]
+
+
 def write_outputs(table: pd.DataFrame, cfg: DiracGanConfig, out: Path) -> dict:
     """Figures, captions, eigenvalues.md and summary.md from the long table only; returns the checks."""
     plt = pyplot()
@@ -509,46 +548,45 @@ def write_outputs(table: pd.DataFrame, cfg: DiracGanConfig, out: Path) -> dict:
     write_atomic(out / "eigenvalues.md", "# Dirac-GAN: every objective and regularizer\n\n"
                  + _caption("dirac_eigenvalues.png", cfg).split("\n", 2)[2] + "\n" + _markdown(full))
     summary = checks(table, cfg)
-    lines = ["# Dirac-GAN summary", "",
-             f"* largest |J closed − J autograd| over every objective and regularizer: "
-             f"{summary['jacobian_max_abs_diff']:.1e} (instance noise with a Gaussian draw, at its moments: "
-             f"{summary['jacobian_max_abs_diff_gaussian_draw']:.1e})"]
-    for method in ("sim_gd", "alt_gd", "alt_momentum"):
-        lines.append(f"* {method}: largest |ρ measured − ρ closed| {summary[f'{method}_rho_max_abs_diff']:.1e}, "
-                     f"|geometric modulus measured − closed| {summary[f'{method}_geo_max_abs_diff']:.1e}")
-    lines += ["* Mescheder et al.'s cases (minimax objective, runs from (1, 1)): "
-              + "; ".join(f"{k}: {v}" for k, v in summary["mescheder_verdicts"].items())]
-    write_atomic(out / "summary.md", "\n".join(lines) + "\n")
+    write_atomic(out / "summary.md", summary_markdown(summary))
     summary["figures"] = figures
     return summary
 
 
 # ----------------------------------------------------------------------------- entry point
-def main(argv: list[str] | None = None) -> int:
-    cfg, out = parse_config(DiracGanConfig, argv, study=STUDY, description=DESCRIPTION)
-    timer = RunTimer()
-    if cfg.plot_only:
-        table = saved_table(out / TABLE)
-        if table is None:
-            return 2
-    else:
-        todo = units(cfg)
-        if cfg.jobs > 1:
-            import multiprocessing
+class DiracGanStudy(Study):
+    """One seedless unit per (objective, regularizer); figures and summaries from the table."""
 
-            with multiprocessing.get_context("spawn").Pool(cfg.jobs) as pool:
-                parts = pool.map(run_unit, todo, chunksize=1)
-        else:
-            parts = [run_unit(unit) for unit in todo]
-        table = pd.DataFrame([row for part in parts for row in part], columns=COLUMNS)
-        write_csv_atomic(table, out / TABLE)
-    summary = write_outputs(table, cfg, out)
-    print((out / "summary.md").read_text())
-    wall = timer.stop()
-    write_run_json(out, cfg, seeds=[cfg.seed], wall_time=wall, extra={"table": TABLE, **summary}, study=STUDY,
-                   timer=timer)
-    print(f"wrote {out}/ in {wall:.1f} s")
-    return 0
+    name = NAME
+    description = DESCRIPTION
+    config_cls = DiracGanConfig
+    table = TABLE
+    presets = PRESETS
+    default_preset = "paper"
+    key_column = None
+    uses_torch = False  # CPU float64 whatever the machine has; units import torch themselves
+
+    def variants(self, cfg: DiracGanConfig) -> list[Variant]:
+        return variants(cfg)
+
+    def run_unit(self, unit: Unit, ctx) -> pd.DataFrame:
+        return pd.DataFrame(unit_rows(unit.variant.config), columns=COLUMNS[2:])
+
+    def outputs(self, table: pd.DataFrame, cfg: DiracGanConfig, out, arrays) -> dict:
+        return write_outputs(table, cfg, out)
+
+    def extra(self, cfg: DiracGanConfig, variants) -> dict:
+        return {**super().extra(cfg, variants), "figures": figure_names(cfg)}
+
+    def report(self, summary: dict, cfg: DiracGanConfig) -> str:
+        return summary_markdown(summary)
+
+
+STUDY = DiracGanStudy()
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_study("studies.dirac_gan", argv)
 
 
 if __name__ == "__main__":
