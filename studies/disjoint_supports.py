@@ -28,7 +28,13 @@ unknown K: its gradient is compared after a least-squares scale), hinge 2 dTV/d�
 Outputs (``results/disjoint_supports/``): ``disjoint_supports.csv`` (long: loss, sigma, theta, seed, x, metric,
 value), ``disjoint_supports.png`` (exact curves and the trained D along x, after the paper's Figure 1),
 ``disjoint_gradients.png`` (trained gradient vs exact derivative), each with a caption ``.md``, ``summary.md``,
-``run.json``.
+``run.json``; all drawn from the table alone (``--plot-only``).
+
+Engine (:mod:`studies.engine`): one seedless unit per exact σ (0 included), and one unit per (D objective,
+training σ) holding every seed (``--seeds`` of them, one batched computation whose streams are laid out over the
+whole θ × seed grid, so the seed count is part of the unit's configuration); stored in
+``results/disjoint_supports/runs/``, reused by a rerun. The trained units come first in the table (they carry the
+``seed`` column). ``--preset quick`` (``--quick``) is a CI-sized run (``results/disjoint_supports_quick/``).
 """
 
 from __future__ import annotations
@@ -43,11 +49,13 @@ import pandas as pd
 
 import divergences
 from divergences import GaussianMixture
-from studies.common import RunTimer, parse_config, pyplot, saved_table, savefig_atomic, write_atomic, write_csv_atomic, write_run_json
+from studies.common import pyplot, savefig_atomic, write_atomic
+from studies.engine import Study, run_study
+from studies.store import Unit, Variant
 
 DESCRIPTION = ("Disjoint supports (Arjovsky et al. 2017, Example 1): exact JS/KL/TV/W1 vs theta with and without "
                "instance noise, and the gradient trained discriminators hand the generator (torch, CPU)")
-STUDY = "disjoint_supports"
+NAME = "disjoint_supports"
 TABLE = "disjoint_supports.csv"
 COLUMNS = ["loss", "sigma", "theta", "seed", "x", "metric", "value"]
 LOG2 = math.log(2.0)
@@ -87,7 +95,6 @@ class DisjointConfig:
     gp_weight: float = field(default=10.0, metadata={"help": "WGAN-GP λ (Gulrajani et al.)"})
     profile_theta: float = field(default=1.0, metadata={"help": "θ whose trained D is drawn along x (nearest grid θ)"})
     seed: int = field(default=0, metadata={"help": "base seed"})
-    plot_only: bool = field(default=False, metadata={"help": "redraw figures and summaries from the saved table"})
     dpi: int = field(default=120, metadata={"help": "PNG resolution"})
 
     def __post_init__(self) -> None:
@@ -149,43 +156,56 @@ def smoothed(theta: np.ndarray, sigma: float, fd_step: float) -> dict[str, np.nd
     return mid
 
 
+PRESETS = {
+    "quick": dict(steps=60, seeds=1, n_train_theta=5, n_train=256, n_eval=256, n_exact=21, width=8,
+                  exact_sigmas=(0.3,), dpi=30),
+    "paper": {},
+}
+"""``quick``: CI-sized (a few seconds; ``results/disjoint_supports_quick/``). ``paper`` (the default): the field
+defaults (the committed ``results/disjoint_supports/``)."""
+
+
 # ----------------------------------------------------------------------------- units
-def units(cfg: DisjointConfig) -> list[dict]:
-    """Exact curves: one unit per σ (0 included). Trained: one unit per (D objective, training σ), seeds 0..seeds−1."""
-    out = [{"labels": {"loss": "exact", "sigma": s}, "config": {"kind": "exact", "thetas": tuple(cfg.exact_thetas()),
-                                                               "fd_step": cfg.fd_step}, "seeds": ()}
-           for s in (0.0, *cfg.exact_sigmas)]
+def variants(cfg: DisjointConfig) -> list[Variant]:
+    """Trained: one unit per (D objective, training σ) holding the seeds 0..seeds−1 (the study's seeds; their count
+    is in the config, module docstring). Exact curves: one seedless unit per σ (0 included)."""
+    out = []
     for obj in cfg.objectives:
         name, regs, g_losses = D_OBJECTIVES[obj]
         for s in cfg.train_sigmas:
             spec = {"loss": name, "width": cfg.width, "depth": cfg.depth, "steps": cfg.steps,
                     "batch_size": cfg.batch_size, "lr": cfg.lr, "instance_noise": s, **regs(cfg)}
-            out.append({"labels": {"sigma": s}, "config": {
-                "kind": "trained", "objective": obj, "spec": spec, "g_losses": g_losses,
-                "thetas": tuple(cfg.train_thetas()), "n_train": cfg.n_train, "n_eval": cfg.n_eval,
-                "profile_theta": cfg.profile_theta, "theta_max": cfg.theta_max, "base_seed": cfg.seed},
-                "seeds": tuple(range(cfg.seeds))})
+            out.append(Variant({}, {"kind": "trained", "sigma": s, "objective": obj, "spec": spec,
+                                    "g_losses": g_losses, "thetas": tuple(cfg.train_thetas()), "n_train": cfg.n_train,
+                                    "n_eval": cfg.n_eval, "profile_theta": cfg.profile_theta,
+                                    "theta_max": cfg.theta_max, "base_seed": cfg.seed, "n_seeds": cfg.seeds},
+                               f"trained {obj}, σ = {s:g}"))
+    out += [Variant({}, {"kind": "exact", "sigma": s, "thetas": tuple(cfg.exact_thetas()), "fd_step": cfg.fd_step},
+                    f"exact, σ = {s:g}", seeds=()) for s in (0.0, *cfg.exact_sigmas)]
     return out
 
 
-def run_unit(unit: dict, device: str = "cpu") -> list[dict]:
-    """Rows of one unit (module docstring); pure."""
-    c, sigma = unit["config"], float(unit["labels"]["sigma"])
-    rows: list[dict] = []
+EXACT_COLUMNS = [c for c in COLUMNS if c != "seed"]
+
+
+def unit_rows(config: dict, seeds: tuple[int, ...] = (), device: str = "cpu") -> pd.DataFrame:
+    """Rows of one unit (module docstring); pure. Exact units have no ``seed`` column (NaN in the table)."""
+    c, sigma = config, float(config["sigma"])
     if c["kind"] == "exact":
+        rows: list[dict] = []
         th = np.asarray(c["thetas"])
         vals = unsmoothed(th) if sigma == 0 else smoothed(th, sigma, c["fd_step"])
         for metric, arr in vals.items():
-            rows += [{"loss": "exact", "sigma": sigma, "theta": float(t), "seed": math.nan, "x": math.nan,
+            rows += [{"loss": "exact", "sigma": sigma, "theta": float(t), "x": math.nan,
                       "metric": metric, "value": float(v)} for t, v in zip(th, arr)]
-        return rows
+        return pd.DataFrame(rows, columns=EXACT_COLUMNS)
     from toy.threads import one_thread
 
     with one_thread():
-        return _trained_rows(unit, device)
+        return pd.DataFrame(_trained_rows(c, tuple(seeds), device), columns=COLUMNS)
 
 
-def _trained_rows(unit: dict, device: str) -> list[dict]:
+def _trained_rows(c: dict, seeds: tuple[int, ...], device) -> list[dict]:
     import torch
 
     from gan.losses import get_loss
@@ -193,9 +213,9 @@ def _trained_rows(unit: dict, device: str) -> list[dict]:
     from toy.data import seed_generators
     from toy.disjoint import generator_gradient, segment_samples
 
-    c, sigma = unit["config"], float(unit["labels"]["sigma"])
+    sigma = float(c["sigma"])
     rows: list[dict] = []
-    thetas, seeds = np.asarray(c["thetas"]), unit["seeds"]
+    thetas = np.asarray(c["thetas"])
     grid = [(t, s) for s in seeds for t in thetas]  # slice order: seed-major
     slice_seeds = [c["base_seed"] * 1_000_003 + 1000 * s + i for s in seeds for i in range(len(thetas))]
     theta_t = torch.tensor([t for t, _ in grid], dtype=torch.float32)
@@ -440,6 +460,13 @@ def write_outputs(table: pd.DataFrame, cfg: DisjointConfig, out: Path) -> dict:
     for name, text in _captions(cfg).items():
         write_atomic(out / name.replace(".png", ".md"), f"# {name}\n\n{text}\n")
     summ = summary(table, cfg)
+    write_atomic(out / "summary.md", summary_markdown(summ))
+    summ["figures"] = ["disjoint_supports.png", "disjoint_gradients.png"]
+    return summ
+
+
+def summary_markdown(summ: dict) -> str:
+    """``summary.md`` (also printed at the end of a run) from :func:`summary`."""
     lines = ["# Disjoint supports: summary", "",
              "log 2 − JSD of the smoothed pair at θ = 1: "
              + ", ".join(f"σ = {s}: {v:.3e}" for s, v in summ["smoothed_js_gap_at_theta_1"].items()), "",
@@ -447,29 +474,48 @@ def write_outputs(table: pd.DataFrame, cfg: DisjointConfig, out: Path) -> dict:
     for key, rec in summ["gradients"].items():
         extra = f" (K = {rec['clip_scale_K']:.3g})" if "clip_scale_K" in rec else ""
         lines.append(f"| {key} | {rec['mean_abs_grad']:.4g} | {rec.get('rms_error', math.nan):.4g}{extra} |")
-    write_atomic(out / "summary.md", "\n".join(lines) + "\n")
-    summ["figures"] = ["disjoint_supports.png", "disjoint_gradients.png"]
-    return summ
+    return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------- entry point
+class DisjointSupports(Study):
+    """Exact units (seedless) and trained units (all seeds in one batched computation)."""
+
+    name = NAME
+    description = DESCRIPTION
+    config_cls = DisjointConfig
+    table = TABLE
+    presets = PRESETS
+    default_preset = "paper"
+    key_column = None
+
+    def variants(self, cfg: DisjointConfig) -> list[Variant]:
+        return variants(cfg)
+
+    def seeds(self, cfg: DisjointConfig) -> range:
+        return range(cfg.seeds)
+
+    def seed_batch(self, cfg: DisjointConfig) -> int:
+        return cfg.seeds
+
+    def run_unit(self, unit: Unit, ctx) -> pd.DataFrame:
+        return unit_rows(unit.variant.config, unit.seeds, ctx.device)
+
+    def outputs(self, table: pd.DataFrame, cfg: DisjointConfig, out, arrays) -> dict:
+        return write_outputs(table, cfg, out)
+
+    def extra(self, cfg: DisjointConfig, variants) -> dict:
+        return {**super().extra(cfg, variants), "figures": ["disjoint_supports.png", "disjoint_gradients.png"]}
+
+    def report(self, summ: dict, cfg: DisjointConfig) -> str:
+        return summary_markdown(summ)
+
+
+STUDY = DisjointSupports()
+
+
 def main(argv: list[str] | None = None) -> int:
-    cfg, out = parse_config(DisjointConfig, argv, study=STUDY, description=DESCRIPTION)
-    timer = RunTimer()
-    if cfg.plot_only:
-        table = saved_table(out / TABLE)
-        if table is None:
-            return 2
-    else:
-        table = pd.DataFrame([row for unit in units(cfg) for row in run_unit(unit)], columns=COLUMNS)
-        write_csv_atomic(table, out / TABLE)
-    summ = write_outputs(table, cfg, out)
-    print((out / "summary.md").read_text())
-    wall = timer.stop()
-    write_run_json(out, cfg, seeds=list(range(cfg.seeds)), wall_time=wall, extra={"table": TABLE, **summ},
-                   study=STUDY, timer=timer)
-    print(f"wrote {out}/ in {wall:.1f} s")
-    return 0
+    return run_study("studies.disjoint_supports", argv)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """studies.disjoint_supports: the smoothed exact values (→ the disjoint ones as σ → 0, the 2D → 1D reduction,
-an independent quadrature), a tiny run of the units and main, --plot-only."""
+an independent quadrature), a tiny run of the units and main (through the study engine), --plot-only, reuse of stored
+units."""
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import mpmath
 import numpy as np
@@ -14,6 +16,11 @@ import pytest
 import divergences
 from divergences import GaussianMixture
 from studies import disjoint_supports as mod
+from studies import engine
+
+TINY = ["--objectives", "vanilla", "--train-sigmas", "0", "--exact-sigmas", "0.5", "--n-exact", "11",
+        "--n-train-theta", "3", "--seeds", "2", "--steps", "5", "--n-train", "32", "--n-eval", "32", "--width", "4",
+        "--dpi", "20", "--no-progress"]
 
 LOG2 = math.log(2.0)
 
@@ -68,7 +75,7 @@ def test_exact_derivatives():
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("disjoint")
     argv = ["--out", str(out), "--steps", "60", "--seeds", "1", "--n-train-theta", "5", "--n-train", "256",
-            "--n-eval", "256", "--n-exact", "21", "--width", "8", "--exact-sigmas", "0.3", "--dpi", "30"]
+            "--n-eval", "256", "--n-exact", "21", "--width", "8", "--exact-sigmas", "0.3", "--dpi", "30", "--no-progress"]
     assert mod.main(argv) == 0
     return out, pd.read_csv(out / mod.TABLE), json.loads((out / "run.json").read_text())
 
@@ -84,6 +91,7 @@ def test_outputs(run):
     assert len(grads) == 5 * 2 * 5  # losses × training σ (0, 0.3) × θ grid × 1 seed
     assert np.all(np.isfinite(grads["value"]))
     assert meta["extra"]["figures"] == ["disjoint_supports.png", "disjoint_gradients.png"]
+    assert meta["seeds"] == [0] and set(meta["extra"]["summary"]["gradients"]) >= {"minimax/sigma=0", "ns/sigma=0.3"}
     prof = df[df["metric"] == "d_profile"]
     assert set(prof["loss"]) == {"vanilla", "wgan", "wgan-gp", "hinge"} and len(prof) == 4 * 2 * 81
 
@@ -91,7 +99,8 @@ def test_outputs(run):
 @pytest.mark.slow
 def test_plot_only(run, tmp_path):
     out, _, _ = run
-    (tmp_path / mod.TABLE).write_bytes((out / mod.TABLE).read_bytes())
+    for name in (mod.TABLE, "run.json"):
+        shutil.copy(out / name, tmp_path / name)
     argv = ["--out", str(tmp_path), "--plot-only", "--seeds", "1", "--n-train-theta", "5", "--n-exact", "21",
             "--exact-sigmas", "0.3", "--dpi", "30"]
     assert mod.main(argv) == 0
@@ -101,9 +110,11 @@ def test_plot_only(run, tmp_path):
 def test_units_and_targets():
     cfg = mod.DisjointConfig(objectives=("vanilla",), train_sigmas=(0.0,), exact_sigmas=(0.5,), n_exact=11,
                              n_train_theta=3, seeds=1, steps=5, n_train=32, n_eval=32, width=4)
-    us = mod.units(cfg)
-    assert [u["config"]["kind"] for u in us] == ["exact", "exact", "trained"]
-    df = pd.DataFrame([r for u in us for r in mod.run_unit(u)], columns=mod.COLUMNS)
+    vs = mod.variants(cfg)
+    assert [v.config["kind"] for v in vs] == ["trained", "exact", "exact"]
+    assert [v.seed_list(mod.STUDY.seeds(cfg)) for v in vs] == [[0], [], []]
+    df = pd.concat([mod.unit_rows(v.config, tuple(v.seed_list(range(cfg.seeds)))) for v in vs], ignore_index=True)
+    assert list(df.columns) == mod.COLUMNS
     t = mod.target(df, "minimax", 0.5)
     assert np.allclose(t.to_numpy(), 2 * mod._exact(df, 0.5, "d_js").to_numpy(), rtol=0, atol=0)
     assert set(df[df["metric"] == "grad"]["loss"]) == {"minimax", "ns"}  # one vanilla D, both generator losses
@@ -114,3 +125,34 @@ def test_units_and_targets():
 def test_bad_config(kw, match):
     with pytest.raises(ValueError, match=match):
         mod.DisjointConfig(**kw)
+
+
+def test_rerun_reuses_the_stored_units_and_plot_only_redraws(tmp_path, capsys):
+    """Engine contract, CI-sized: one trained unit holding both seeds and two exact units; a rerun trains nothing and
+    keeps run.json; --plot-only redraws from the table; more seeds make a new trained unit (the seed count is part of
+    its configuration) and reuse the exact ones."""
+    out = tmp_path / "disjoint"
+    assert mod.main(TINY + ["--out", str(out)]) == 0
+    table, meta = (out / mod.TABLE).read_bytes(), (out / "run.json").read_text()
+    df = pd.read_csv(out / mod.TABLE)
+    assert list(df.columns) == mod.COLUMNS and set(df["seed"].dropna()) == {0, 1}
+    assert json.loads(meta)["seeds"] == [0, 1]
+    capsys.readouterr()
+    assert mod.main(TINY + ["--out", str(out)]) == 0
+    assert "4 runs (3 configurations × their seeds): 4 reused, 0 resume, 0 new" in capsys.readouterr().err
+    assert (out / mod.TABLE).read_bytes() == table and (out / "run.json").read_text() == meta
+    for name in ("disjoint_supports.png", "summary.md"):
+        (out / name).unlink()
+    assert mod.main(TINY + ["--out", str(out), "--plot-only"]) == 0
+    assert (out / "disjoint_supports.png").read_bytes()[:4] == b"\x89PNG" and (out / "summary.md").exists()
+    assert (out / mod.TABLE).read_bytes() == table
+    i = TINY.index("--seeds")
+    assert mod.main(TINY[:i + 1] + ["3"] + TINY[i + 2:] + ["--out", str(out)]) == 0
+    runs = json.loads((out / "run.json").read_text())["runs"]
+    assert runs["computed_in_this_invocation"] == 3 and runs["reused_from_earlier_invocations"] == 2
+
+
+def test_quick_preset():
+    inv = engine.parse(mod.STUDY, ["--quick", "--seeds", "2"])
+    assert inv.config.seeds == 2 and inv.config.steps == mod.PRESETS["quick"]["steps"]
+    assert inv.out.name == "disjoint_supports_quick" and engine.parse(mod.STUDY, []).config == mod.DisjointConfig()
