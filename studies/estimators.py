@@ -22,7 +22,14 @@ exact_error, estimate, d_star_l2, diverged, lipschitz, d_profile and d_star_prof
 widest D).
 Figures: ``estimates_vs_exact.png`` (log-log, the diagonal), ``error_vs_n.png`` (relative RMSE vs n per
 estimator), ``d_star_l2.png`` (‖D − D*‖ vs n), ``d_vs_dstar_1d.png`` (trained D on D* for the 1D pairs), each with
-a caption ``.md``; ``summary.md``.
+a caption ``.md``; ``summary.md``, ``run.json``; all drawn from the table alone (``--plot-only``).
+
+Engine (:mod:`studies.engine`): one unit per sample estimator and one per (D objective, width, dimension), each
+holding every seed (``--seeds`` of them: the sample sets are consecutive draws of one stream per (pair, n) and the
+critics' slices are laid out over the whole (pair, n, seed) grid, so the seed count is part of the unit's
+configuration), and one seedless unit of exact values (last in the table: it has no ``seed`` column); stored in
+``results/estimators/runs/``, reused by a rerun. ``--preset quick`` (``--quick``) is a CI-sized run
+(``results/estimators_quick/``).
 """
 
 from __future__ import annotations
@@ -35,11 +42,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studies.common import RunTimer, parse_config, pyplot, saved_table, savefig_atomic, write_atomic, write_csv_atomic, write_run_json
+from studies.common import pyplot, savefig_atomic, write_atomic
+from studies.engine import Study, run_study
+from studies.store import Unit, Variant
 
 DESCRIPTION = ("Divergence estimators vs exact values: discriminator-based (f-GANs, vanilla, alpha, WGAN clip/GP) "
                "and sample-based (POT OT, sliced W1, kNN KL) on a catalogue of pairs (torch + numpy, CPU)")
-STUDY = "estimators"
+NAME = "estimators"
 TABLE = "estimators.csv"
 COLUMNS = ["estimator", "divergence", "pair", "n", "width", "seed", "x", "metric", "value"]
 FGANS = ("kl", "reverse_kl", "pearson", "neyman", "squared_hellinger", "js", "tv")
@@ -78,8 +87,6 @@ class EstimatorsConfig:
     n_projections: int = field(default=200, metadata={"help": "random directions of the sliced W1 estimate"})
     knn_k: int = field(default=5, metadata={"help": "neighbours of the kNN KL estimate"})
     seed: int = field(default=0, metadata={"help": "base seed of the sample streams"})
-    jobs: int = field(default=2, metadata={"help": "worker processes for the units (1: in this process)"})
-    plot_only: bool = field(default=False, metadata={"help": "redraw figures and summaries from the saved table"})
     dpi: int = field(default=120, metadata={"help": "PNG resolution"})
 
     def __post_init__(self) -> None:
@@ -95,7 +102,7 @@ class EstimatorsConfig:
             raise ValueError(f"sizes must be increasing integers >= 10; got {self.sizes!r}")
         if not self.widths or any(w < 1 for w in self.widths):
             raise ValueError(f"widths must be positive integers; got {self.widths!r}")
-        for name in ("seeds", "steps", "batch_size", "n_test", "n_projections", "knn_k", "jobs", "dpi"):
+        for name in ("seeds", "steps", "batch_size", "n_test", "n_projections", "knn_k", "dpi"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1; got {getattr(self, name)!r}")
         if self.n_test % 2 or self.depth < 0 or self.seed < 0:
@@ -105,17 +112,24 @@ class EstimatorsConfig:
                 raise ValueError(f"{name} must be finite and > 0; got {getattr(self, name)!r}")
 
 
+PRESETS = {
+    "quick": dict(pairs=("overlap_1d", "grid_shift"), objectives=("vanilla", "fgan_kl", "wgan_clip", "wgan_gp"),
+                  sizes=(50, 200), widths=(4, 8), steps=30, seeds=2, n_test=400, n_projections=20, dpi=30),
+    "paper": {},
+}
+"""``quick``: CI-sized (two pairs, four objectives, 30 steps; ``results/estimators_quick/``). ``paper`` (the
+default): the field defaults, sized for 2 CPU cores (the committed ``results/estimators/``)."""
+
+
 # ----------------------------------------------------------------------------- units
-def units(cfg: EstimatorsConfig) -> list[dict]:
-    """Exact values (one unit), one unit per sample estimator, one per (D objective, width, dimension)."""
+def variants(cfg: EstimatorsConfig) -> list[Variant]:
+    """One unit per sample estimator, one per (D objective, width, dimension), both holding seeds 0..seeds−1 (their
+    count is in the config, module docstring); last, the exact values (one seedless unit)."""
     from toy.catalogue import DIVERGENCES, PAIRS
 
     common = {"pairs": tuple(cfg.pairs), "sizes": tuple(cfg.sizes), "base_seed": cfg.seed}
-    out = [{"labels": {"estimator": "exact"}, "config": {"kind": "exact", "divergences": DIVERGENCES, **common},
-            "seeds": ()}]
-    out += [{"labels": {"estimator": name}, "config": {"kind": "sample", "n_projections": cfg.n_projections,
-                                                       "knn_k": cfg.knn_k, **common}, "seeds": tuple(range(cfg.seeds))}
-            for name in cfg.sample_estimators]
+    out = [Variant({}, {"kind": "sample", "estimator": name, "n_projections": cfg.n_projections, "knn_k": cfg.knn_k,
+                        "n_seeds": cfg.seeds, **common}, name) for name in cfg.sample_estimators]
     for obj in cfg.objectives:
         loss, params, regs = D_VARIANTS[obj]
         for width in cfg.widths:
@@ -123,10 +137,11 @@ def units(cfg: EstimatorsConfig) -> list[dict]:
                 pairs = tuple(p for p in cfg.pairs if PAIRS[p].dim == dim)
                 spec = {"loss": loss, "loss_params": params, "width": width, "depth": cfg.depth, "steps": cfg.steps,
                         "batch_size": cfg.batch_size, "lr": cfg.lr, **regs(cfg)}
-                out.append({"labels": {"estimator": obj, "width": width},
-                            "config": {"kind": "critic", "spec": spec, "n_test": cfg.n_test, **common, "pairs": pairs,
-                                       "profiles": width == max(cfg.widths)},
-                            "seeds": tuple(range(cfg.seeds))})
+                out.append(Variant({}, {"kind": "critic", "estimator": obj, "width": width, "spec": spec,
+                                        "n_test": cfg.n_test, **common, "pairs": pairs,
+                                        "profiles": width == max(cfg.widths), "n_seeds": cfg.seeds},
+                                   f"{obj}, width {width}, {dim}D pairs"))
+    out.append(Variant({}, {"kind": "exact", "divergences": tuple(DIVERGENCES), **common}, "exact values", seeds=()))
     return out
 
 
@@ -136,29 +151,31 @@ def _row(labels: dict, **kw) -> dict:
     return {**base, **{k: v for k, v in labels.items() if k in base}, **kw}
 
 
-def run_unit(unit: dict, device: str = "cpu") -> list[dict]:
-    """Rows of one unit (module docstring); pure."""
-    kind = unit["config"]["kind"]
+def unit_rows(config: dict, seeds: tuple[int, ...] = (), device="cpu") -> pd.DataFrame:
+    """Rows of one unit (module docstring); pure. The exact unit has no ``seed`` column (NaN in the table)."""
+    unit = {"config": config, "seeds": tuple(seeds), "labels": {k: config[k] for k in ("estimator", "width")
+                                                                 if k in config}}
+    kind = config["kind"]
     if kind == "exact":
-        return _exact_rows(unit)
+        return pd.DataFrame(_exact_rows(unit), columns=[c for c in COLUMNS if c != "seed"])
     if kind == "sample":
-        return _sample_rows(unit)
+        return pd.DataFrame(_sample_rows(unit), columns=COLUMNS)
     from toy.threads import one_thread
 
     with one_thread():
-        return _critic_rows(unit, device)
+        return pd.DataFrame(_critic_rows(unit, device), columns=COLUMNS)
 
 
 def _exact_rows(unit: dict) -> list[dict]:
     from toy.catalogue import exact
 
-    c, rows = unit["config"], []
+    c, rows, labels = unit["config"], [], {"estimator": "exact"}
     for pair in c["pairs"]:
         for div in c["divergences"]:
             v, e = exact(pair, div)
-            rows.append(_row(unit["labels"], divergence=div, pair=pair, metric="exact", value=v))
-            rows.append(_row(unit["labels"], divergence=div, pair=pair, metric="exact_error", value=e))
-    return rows
+            rows.append(_row(labels, divergence=div, pair=pair, metric="exact", value=v))
+            rows.append(_row(labels, divergence=div, pair=pair, metric="exact_error", value=e))
+    return [{k: v for k, v in r.items() if k != "seed"} for r in rows]
 
 
 def _sample_rows(unit: dict) -> list[dict]:
@@ -518,46 +535,78 @@ def write_outputs(table: pd.DataFrame, cfg: EstimatorsConfig, out: Path) -> dict
         savefig_atomic(fig, out / name, dpi=cfg.dpi)
         plt.close(fig)
         write_atomic(out / name.replace(".png", ".md"), f"# {name}\n\n{CAPTIONS[name]}{_protocol(cfg)}\n")
+    summ = {"figures": list(figs), **summarize(table)}
+    write_atomic(out / "summary.md", summary_markdown(summ))
+    return summ
+
+
+def summarize(table: pd.DataFrame) -> dict:
+    """Per (estimator, width): the median over pairs (finite exact values) of the relative RMSE at the largest n, and
+    the diverged runs there."""
     sc = scores(table)
     top = sc[sc["n"] == sc.groupby(["estimator", "width", "pair"])["n"].transform("max")]
     med = top.groupby(["estimator", "width"])["relative_rmse"].median()
+    rows = []
+    for (name, width), v in med.items():
+        sub = top[(top["estimator"] == name) & (top["width"] == width)]
+        rows.append({"estimator": name, "width": int(width), "divergence": sub["divergence"].iloc[0],
+                     "median_relative_rmse": float(v), "diverged_runs": int(sub["missing"].sum())})
+    return {"median_relative_rmse": {f"{k[0]}/{k[1]}": float(v) for k, v in med.items()}, "at_largest_n": rows}
+
+
+def summary_markdown(summ: dict) -> str:
+    """``summary.md`` (also printed at the end of a run) from :func:`summarize`."""
     lines = ["# Divergence estimators: summary", "",
              "Median over pairs (finite exact values) of the relative RMSE at the largest n:", "",
              "| estimator | width | divergence | median relative RMSE | diverged runs |", "|---|---|---|---|---|"]
-    for (name, width), v in med.items():
-        sub = top[(top["estimator"] == name) & (top["width"] == width)]
-        lines.append(f"| {name} | {'—' if width < 0 else width} | {sub['divergence'].iloc[0]} | {v:.3g} | "
-                     f"{int(sub['missing'].sum())} |")
-    write_atomic(out / "summary.md", "\n".join(lines) + "\n")
-    return {"figures": list(figs), "median_relative_rmse": {f"{k[0]}/{k[1]}": float(v) for k, v in med.items()}}
+    for r in summ["at_largest_n"]:
+        lines.append(f"| {r['estimator']} | {'—' if r['width'] < 0 else r['width']} | {r['divergence']} | "
+                     f"{r['median_relative_rmse']:.3g} | {r['diverged_runs']} |")
+    return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------- entry point
-def main(argv: list[str] | None = None) -> int:
-    cfg, out = parse_config(EstimatorsConfig, argv, study=STUDY, description=DESCRIPTION)
-    timer = RunTimer()
-    if cfg.plot_only:
-        table = saved_table(out / TABLE)
-        if table is None:
-            return 2
-    else:
-        todo = units(cfg)
-        if cfg.jobs > 1:
-            import multiprocessing
+FIGURES = ["estimates_vs_exact.png", "error_vs_n.png", "d_star_l2.png", "d_vs_dstar_1d.png"]
 
-            with multiprocessing.get_context("spawn").Pool(cfg.jobs) as pool:
-                parts = pool.map(run_unit, todo, chunksize=1)
-        else:
-            parts = [run_unit(unit) for unit in todo]
-        table = pd.DataFrame([row for part in parts for row in part], columns=COLUMNS)
-        write_csv_atomic(table, out / TABLE)
-    summ = write_outputs(table, cfg, out)
-    print((out / "summary.md").read_text())
-    wall = timer.stop()
-    write_run_json(out, cfg, seeds=list(range(cfg.seeds)), wall_time=wall, extra={"table": TABLE, **summ},
-                   study=STUDY, timer=timer)
-    print(f"wrote {out}/ in {wall:.1f} s")
-    return 0
+
+class Estimators(Study):
+    """Sample-estimator and critic units (all seeds in one computation), then the exact values."""
+
+    name = NAME
+    description = DESCRIPTION
+    config_cls = EstimatorsConfig
+    table = TABLE
+    presets = PRESETS
+    default_preset = "paper"
+    key_column = None
+
+    def variants(self, cfg: EstimatorsConfig) -> list[Variant]:
+        return variants(cfg)
+
+    def seeds(self, cfg: EstimatorsConfig) -> range:
+        return range(cfg.seeds)
+
+    def seed_batch(self, cfg: EstimatorsConfig) -> int:
+        return cfg.seeds
+
+    def run_unit(self, unit: Unit, ctx) -> pd.DataFrame:
+        return unit_rows(unit.variant.config, unit.seeds, ctx.device)
+
+    def outputs(self, table: pd.DataFrame, cfg: EstimatorsConfig, out, arrays) -> dict:
+        return write_outputs(table, cfg, out)
+
+    def extra(self, cfg: EstimatorsConfig, variants) -> dict:
+        return {**super().extra(cfg, variants), "figures": FIGURES}
+
+    def report(self, summ: dict, cfg: EstimatorsConfig) -> str:
+        return summary_markdown(summ)
+
+
+STUDY = Estimators()
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_study("studies.estimators", argv)
 
 
 if __name__ == "__main__":
