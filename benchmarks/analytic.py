@@ -47,6 +47,7 @@ from scipy.stats import norm
 
 import divergences as dv
 from benchmarks.cases import MEASURES, Case, build_cases, fingerprint, w1_cases
+from gan.fileio import write_atomic
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOAD = [float("nan")]
@@ -358,13 +359,6 @@ def git_revision() -> str:
     return (rev or "unknown") + (" +dirty divergences/" if dirty else "")
 
 
-def atomic_write(path: str, text: str):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dblquad-cap", type=float, default=6.0, help="seconds per 2D dblquad baseline call")
@@ -440,8 +434,8 @@ def main(argv=None):
     print(md)
     os.makedirs(RESULTS, exist_ok=True)
     if not args.cases:
-        atomic_write(os.path.join(RESULTS, "analytic.md"), md)
-        atomic_write(os.path.join(RESULTS, "analytic.csv"), csv_text)
+        write_atomic(os.path.join(RESULTS, "analytic.md"), md)
+        write_atomic(os.path.join(RESULTS, "analytic.csv"), csv_text)
         print(f"wrote {os.path.join(RESULTS, 'analytic.md')} and .csv")
     return 0
 

@@ -61,6 +61,7 @@ import numpy as np
 from scipy.special import log_ndtr, logsumexp as np_logsumexp, ndtr
 
 from benchmarks.cases import MEASURE_KEYS, build_cases, fingerprint, params
+from gan.fileio import write_atomic
 
 DPS = 30
 GL_MAIN, GL_CHECK = 16, 12
@@ -849,10 +850,7 @@ def main(argv=None):
     }
     if subset:
         doc["meta"] = prev_meta
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(doc, fh, indent=1)
-    os.replace(tmp, args.out)
+    write_atomic(args.out, json.dumps(doc, indent=1))
     print(f"wrote {args.out} in {time.perf_counter() - t_start:.0f} s")
 
 

@@ -532,9 +532,6 @@ def arimoto_f(alpha: float) -> FDivergence:
         lo_hi = Interval(-a / (a - 1.0), 0.0, True, True)
     else:
         lo_hi = Interval(-np.inf, 0.0)
-    with np.errstate(over="ignore"):  # α ≲ 1e-3: f_α'(1) ≈ −α 2^{1/α}/2 is beyond float64 (−inf)
-        fp1 = _arimoto_fprime_one(a)
-
     def f(u: ArrayLike) -> Array:
         u = np.asarray(u, dtype=float)
         with np.errstate(divide="ignore"):

@@ -25,7 +25,7 @@ Upper bounds are costs of explicit couplings of P and Q; lower bounds are gaps E
 
 Cell problems of growing size (:data:`CELL_CAPS`, cells per component ∝ √σ, see :func:`cell_levels`) are solved only
 while the bounds are more than ``rtol``·L apart and the last one narrowed them (:data:`STALL`). Translated copies are
-exact (:func:`divergences.wasserstein._translation`).
+exact (:func:`divergences.w1_1d.translation`).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from scipy.special import ndtr, ndtri
 from ._numerics import Array
 from .mixture import GaussianMixture
 from .quadrature import Points, integrate_pairs
+from .w1_1d import w1_1d
 
 SQRT_2PI = float(np.sqrt(2.0 * np.pi))
 STALL = 0.7
@@ -258,15 +259,13 @@ SLICES = 48
 def sliced_lower(P: GaussianMixture, Q: GaussianMixture, n: int = SLICES) -> float:
     """L = max over directions θ of W1(θ·P, θ·Q), the exact 1D W1 of the projections (x ↦ θ·x is 1-Lipschitz, so
     W1 cannot grow under it), less the 1D cubature's error estimate. Exact for pairs that differ along one axis."""
-    from .wasserstein import wasserstein1
-
     angles = np.pi * np.arange(n) / n
     dirs = np.stack([np.cos(angles), np.sin(angles)], axis=1)
 
     def project(M: GaussianMixture, t: Array) -> GaussianMixture:
         return GaussianMixture(M.weights, M.means @ t, np.einsum("i,kij,j->k", t, M.covs, t))
 
-    vals, errs = wasserstein1([project(P, t) for t in dirs], [project(Q, t) for t in dirs], error=True)
+    vals, errs = w1_1d([project(P, t) for t in dirs], [project(Q, t) for t in dirs])
     return float(np.max(vals - errs))
 
 

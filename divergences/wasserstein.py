@@ -16,74 +16,15 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from scipy.special import ndtr
 
 from ._numerics import Array
 from .mixture import GaussianMixture
-from .quadrature import Cells, PairCubature, Points, pair_up
+from .quadrature import PairCubature, pair_up
+from .w1_1d import cdf_gap, points_at, translation, w1_1d
 from .w1_2d import w1_bracket
 
 W1_2D_RTOL = 1e-2
 """Default relative width of the 2D bracket."""
-
-
-def _cdf_gap(Ps: list[GaussianMixture], Qs: list[GaussianMixture], signed: bool) -> Callable:
-    """Integrand F_Q − F_P (``signed``) or |F_P − F_Q| at cubature :class:`~divergences.quadrature.Points`, from
-    CDFs left of the pooled median and survival functions right of it (no cancellation in either tail); the
-    standardised offsets (x − μ_k)/σ_k are formed from each node's anchor, so they stay exact far from 0."""
-
-    def g(points: Points, lp: Array | None = None, lq: Array | None = None) -> Array:
-        out = np.empty(points.local.shape[0])
-        bid = points.bid
-        for b in np.unique(bid):
-            m = bid == b
-            sub = points.subset(m)
-            fp, fq = _mixture_tail(Ps[b], sub, False), _mixture_tail(Qs[b], sub, False)
-            sp, sq = _mixture_tail(Ps[b], sub, True), _mixture_tail(Qs[b], sub, True)
-            gap = np.where(fp + fq < 1.0, fq - fp, sp - sq)
-            out[m] = gap if signed else np.abs(gap)
-        return out
-
-    return g
-
-
-def _points(org: Array, x: Array, bid: Array) -> Points:
-    """1D nodes at local coordinates x (n,) of anchors org (n,), one per cell."""
-    local = x[:, None]
-    return Points(Cells(org[:, None], local, local, bid), local, 1, None)
-
-
-def _mixture_tail(M: GaussianMixture, points: Points, upper: bool) -> Array:
-    """F(x) = Σ_k w_k Φ((x − μ_k)/σ_k), or with ``upper`` the survival 1 − F(x) (1D), at the points."""
-    z = points.offsets(M.means)[..., 0] / np.sqrt(M.covs[:, 0, 0])
-    return ndtr(-z if upper else z) @ M.weights
-
-
-def _translation(P: GaussianMixture, Q: GaussianMixture) -> tuple[float, float] | None:
-    """W1 (midpoint, half-width) when Q is P with every component moved (same weights and covariances, exactly), by
-    shifts s_k that agree to 1e-12 of their length; else None.
-
-    W1 ≥ ‖E_Q X − E_P X‖ = ‖Σ w_k s_k‖ (Jensen: ‖x − y‖ is convex) and W1 ≤ Σ w_k ‖s_k‖ (move each component by
-    its own shift); a translation by s gives both = ‖s‖, and the half-width is padded by 4 ulps of it (the sums'
-    rounding).
-    """
-    if P.n_components != Q.n_components or P.dim != Q.dim:
-        return None
-    if not (np.array_equal(P.weights, Q.weights) and np.array_equal(P.covs, Q.covs)):
-        return None
-    shift = Q.means - P.means
-    lower = _norm(P.weights @ shift)
-    upper = float(P.weights @ np.array([_norm(s) for s in shift]))
-    if not upper - lower <= 1e-12 * upper:
-        return None
-    # the sums above are rounded: a few ulps of their size widen the bracket
-    return 0.5 * (lower + upper), 0.5 * (upper - lower) + 4.0 * np.finfo(float).eps * upper
-
-
-def _norm(v: Array) -> float:
-    """Euclidean length without overflow of the squares (‖(2e200, 0)‖ = 2e200, not inf)."""
-    scale = float(np.max(np.abs(v)))
-    return scale * float(np.linalg.norm(v / scale)) if 0.0 < scale < np.inf else scale
 
 
 def wasserstein1(P, Q, error: bool = False, rtol: float | None = None):
@@ -101,23 +42,14 @@ def wasserstein1(P, Q, error: bool = False, rtol: float | None = None):
     if rtol is not None and not (isinstance(rtol, (int, float, np.floating)) and not isinstance(rtol, bool)
                                  and 0 < rtol < np.inf):
         raise ValueError(f"rtol must be a finite number > 0; got {rtol!r}")
-    vals, errs = np.zeros(len(Ps)), np.zeros(len(Ps))
-    todo = []
-    for i, (p, q) in enumerate(zip(Ps, Qs)):
-        shift = _translation(p, q)
-        if shift is not None:
-            vals[i], errs[i] = shift
-        else:
-            todo.append(i)
-    if todo and Ps[0].dim == 1:
-        ps, qs = [Ps[i] for i in todo], [Qs[i] for i in todo]
-        signed_gap = _cdf_gap(ps, qs, signed=True)
-        kink = lambda org, x, bid: signed_gap(_points(org, x, bid))
-        v, e = PairCubature(ps, qs).integrate(_cdf_gap(ps, qs, signed=False), rtol=rtol, kinks=[kink])
-        vals[todo], errs[todo] = v, e
-    for i in todo if Ps[0].dim == 2 else ():
-        bracket = w1_bracket(Ps[i], Qs[i], rtol=W1_2D_RTOL if rtol is None else rtol)
-        vals[i], errs[i] = bracket.value, bracket.half_width
+    if Ps[0].dim == 1:
+        vals, errs = w1_1d(Ps, Qs, rtol)
+    else:
+        vals, errs = np.zeros(len(Ps)), np.zeros(len(Ps))
+        for i, (p, q) in enumerate(zip(Ps, Qs)):
+            shift = translation(p, q)
+            bracket = None if shift is not None else w1_bracket(p, q, rtol=W1_2D_RTOL if rtol is None else rtol)
+            vals[i], errs[i] = shift if shift is not None else (bracket.value, bracket.half_width)
     if not batched:
         vals, errs = float(vals[0]), float(errs[0])
     return (vals, errs) if error else vals
@@ -135,8 +67,8 @@ def kantorovich_potential(P: GaussianMixture, Q: GaussianMixture) -> Callable[[A
         raise ValueError("the closed-form WGAN critic is implemented for 1D mixtures only")
     cub = PairCubature([P], [Q])
     cells = cub.initial_cells()
-    gap = _cdf_gap([P], [Q], signed=True)
-    kink = lambda org, x, ids: gap(_points(org, x, ids))
+    gap = cdf_gap([P], [Q], signed=True)
+    kink = lambda org, x, ids: gap(points_at(org, x, ids))
     local, ci, _ = cub.kink_roots(cells, kink)
     roots = np.sort(cells.org[ci, 0] + local)  # the critic is defined on absolute x
     knots = np.concatenate([[np.min(cells.org + cells.a)], roots])

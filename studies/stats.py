@@ -1,4 +1,5 @@
-"""Confidence intervals the studies report: exact binomial (rates over seeds) and Student-t (means over seeds)."""
+"""Confidence intervals the studies report: exact binomial (rates over seeds), Student-t and percentile-bootstrap
+(means over seeds)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,35 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
         return m, math.nan, math.nan
     half = float(stats.t.ppf((1 + level) / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
     return m, m - half, m + half
+
+
+def bootstrap_mean_ci(values: Sequence[float], level: float = 0.95, n_boot: int = 10_000,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """(mean, low, high): the percentile-bootstrap interval of the mean (Efron & Tibshirani 1993, §13.3).
+
+    The n values are resampled with replacement ``n_boot`` times (``numpy.random.default_rng(seed)``, so the interval
+    is reproducible); low and high are the (1 − level)/2 and (1 + level)/2 quantiles of the resampled means (numpy's
+    linear interpolation). It makes no normality assumption, stays inside [min, max] of the values (a bounded score
+    gets a bounded interval) and is [c, c] when every value is c. NaNs are dropped; NaN bounds for n < 2 (one value
+    says nothing about the spread). Its Monte Carlo error at n_boot = 10,000 is about 0.01 standard errors of the
+    mean for the bounds of a 95% interval.
+
+    >>> m, lo, hi = bootstrap_mean_ci([1.0, 1.0, 1.0])
+    >>> (m, lo, hi)
+    (1.0, 1.0, 1.0)
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1); got {level!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer; got {n_boot!r}")
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    m = float(x.mean())
+    if x.size < 2:
+        return m, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(int(n_boot), x.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return m, float(lo), float(hi)

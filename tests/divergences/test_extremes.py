@@ -18,7 +18,6 @@ import divergences.quadrature as quad
 from divergences import (GaussianMixture, IntegrationWarning, arimoto, gaussian_kl, jsd, kl, pearson_chi2,
                          squared_hellinger, total_variation, wasserstein1)
 from divergences.fdiv import get_f
-from tests.helpers import assert_close
 
 G = GaussianMixture.gaussian
 LOG2 = math.log(2.0)
