@@ -11,3 +11,5 @@ from .quadrature import IntegrationWarning
 from .objectives import (OBJECTIVES, Objective, OptimalDiscriminator, alpha_loss, get_objective,
                          optimal_discriminator, value_function)
 from .wasserstein import kantorovich_potential, wasserstein1
+from .dirac import DIRAC_LOSSES, DiracGAN, dirac_loss_terms
+from .dirac import REGULARIZERS as DIRAC_REGULARIZERS

@@ -33,6 +33,7 @@ initial singular vectors from torch's global generator (it consumes, never seeds
 | :func:`spectral_normalize` | W ← W / σ_max(W) for every Linear / Conv layer | Miyato et al. 2018 |
 | :func:`one_sided_label_smoothing` | real target 0.9 in the cross-entropy D loss | Salimans et al. 2016 |
 | :class:`InstanceNoise` | D sees x + σ_t ξ, ξ ~ N(0, I), σ_t annealed | Sønderby et al. 2017; Arjovsky & Bottou 2017 |
+| :func:`consensus_penalty` | γ/2 ‖v‖², v = (∇_{θ_i} L_i)_i, added to every player's loss | Mescheder, Nowozin & Geiger 2017 |
 | :func:`lazy_weight` | a penalty every k-th step with its weight × k (same expected penalty per step) | Karras et al. 2020a, §3.1 |
 | :func:`consistency_penalty` | λ E ‖D(x) − D(T(x))‖² (CR on reals; bCR also on fakes) | Zhang et al. 2020; Zhao et al. 2021 |
 | :func:`orthogonal_penalty` | β Σ_W ‖W Wᵀ ⊙ (1 − I)‖²_F over G's layer weights | Brock et al. 2019, eq. 3 |
@@ -381,6 +382,40 @@ class InstanceNoise:
 
     def __call__(self, x: torch.Tensor, generator: Generators, step: int = 0) -> torch.Tensor:
         return add_instance_noise(x, self.sigma_at(step), generator)
+
+
+# ----------------------------------------------------------------------------- consensus optimization
+def consensus_penalty(losses: Sequence[torch.Tensor], params: Sequence[Sequence[torch.Tensor]],
+                      gamma: float = 1.0) -> torch.Tensor:
+    """Consensus optimization's regularizer γ/2 ‖v‖², v = (∇_{θ_1} L_1, …, ∇_{θ_k} L_k).
+
+    Mescheder, Nowozin & Geiger (2017), "The numerics of GANs", §4 and Algorithm 1: with L(x) = ½‖v(x)‖² the
+    players follow w = v − γ∇L instead of the game's gradient field v; in the minimisation convention every
+    player i minimises L_i + γ L, i.e. adds this penalty to its own loss. ``losses[i]`` is player i's scalar
+    loss and ``params[i]`` its parameters; v is formed with ``create_graph=True`` so that the penalty can be
+    differentiated (a second-order term: ∇(½‖v‖²) = (∂v)ᵀ v). For seed-parallel players pass the sum of the
+    per-seed losses: seeds share no parameter, so v stacks the per-seed fields and the penalty is the sum of the
+    per-seed penalties, whose gradient in seed s's parameters is seed s's alone.
+
+    >>> import torch
+    >>> x, y = torch.tensor(3.0, requires_grad=True), torch.tensor(4.0, requires_grad=True)
+    >>> float(consensus_penalty([x * y, -x * y], [[x], [y]], gamma=2.0).detach())  # v = (y, −x): γ/2 (16 + 9)
+    25.0
+    """
+    g = _check_positive("gamma", gamma, allow_zero=True)
+    if len(losses) != len(params) or not losses:
+        raise ValueError(f"need one parameter list per loss; got {len(losses)} losses and {len(params)} parameter lists")
+    total = None
+    for loss, ps in zip(losses, params):
+        if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+            raise ValueError(f"each loss must be a scalar tensor (sum per-seed losses first); got "
+                             f"{tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__}")
+        ps = list(ps)
+        grads = torch.autograd.grad(loss, ps, create_graph=True, allow_unused=True)
+        for p, gr in zip(ps, grads):
+            sq = (gr.pow(2).sum() if gr is not None else p.new_zeros(()))
+            total = sq if total is None else total + sq
+    return 0.5 * g * total
 
 
 # ----------------------------------------------------------------------------- image-GAN regularizers

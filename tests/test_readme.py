@@ -79,3 +79,35 @@ def test_toy_speed_tables_are_the_committed_file():
     section = TEXT.split("## Seed-parallel toy training speed", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if re.match(r"\| \d+ \|", line)]
     assert len(rows) == 6 and all(row in stored for row in rows)
+
+
+def _run(study: str) -> dict:
+    import json
+
+    return json.loads((ROOT / f"results/{study}/run.json").read_text())
+
+
+def test_exact_dynamics_and_estimator_numbers_are_the_committed_ones():
+    """The Dirac-GAN, disjoint-supports and estimators sections quote their committed summaries and run times."""
+    d = _run("dirac_gan")["extra"]["summary"]
+    assert f"Jacobians agree to {d['jacobian_max_abs_diff']:.1e} over all 200" in FLAT
+    rho = max(d["sim_gd_rho_max_abs_diff"], d["alt_gd_rho_max_abs_diff"])
+    geo = max(d["sim_gd_geo_max_abs_diff"], d["alt_gd_geo_max_abs_diff"])
+    assert f"eigenvalue moduli to {rho:.1e} (spectral radius" in FLAT and f"|det T|^{{1/2}}: {geo:.1e}" in FLAT
+    s = _run("disjoint_supports")["extra"]["summary"]
+    g = s["gradients"]
+    assert f"(mean |∂L_G/∂θ| {g['minimax/sigma=0']['mean_abs_grad']:.2g}," in FLAT
+    assert f"(mean {g['minimax/sigma=0.3']['mean_abs_grad']:.2f}, RMS error {g['minimax/sigma=0.3']['rms_error']:.2g})" in FLAT
+    assert f"(RMS error {g['wgan-gp/sigma=0']['rms_error']:.2g};" in FLAT
+    assert f"K = {g['wgan/sigma=0']['clip_scale_K']:.1e}".replace("e-04", "e-4") in FLAT
+    e = _run("estimators")["extra"]["summary"]["median_relative_rmse"]
+    assert (f"vanilla {e['vanilla/64']:.2g} for JSD, f-GAN JS {e['fgan_js/64']:.2g}, TV {e['fgan_tv/64']:.2g}, "
+            f"H² {e['fgan_squared_hellinger/64']:.2g}, α = 2 {e['alpha2/64']:.2g})") in FLAT
+    assert f"W1 estimator ({e['w1_ot/-1']:.2g}), sliced W1 {e['sliced_w1/-1']:.2g}" in FLAT
+    assert f"{e['wgan_clip/64']:.2f}; GP {e['wgan_gp/64']:.2f}," in FLAT
+    for study in ("dirac_gan", "disjoint_supports", "estimators"):
+        meta = _run(study)
+        assert f"`python -m studies.{study}`" in TEXT and meta["git_dirty"] is False
+        assert meta["runs"]["computed_in_this_invocation"] == meta["runs"]["requested"]  # a full run, not a redraw
+        section = FLAT.split(f"`python -m studies.{study}` (results in", 1)[1].split("## ", 1)[0]
+        assert f"It took {meta['wall_time_s']:.0f} s of wall time" in section, study

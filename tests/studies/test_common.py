@@ -230,7 +230,8 @@ def test_python_m_studies_lists_the_studies():
     res = subprocess.run([sys.executable, "-m", "studies"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
-    for name in ("toy_gradients", "alpha_sweep", "mode_coverage", "loss_comparison"):
+    for name in ("toy_gradients", "alpha_sweep", "mode_coverage", "loss_comparison", "dirac_gan", "disjoint_supports",
+                 "estimators"):
         line = next((ln for ln in lines if ln.split() and ln.split()[0] == name), None)
         assert line is not None, res.stdout
         assert len(line.split(maxsplit=1)) == 2  # a description follows the name
