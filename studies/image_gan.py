@@ -838,7 +838,7 @@ class ImageGan(Study):
         if arrays:
             n_shown = min(cfg.seeds, MAX_GRID_SEEDS)
             save(plot_samples(table, arrays, keys), "samples",
-                 _caption("samples.png", f"64 samples (8 × 8) of each seed's final EMA generator at fixed latents"
+                 _caption("samples.png", "64 samples (8 × 8) of each seed's final EMA generator at fixed latents"
                                          + (" (row r: class r)" if cfg.conditional else "")
                                          + f"; one panel per seed (the first {n_shown} of {cfg.seeds}), one row per "
                                          "loss; first: 64 real images (set B of the reference), where stored. "

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from divergences import DIRAC_REGULARIZERS, DiracGAN
 from divergences.dirac import eig2
