@@ -213,7 +213,7 @@ def test_an_unknown_consistency_transform_is_refused_by_the_image_config():
     """The transform names belong to gan.nets (a layer above TrainOptions): the image config checks them."""
     from gan.train import ImageTrainConfig
     with pytest.raises(ValueError, match="zoom"):
-        ImageTrainConfig(arch="dcgan", cr_real=1.0, cr_transform="flip,zoom")
+        ImageTrainConfig(arch="dcgan", options=TrainOptions(cr_real=1.0, cr_transform="flip,zoom"))
 
 
 def test_image_only_options_are_listed():

@@ -95,7 +95,8 @@ def test_image_seeds_run_as_ray_tasks(ray_local, tmp_path):
     assert image_gan.main([*IMG, "--seeds", "2", "--executor", "ray", "--out", str(tmp_path / "ray")]) == 0
     pd.testing.assert_frame_equal(_table(tmp_path / "ray", image_gan), _table(tmp_path / "serial", image_gan),
                                   check_exact=True)
-    assert len(list((tmp_path / "ray").glob("runs/*/part-*.part"))) == 2  # one unit (Ray task) per seed
+    # one unit (Ray task) per seed, and one per draw of the real-vs-real reference
+    assert len(list((tmp_path / "ray").glob("runs/*/part-*.part"))) == 2 + len(image_gan.REFERENCE_DRAWS)
     assert (tmp_path / "ray" / "samples_seed1.png").exists()
 
 
