@@ -42,10 +42,10 @@ def test_exact_values_against_independent_closed_forms():
 
 @pytest.mark.slow
 def test_sliced_w1_error_estimate_covers_a_finer_rule():
-    """The half-grid estimate of the 256-angle rule bounds its distance to the 1024-angle rule (the rotated ring:
+    """The half-grid estimate of the 256-angle rule bounds its distance to the 512-angle rule (the rotated ring:
     W1 of the projections kinks wherever projected modes cross)."""
     p = PAIRS["ring_rotated"]
-    (a, err), (b, _) = exact("ring_rotated", "sliced_w1"), sliced_w1(p.P, p.Q, 1024)
+    (a, err), (b, _) = exact("ring_rotated", "sliced_w1"), sliced_w1(p.P, p.Q, 512)
     assert abs(a - b) <= err
     assert sliced_w1(PAIRS["overlap_1d"].P, PAIRS["overlap_1d"].Q)[0] == exact_value("overlap_1d", "w1")
     with pytest.raises(ValueError, match="even"):
