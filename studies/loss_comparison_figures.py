@@ -34,7 +34,15 @@ STYLE = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.lab
 """rcParams of every figure (drawn at ``--dpi``, 110 by default: an 11 pt label is 17 px high)."""
 
 N_SHOW = 3
-"""Seeds per loss in the sample scatter plots and the discriminator panels."""
+"""Seeds per loss in the sample scatter plots (at most; see :func:`seeds_shown`) and the discriminator panels."""
+MAX_SAMPLE_PANELS = 24
+"""Panels of a sample figure at most: with many losses it shows fewer seeds per loss (15 losses: one each)."""
+
+
+def seeds_shown(n_losses: int) -> int:
+    """Seeds per loss in a sample figure: :data:`N_SHOW`, fewer when the losses would need more than
+    :data:`MAX_SAMPLE_PANELS` panels (at least one)."""
+    return max(1, min(N_SHOW, MAX_SAMPLE_PANELS // max(n_losses, 1)))
 
 Figure = tuple[str, Callable[[], object], str]
 
@@ -235,7 +243,7 @@ def plot_samples(ranked: pd.DataFrame, rank: pd.DataFrame, arrays: Mapping[str, 
     P = PROBLEMS[problem].make()
     g = rank[rank.problem == problem]
     runs = ranked[ranked.problem == problem]
-    seeds = sorted(runs.seed.unique())[:N_SHOW]
+    seeds = sorted(runs.seed.unique())[:seeds_shown(len(g))]
     nr, nc, pos, across = _panel_grid(len(g), len(seeds))
     fig, axes = plt.subplots(nr, nc, figsize=(2.8 * nc, 2.7 * nr + 0.3), squeeze=False)
     if P.dim == 2:
@@ -426,10 +434,11 @@ def figures(fin: pd.DataFrame, table: pd.DataFrame, rank: pd.DataFrame, ranked: 
                 "every mode at the last evaluation.", cfg))
     for problem in problems:
         two_d = PROBLEMS[problem].make().dim == 2
+        n_seeds = seeds_shown(int((rank.problem == problem).sum()))
         yield (f"samples_{problem}", lambda p=problem: plot_samples(ranked, rank, arrays, p), caption(
             f"Generated samples on the {PROBLEMS[problem].title}",
-            (f"The final generated samples (the first 500 of the {cfg.n_eval:,} evaluated) of the first {N_SHOW} "
-             "ranked seeds of each loss (its chosen setting), " +
+            (f"The final generated samples (the first 500 of the {cfg.n_eval:,} evaluated) of the first "
+             f"{n_seeds} ranked seed{'s' if n_seeds > 1 else ''} of each loss (its chosen setting), " +
              ("blue dots over the modes' means (black crosses)" if two_d else
               "as a histogram over the data's density (black line)") +
              "; each panel gives the modes that seed captured and how many samples fall outside the drawn window."),
