@@ -111,3 +111,14 @@ def test_exact_dynamics_and_estimator_numbers_are_the_committed_ones():
         assert meta["runs"]["computed_in_this_invocation"] == meta["runs"]["requested"]  # a full run, not a redraw
         section = FLAT.split(f"`python -m studies.{study}` (results in", 1)[1].split("## ", 1)[0]
         assert f"It took {meta['wall_time_s']:.0f} s of wall time" in section, study
+
+
+def test_mode_coverage_cpu_answer_is_the_committed_summary():
+    s = pd.read_csv(ROOT / "results/mode_coverage_cpu/summary.csv")
+    names = {"ns": "`ns`", "minimax": "`minimax`", "alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2": "(α_D, α_G) = (0.5, 1.2)"}
+    pct = lambda r, m: f"{100 * r[f'{m}_rate']:.0f}% [{100 * r[f'{m}_ci_low']:.0f}, {100 * r[f'{m}_ci_high']:.0f}]"
+    for r in s.to_dict("records"):
+        row = (f"| {names[r['loss']]} | {r['beta2']:g} | {pct(r, 'success')} | {pct(r, 'failure')} | "
+               f"{r['modes_mean']:.2f} [{r['modes_ci_low']:.2f}, {r['modes_ci_high']:.2f}] | "
+               f"{100 * r['stable_fraction']:.0f}% |")
+        assert row in TEXT, row
