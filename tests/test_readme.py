@@ -49,11 +49,11 @@ def test_image_gan_numbers_are_the_committed_ones():
     m = _final("results/image_gan_mnist5k_dcgan_ns_quick/metrics.csv").loc[0]
     assert (f"FID {m.fid:.0f} and KID {m.kid:.0f}" in FLAT and f"precision {m.precision:.2f}, recall {m.recall:.2f}, "
             f"density {m.density:.2f}, coverage {m.coverage:.2f}" in FLAT)
-    for loss, kl_words in (("ns", "KL to uniform"), ("alpha_d_alpha_g", "KL")):
-        f = _final(f"results/image_gan_stacked_mnist_dcgan_{loss}_quick/metrics.csv")
-        modes = " / ".join(f"{v:.0f}" for v in f.modes)
-        kls = " / ".join(f"{v:.2f}" for v in f.kl)
-        assert f"covers {modes}" in FLAT and f"({kl_words} {kls}" in FLAT, (loss, modes, kls)
+    c = pd.read_csv(ROOT / "results/image_gan_mnist5k_dcgan_ns_cpu/metrics.csv")
+    c = c[(c.loss == "ns") & (c.metric == "fid")]
+    c = c[c.step == c.groupby("seed").step.transform("max")].set_index("seed").sort_index().rename(columns={"value": "fid"})
+    fids = " / ".join(f"{v:.1f}" for v in c.fid)  # each seed at its last evaluation (seeds stop at their plateau)
+    assert f"FID {fids} (mean {c.fid.mean():.1f})" in FLAT
 
 
 def test_mode_coverage_numbers_and_names_are_the_committed_ones():
