@@ -10,8 +10,9 @@ Setting: the TensorFlow toy code of the Unrolled-GAN authors (Metz et al. 2017, 
   orthogonal initialisation with gain 1.4, zero biases; batch 512; 25,000 iterations;
 * evaluation: 2,500 samples; a sample is high quality (HQ) if it lies within 3σ of its nearest mean (Euclidean); a
   mode is captured if at least one HQ sample is nearest to it (``toy.metrics`` rule ``welfert``, which is the
-  authors' ``evaluate_samples``); on the ring a tie between the two coinciding means goes to the first, as numpy's
-  ``argmin`` does there, so at most 7 of the 8 modes can be counted.
+  authors' ``evaluate_samples``); on the ring the two "coinciding" means differ by 2.4e-16 in x (sin 2π in float64),
+  so which of them is nearest to a sample at the top is decided by rounding, and both can be counted: 8 modes can be
+  captured.
 
 Methods (:data:`METHODS`):
 
@@ -231,7 +232,7 @@ def plot_samples(arrays: dict, table: pd.DataFrame, cfg: VeeganTableConfig, n_sh
 
 CAPTION = """# {name}
 
-* `trajectories.png`: modes captured (of 8 on the ring, of which at most 7 can be counted; of 25 on the grid) and the
+* `trajectories.png`: modes captured (of 8 on the ring, two of them at the same place up to rounding; of 25 on the grid) and the
   share of high-quality samples against G steps; thin lines: seeds, bold: their mean; dotted: the published value.
 * `samples.png`: the final 2,500 samples of the first three seeds of each row (blue) over the data's means (black x).
 

@@ -122,3 +122,10 @@ def test_mode_coverage_cpu_answer_is_the_committed_summary():
                f"{r['modes_mean']:.2f} [{r['modes_ci_low']:.2f}, {r['modes_ci_high']:.2f}] | "
                f"{100 * r['stable_fraction']:.0f}% |")
         assert row in TEXT, row
+
+
+def test_veegan_rows_are_the_committed_table():
+    t = pd.read_csv(ROOT / "results/veegan_table/table.csv")
+    for r in t.to_dict("records"):
+        assert (f"| {r['problem']} | GAN | {r['seeds']} | {r['modes_mean']:.2f} ± {r['modes_se']:.2f} | "
+                f"{r['published_modes']:g} | {r['hq_pct_mean']:.1f} ± {r['hq_pct_se']:.1f} |") in TEXT, r
