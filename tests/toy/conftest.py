@@ -10,14 +10,11 @@ setting is restored afterwards.
 from __future__ import annotations
 
 import pytest
-import torch
+
+from toy.threads import one_thread as _one_thread
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with _one_thread():
         yield
-    finally:
-        torch.set_num_threads(n)
