@@ -41,6 +41,7 @@ A study is a short module that declares what is particular to it and nothing els
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import io
 import json
@@ -291,12 +292,17 @@ def usage_error(study: Study, message: str) -> NoReturn:
 
 
 def check_output_dir(out: Path) -> str | None:
-    """None if ``out`` can be created and written (checked by writing and removing a file), else why not."""
+    """None if ``out`` can be created and written (checked by writing and removing a file), else why not; the
+    directories it had to create for the check are removed again when the check fails."""
+    created = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = write_atomic(out / f".distmatch-write-check-{os.getpid()}", b"")  # one per process: drivers share out
         probe.unlink()
     except OSError as exc:
+        for p in created:
+            with contextlib.suppress(OSError):
+                p.rmdir()
         return f"--out {out}: cannot write there ({exc.strerror or exc})"
     return None
 
@@ -425,10 +431,7 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
         print(study.report(summary, cfg))
         print(f"redrew the figures of {out}/ from {study.table}")
         return 0
-    problem = check_output_dir(out)
-    if problem:
-        usage_error(study, problem)
-    try:
+    try:  # a request that cannot run is refused before the output directory is made
         study.check(cfg)
         variants = study.variants(cfg)
         seeds = study.seeds(cfg)
@@ -438,6 +441,9 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
                              "(--first-seed)")
     except ValueError as exc:
         usage_error(study, str(exc))
+    problem = check_output_dir(out)
+    if problem:
+        usage_error(study, problem)
     timer = RunTimer()
     store = RunStore(out)
     if opts.fresh:

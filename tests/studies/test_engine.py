@@ -347,11 +347,24 @@ def test_unwritable_output_directories_are_refused_before_any_work(tmp_path, cap
     assert "runs (" not in err  # refused before planning: no start line
 
 
-def test_a_request_too_large_to_plan_is_a_command_line_error(capsys):
+def test_a_request_too_large_to_plan_is_a_command_line_error(tmp_path, capsys):
+    out = tmp_path / "results" / "never-written"
     with pytest.raises(SystemExit) as exc:
-        mode_coverage.main([*MC, "--seeds", "1000000000", "--out", "/tmp/distmatch-never-written"])
+        mode_coverage.main([*MC, "--seeds", "1000000000", "--out", str(out)])
     assert exc.value.code == 2
     assert "split the seeds over several runs" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()  # a refused request leaves no empty output directory behind
+
+
+def test_an_unwritable_output_directory_leaves_nothing_it_created(tmp_path, monkeypatch, capsys):
+    def full_disk(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(engine, "write_atomic", full_disk)  # the probe file cannot be written
+    with pytest.raises(SystemExit) as exc:
+        mode_coverage.main([*MC, "--out", str(tmp_path / "a" / "b")])
+    assert exc.value.code == 2 and "No space left on device" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()  # the directories made for the check are gone again
 
 
 def test_store_units_hash_by_key_and_seeds():
