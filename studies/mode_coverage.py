@@ -64,8 +64,9 @@ CPU_PRESET = dict(losses=("ns", "minimax", "alpha_d_alpha_g:alpha_d=0.5,alpha_g=
 (0.3, 1) is left out for time) with 40 seeds per cell on networks and a schedule sized for 2 CPU cores: G and D 3
 hidden layers of 64 (the paper's: 4 × 400 and 4 × 200), lr 5e-4 (the paper's: 1e-4), 100 epochs of 25,000 samples
 (the paper's: 400 of 50,000), the paper's 25,000 evaluation samples and latent scheme. Not the paper's scale. One
-cell (40 seeds as one batched computation) takes about 18 minutes on one idle core (10.7 s an epoch), so the six
-cells take about 55 minutes with ``--jobs 2``. (A pilot at lr 1e-3 with 5,000 evaluation samples reached 7-8 modes
+cell (40 seeds as one batched computation) ran at 8 s an epoch on a nearly idle core and 15-18 s with four runs on
+the two cores, so the six cells should take roughly 40 minutes with ``--jobs 2`` on an idle machine (not measured as
+a whole). (A pilot at lr 1e-3 with 5,000 evaluation samples reached 7-8 modes
 for most NS seeds by epoch 40 but kept flickering between 7 and 8: a mode held by a handful of samples gains and
 loses its last one.)"""
 
