@@ -562,7 +562,6 @@ class DiracGanStudy(Study):
     config_cls = DiracGanConfig
     table = TABLE
     presets = PRESETS
-    default_preset = "paper"
     key_column = None
     uses_torch = False  # CPU float64 whatever the machine has; units import torch themselves
 

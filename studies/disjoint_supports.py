@@ -486,7 +486,6 @@ class DisjointSupports(Study):
     config_cls = DisjointConfig
     table = TABLE
     presets = PRESETS
-    default_preset = "paper"
     key_column = None
 
     def variants(self, cfg: DisjointConfig) -> list[Variant]:

@@ -8,7 +8,7 @@ A study is a short module that declares what is particular to it and nothing els
         config_cls = MyConfig                  # frozen dataclass: its fields are the command line
         table = "my_study.csv"                 # the long table
         presets = {"quick": {...}, "cpu": {...}, "paper": {}}   # field values; explicit options override them
-        default_preset = "paper"
+        # default_preset = "paper" (inherited): the preset used when none is named
 
         def variants(self, cfg): ...           # the configurations (labels = leading table columns, config)
         def seeds(self, cfg): ...              # the run seeds ([] for work without seeds)
@@ -117,7 +117,8 @@ class Study:
     config_cls: ClassVar[type]
     table: ClassVar[str] = ""
     presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
-    default_preset: ClassVar[str | None] = None
+    default_preset: ClassVar[str | None] = "paper"
+    """The preset used when none is named (studies without presets ignore it)."""
     key_column: ClassVar[str | None] = "config_key"
     """Column holding each row's configuration key (None: no such column, e.g. an analytic sweep)."""
     sort_columns: ClassVar[tuple[str, ...]] = ()

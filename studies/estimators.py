@@ -577,7 +577,6 @@ class Estimators(Study):
     config_cls = EstimatorsConfig
     table = TABLE
     presets = PRESETS
-    default_preset = "paper"
     key_column = None
 
     def variants(self, cfg: EstimatorsConfig) -> list[Variant]:

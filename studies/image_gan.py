@@ -763,7 +763,6 @@ class ImageGan(Study):
     config_cls = ImageGanConfig
     table = TABLE
     presets = PRESETS
-    default_preset = "paper"
     sort_columns = ("step", "metric")
     cost_unit = "it"
     run_name_help = "<dataset>_<arch>_<loss>[_vs_<loss>...][_cond]"

@@ -620,7 +620,6 @@ class LossComparison(ToyStudy):
     config_cls = LossComparisonConfig
     table = TABLE
     presets = PRESETS
-    default_preset = "paper"
     epilog = variants_help()
 
     def variants(self, cfg: LossComparisonConfig) -> list[Variant]:

@@ -359,7 +359,6 @@ class ModeCoverage(ToyStudy):
     config_cls = ModeCoverageConfig
     table = TABLE
     presets = PRESETS
-    default_preset = "paper"
     epilog = variants_help()
 
     def variants(self, cfg: ModeCoverageConfig) -> list[Variant]:

@@ -252,7 +252,6 @@ class VeeganTable(ToyStudy):
                   "batch_size": 64, "n_eval": 500},
         "paper": {},
     }
-    default_preset = "paper"
     keep_samples = 2500  # every evaluation sample: the scatter shows what the metrics counted
 
     def variants(self, cfg: VeeganTableConfig) -> list[Variant]:
