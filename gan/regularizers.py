@@ -55,6 +55,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .losses import AdversarialLoss
+from .schedules import LR_SCHEDULES
 
 Critic = Callable[[torch.Tensor], torch.Tensor]
 Generators = Union[torch.Generator, Sequence[torch.Generator]]
@@ -543,6 +544,8 @@ class TrainOptions:
     n_dis : discriminator steps per generator step (≥ 1; WGAN uses 5).
     lr_d, lr_g : Adam learning rates of D and G (different values: TTUR, Heusel et al. 2017).
     beta1, beta2 : Adam moment decays, each in [0, 1) (WGAN-GP: 0, 0.9; DCGAN: 0.5, 0.999).
+    lr_schedule : the rates' schedule over the run, a key of :data:`gan.schedules.LR_SCHEDULES` ("constant",
+        "linear", "cosine"); the toy trainer only (it knows the run's length).
     penalty : None or one of ``PENALTIES`` ("gp", "r1", "dragan") added to the D loss.
     penalty_weight : its weight, λ for gp / dragan, γ for r1 (> 0).
     clip : None or the weight-clipping bound c > 0 applied after each D step.
@@ -566,6 +569,7 @@ class TrainOptions:
     lr_g: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    lr_schedule: str = "constant"
     penalty: str | None = None
     penalty_weight: float = 10.0
     clip: float | None = None
@@ -594,6 +598,8 @@ class TrainOptions:
             if isinstance(b, (bool, np.bool_)) or not isinstance(b, (int, float, np.integer, np.floating)) \
                     or not (0.0 <= b < 1.0):
                 raise ValueError(f"{name} must lie in [0, 1); got {b!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)}; got {self.lr_schedule!r}")
         if self.penalty is not None and self.penalty not in PENALTIES:
             raise ValueError(f"penalty must be None or one of {PENALTIES}; got {self.penalty!r}")
         if self.clip is not None:

@@ -226,6 +226,9 @@ class ImageTrainConfig:
             raise ValueError(f"ADA (ada_target={self.ada_target}) and DiffAugment (diffaugment={self.diffaugment!r}) "
                              f"are two augmentation pipelines; choose one")
         opts = self.train_options()
+        if opts.lr_schedule != "constant":
+            raise ValueError(f"options.lr_schedule={opts.lr_schedule!r}: the image trainer runs on a constant rate (it "
+                             f"trains in calls of unknown total length); the schedules are the toy trainer's")
         if not spec.style:
             for name in ("pl_weight", "style_mixing"):
                 if getattr(opts, name) != 0:

@@ -6,18 +6,30 @@ same numbers from the same per-seed streams as :func:`toy.train.train_toy` and t
 steps in the same order (D on the concatenated real and fake batch; D's parameters excluded from
 the G step's backward). It shares no model or optimiser code with the stacked trainer, so
 agreement between the two (``tests/toy``) checks the batching; and it is the sequential baseline
-of ``benchmarks/toy_speed.py``. No divergence handling, no hooks, no metrics, no mode-collapse
+of ``benchmarks/toy_speed.py``. A learning-rate schedule (``options.lr_schedule``) is applied with torch's own
+schedulers (``LinearLR``, ``CosineAnnealingLR``), independent of :mod:`gan.schedules`. No divergence handling, no hooks, no metrics, no mode-collapse
 remedies (PacGAN, minibatch std, feature matching, unrolled D: ValueError).
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
+from torch.optim import lr_scheduler
 
 from .data import ToyData, seed_generators
 from .generator_losses import DEFAULT_GENERATOR_LOSS
 from .models import plain_mlp
 from .train import DTYPES, ToyConfig, make_adam
+
+
+TORCH_SCHEDULERS: dict[str, Callable[[torch.optim.Optimizer, int], lr_scheduler.LRScheduler] | None] = {
+    "constant": None,
+    "linear": lambda opt, total: lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=0.0, total_iters=total),
+    "cosine": lambda opt, total: lr_scheduler.CosineAnnealingLR(opt, T_max=total),
+}
+"""torch's scheduler for each ``gan.schedules`` name (stepped once per iteration, after the G step)."""
 
 
 class PlainTrainer:
@@ -41,6 +53,9 @@ class PlainTrainer:
         self.D = plain_mlp(config.d_spec(), seed_generators([seed], "d_init")[0], dtype).to(self.device)
         self.opt_g = make_adam(self.G.parameters(), config.options.lr_g, config.betas, config.adam, self.device)
         self.opt_d = make_adam(self.D.parameters(), config.options.lr_d, config.betas, config.adam, self.device)
+        make = TORCH_SCHEDULERS[config.options.lr_schedule]
+        total = self.data.steps_per_epoch(config.batch_size) // config.options.n_dis * config.epochs
+        self.schedulers = [] if make is None else [make(self.opt_d, total), make(self.opt_g, total)]
         self.data_gen = seed_generators([seed], "data", self.device)
         self.latent_gen = seed_generators([seed], "latent", self.device)
         self.loss_d: list[torch.Tensor] = []
@@ -69,5 +84,7 @@ class PlainTrainer:
             self.opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             self.opt_g.step()
+            for sched in self.schedulers:
+                sched.step()
             self.loss_d.append(loss_d.detach())
             self.loss_g.append(loss_g.detach())

@@ -65,6 +65,7 @@ from gan.checkpoint import CheckpointFile
 from gan.losses import AdversarialLoss, get_loss
 from gan.regularizers import TrainOptions
 from gan.remedies import minibatch_stddev, pack
+from gan.schedules import lr_factor, set_lr
 from gan.seeding import ADAM_IMPLS, make_adam
 
 from .data import ToyData, TorchMixture, check_seeds, per_seed, seed_generators
@@ -500,6 +501,14 @@ class ToyTrainer:
         self.hist_g[it] = loss.detach()
         return fake.detach()
 
+    def _schedule_rates(self, it: int) -> None:
+        """Both optimisers' rates at iteration ``it``: base rate × :func:`gan.schedules.lr_factor`."""
+        opts = self.cfg.options
+        factor = lr_factor(opts.lr_schedule, it, self.hist_d.shape[0])
+        set_lr(self.opt_d, opts.lr_d * factor)
+        if self.opt_g is not None:
+            set_lr(self.opt_g, opts.lr_g * factor)
+
     def epoch(self, epoch: int, bar=None) -> None:
         """The iterations of epoch ``epoch``. Latents are drawn per block of iterations: the D latents of the block,
         then its G latents (``g_latents="fresh"``), one draw each per seed. A block is the whole epoch unless a seed's
@@ -528,6 +537,8 @@ class ToyTrainer:
                     z_d, z_g = z_all[: (stop - start) * n_dis], z_all[(stop - start) * n_dis:]
             for i in range(start, stop):
                 it, b = base + i, i - start  # b: the iteration within the block
+                if cfg.options.lr_schedule != "constant":
+                    self._schedule_rates(it)
                 last = (i + 1) * n_dis - 1  # the iteration's last D step: its real batch (and z, with reuse) feed G
                 if cfg.update == "simultaneous":  # both gradients at the same parameters, then both updates
                     fake = self.g_step(z_d[b], real[i], it, apply=False)

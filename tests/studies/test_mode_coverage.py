@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing
 
 import numpy as np
 import pandas as pd
@@ -196,8 +197,15 @@ def test_cpu_preset_resolves_and_records_its_scheme():
     cfg = inv.config
     assert inv.out.name == "mode_coverage_cpu" and cfg.seeds == 41 and cfg.epochs == mc.CPU_PRESET["epochs"]
     assert (cfg.latents, cfg.g_latents) == ("fixed", "reuse") and len(cfg.variants()) == 2 * len(mc.CPU_PRESET["losses"])
+    assert cfg.lr_schedule == "cosine" and {v.config.options.lr_schedule for v in cfg.variants()} == {"cosine"}
     quick = engine.parse(mc.STUDY, ["--quick"]).config
     assert (quick.latents, quick.g_latents) == ("fresh", "fresh")  # the committed quick run's scheme
+    assert engine.parse(mc.STUDY, ["--preset", "cpu", "--lr-schedule", "constant"]).config.lr_schedule == "constant"
+
+
+def test_schedule_choices_are_the_registry():
+    from gan.schedules import LR_SCHEDULES
+    assert set(typing.get_args(typing.get_type_hints(mc.ModeCoverageConfig)["lr_schedule"])) == set(LR_SCHEDULES)
 
 
 def test_stable_fraction_counts_seeds_whose_modes_stop_changing():

@@ -135,6 +135,42 @@ def test_batched_equals_plain_modules():
         assert (batched.loss_g[:, i] - torch.stack(plain.loss_g).double()).abs().max() <= EQUIV_TOL
 
 
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+def test_rate_schedule_equals_torchs_schedulers(schedule):
+    # The reference steps torch's LinearLR / CosineAnnealingLR (a recursive formula, not gan.schedules) once per
+    # iteration; 2 epochs of 20 iterations, so the rate falls to 1 - 39/40 (linear) or ½(1 + cos(39π/40)) of its base.
+    seeds = [0, 4]
+    cfg = _small_config(epochs=2, lr_schedule=schedule)
+    batched = train_toy(cfg, seeds)
+    constant = train_toy(_small_config(epochs=2), seeds)
+    assert (batched.loss_g[-1] - constant.loss_g[-1]).abs().max() > 1e-4  # the schedule changed the run
+    for i, s in enumerate(seeds):
+        plain = PlainTrainer(dataclasses.replace(cfg, adam="for"), s)
+        plain.epoch()
+        plain.epoch()
+        for stacked, module in ((batched.G, plain.G), (batched.D, plain.D)):
+            for a, b in zip(stacked.to_plain(i).parameters(), module.parameters()):
+                assert (a - b).abs().max() <= EQUIV_TOL
+        assert (batched.loss_g[:, i] - torch.stack(plain.loss_g).double()).abs().max() <= EQUIV_TOL
+
+
+def test_rate_schedule_is_a_function_of_the_iteration_so_a_resumed_run_is_on_it(tmp_path):
+    cfg = _small_config(epochs=3, lr_schedule="cosine")
+    straight = train_toy(cfg, [1])
+
+    class Kill(Exception):
+        pass
+
+    def kill(trainer):
+        if trainer.epochs_done == 1:
+            raise Kill
+
+    with pytest.raises(Kill):
+        train_toy(cfg, [1], checkpoint=tmp_path / "c.pt", on_epoch=kill)
+    resumed = train_toy(cfg, [1], checkpoint=tmp_path / "c.pt")
+    assert torch.equal(resumed.loss_g, straight.loss_g)
+
+
 # ------------------------------------------------------------------------------------------ (d)
 LOSS_PARAMS = {"alpha": {"alpha": 2.0}, "alpha_d_alpha_g": {"alpha_d": 0.5, "alpha_g": 1.2},
                "fgan_arimoto": {"alpha": 2.0}}
