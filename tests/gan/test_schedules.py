@@ -7,7 +7,7 @@ import math
 import pytest
 
 from gan.regularizers import TrainOptions
-from gan.schedules import LR_SCHEDULES, lr_factor
+from gan.schedules import lr_factor
 
 
 @pytest.mark.parametrize("schedule,it,total,expected", [
