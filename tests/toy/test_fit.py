@@ -38,3 +38,19 @@ def test_collapsed_samples_stay_finite_and_bad_input_raises():
         fit_mixture_1d(np.arange(5.0), k=0)
     with pytest.raises(ValueError, match="at least k"):
         fit_mixture_1d(np.arange(2.0), k=3)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+def test_log_sum_exp_is_scipys_bit_for_bit(k):
+    # the EM loop's own log-sum-exp must give the same bits as scipy's (the fits, and every table built on them, were
+    # made with scipy's), including ties at the maximum and -inf entries
+    from scipy.special import logsumexp
+
+    from toy.fit import _logsumexp_last
+
+    rng = np.random.default_rng(k)
+    a = rng.normal(0, 30, (3, 400, k))
+    a[0, :50] = a[0, :50, :1]  # all k entries equal: m = k
+    a[1, :50, 0] = -np.inf
+    a[2, :50] = np.round(a[2, :50])  # many ties
+    assert np.array_equal(_logsumexp_last(a), logsumexp(a, axis=2, keepdims=True))
