@@ -340,8 +340,8 @@ def _cell_stats(centres: Array, h: float, mom: Array, err: Array) -> tuple[Array
 def difference_grid(P: GaussianMixture, Q: GaussianMixture, cap: int = DIFF_CAP) -> tuple[Array, float] | None:
     """Centres and side h of the square cells of the difference cell problem: a grid over the box reaching
     :data:`DIFF_SIGMAS` σ_max beyond every mean; h starts at σ_min/:data:`DIFF_FINENESS` (σ_min the smallest σ of any
-    component) and is refined by h ← 0.98 h (size/cap)^¼ (size = cells where p > q times cells where p < q, counted
-    at the centres; it scales as h⁻⁴), keeping the last within ``cap``. None when the first is already too large, or
+    component) and is refined by secant steps on log size against log h towards 0.97 cap (size = cells where p > q times cells
+    where p < q, counted at the centres; about h⁻⁴), keeping the smallest h within ``cap``. None when the first is already too large, or
     when the box has more than 50 √cap cells (narrow components far apart: the grid would be mostly empty)."""
     sd = np.sqrt(np.concatenate([P._cov_eigvals, Q._cov_eigvals]))
     mu = np.concatenate([P.means, Q.means])
@@ -350,18 +350,21 @@ def difference_grid(P: GaussianMixture, Q: GaussianMixture, cap: int = DIFF_CAP)
     h = float(sd[:, 0].min()) / DIFF_FINENESS
     if np.prod((hi - lo) / h) > 50.0 * np.sqrt(cap):
         return None  # a box of mostly empty cells: the components are narrow for their spread
-    best = None
-    for _ in range(4):  # the count scales as h⁻⁴: a few corrections settle it
+    best, last, power = None, None, 4.0
+    for _ in range(4):  # secant steps on log size against log h (about h⁻⁴), aiming just below cap
         n = np.ceil((hi - lo) / h).astype(int)
         axes = [lo[e] + h * (np.arange(n[e]) + 0.5) for e in (0, 1)]
         centres = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 2)
         g = (P.pdf(centres) - Q.pdf(centres)) * h * h
-        size = int(np.sum(g > DIFF_DROP)) * int(np.sum(-g > DIFF_DROP))
-        if size <= cap:
+        size = max(int(np.sum(g > DIFF_DROP)) * int(np.sum(-g > DIFF_DROP)), 1)
+        if size <= cap and (best is None or h < best[1]):
             best = (centres, h)
         elif best is None:
             return None  # even the coarsest allowed cells make too large a problem
-        h *= 0.98 * (size / cap) ** 0.25
+        if last is not None and last[0] != h and last[1] != size:
+            power = min(max(np.log(size / last[1]) / np.log(last[0] / h), 2.0), 6.0)
+        last = (h, size)
+        h *= (size / (0.97 * cap)) ** (1.0 / power)
     return best
 
 
