@@ -12,6 +12,13 @@ Upper bounds are costs of explicit couplings of P and Q; lower bounds are gaps E
   forms of the truncated normal). For any coupling π of the cell masses, Σ_ij π_ij (P|cell_i ⊗ Q|cell_j) couples P
   and Q, and E‖X − Y‖ ≤ √(‖x_i − y_j‖² + t_i + s_j) for independent X, Y (Jensen). U_q = the exact optimum of that
   discrete problem (network simplex, POT's ``ot.emd``).
+* **Difference cells** (U, L): W1(P, Q) = W1((p − q)⁺, (p − q)⁻) (KR duality: it depends on P − Q only), so the
+  common part min(p, q) stays in place and only the rest is moved. Both parts are cut by one grid of squares, coupled
+  cell by cell as above by the optimal plan of that discrete problem (:func:`difference_upper`); the cells' moments
+  come from a Gauss rule, refined where p = q kinks the parts, and their estimated errors are accounted for outwards.
+  Used for overlapping components (the per-component cells then pair nearby cells of P and Q, whose spreads dominate
+  √(‖x_i − y_j‖² + t_i + s_j)) when the cells are finer than every component (:func:`difference_grid`); the
+  c-transforms of its duals give L as below.
 * **Linear pieces** (L): components are grouped into clusters whose balls B_k (centre m_k, radius r_k reaching
   :data:`BALL_SIGMAS` σ_max beyond every member's mean) are disjoint; f = u_k·(x − m_k) + c_k on B_k with |u_k| ≤ 1 is
   1-Lipschitz on their union when |c_k − c_l| ≤ ‖m_k − m_l‖ − 2(r_k + r_l), and extends to R² (McShane). Its gap is
@@ -252,6 +259,159 @@ def _cluster_lower(P: GaussianMixture, Q: GaussianMixture, R: float) -> float:
     return max(linear + excess - tail, 0.0)
 
 
+DIFF_CAP = 2_500_000
+"""Largest cost matrix (P-excess cells × Q-excess cells) of the difference cell problem."""
+DIFF_FINENESS = 1.5
+"""The difference cell problem is solved only if its cells are this many times narrower than every component's
+smallest σ (coarser cells would resolve the components worse than their own principal-axis cells)."""
+DIFF_SIGMAS = 8.0
+"""The difference grid's box reaches this many σ_max beyond every component's mean (mass outside: e^{−32})."""
+DIFF_GAUSS = 4
+"""Gauss–Legendre nodes per axis of the rule on each sub-square of a difference cell."""
+DIFF_ATOL = 1e-10
+"""Cells whose estimated mass error exceeds this get a finer rule (:func:`difference_moments`)."""
+DIFF_DROP = 1e-10
+"""Cells whose computed mass (p − q)± is below this are left out of the discrete problem (their mass is counted in
+the mismatch term)."""
+
+
+def _gauss_square(n: int, h: float, k: int) -> tuple[Array, Array]:
+    """Offsets from the centre and weights of the n × n Gauss–Legendre rule on each of the k × k sub-squares of a
+    square of side h."""
+    g, gw = np.polynomial.legendre.leggauss(n)
+    step = h / k
+    x = (-0.5 * h + step * (np.arange(k)[:, None] + 0.5) + 0.5 * step * g[None]).ravel()
+    wx = np.tile(0.5 * step * gw, k)
+    return np.stack(np.meshgrid(x, x, indexing="ij"), -1).reshape(-1, 2), np.outer(wx, wx).ravel()
+
+
+def _part_moments(P: GaussianMixture, Q: GaussianMixture, centres: Array, h: float, k: int,
+                  block: int = 1 << 20) -> Array:
+    """The moments of (p − q)⁺ and (p − q)⁻ on each cell (shape (2, n, 4): ∫ g, ∫ g (x − c), ∫ g ‖x − c‖²) by the
+    :data:`DIFF_GAUSS`-point Gauss rule on k × k sub-squares."""
+    off, w = _gauss_square(DIFF_GAUSS, h, k)
+    basis = np.stack([np.ones(len(off)), off[:, 0], off[:, 1], np.sum(off * off, axis=1)], axis=1) * w[:, None]
+    out = np.empty((2, len(centres), 4))
+    step = max(1, block // len(off))
+    for s in range(0, len(centres), step):
+        c = centres[s:s + step]
+        x = (c[:, None] + off[None]).reshape(-1, 2)
+        g = (P.pdf(x) - Q.pdf(x)).reshape(len(c), -1)
+        out[:, s:s + step] = np.stack([np.maximum(g, 0.0) @ basis, np.maximum(-g, 0.0) @ basis])
+    return out
+
+
+def difference_moments(P: GaussianMixture, Q: GaussianMixture, centres: Array, h: float) -> tuple[Array, Array]:
+    """For each square cell (centre c, side h) and each part (p − q)⁺, (p − q)⁻ (shape (2, n, 4)): the moments
+    ∫ g, ∫ g (x − c), ∫ g ‖x − c‖² and their error estimates |I_2k − I_k|, I_k the Gauss rule on k × k sub-squares
+    (:func:`_part_moments`); the parts are kinked where p = q, and the cells whose estimate exceeds
+    :data:`DIFF_ATOL` are refined (k = 2, 4, 8, 16; the finer rule is the one kept)."""
+    vals = _part_moments(P, Q, centres, h, 2)
+    errs = np.abs(vals - _part_moments(P, Q, centres, h, 1))
+    for k in (4, 8, 16):
+        rough = np.flatnonzero(np.max(errs[:, :, 0], axis=0) > DIFF_ATOL)
+        if rough.size == 0:
+            break
+        finer = _part_moments(P, Q, centres[rough], h, k)
+        errs[:, rough], vals[:, rough] = np.abs(finer - vals[:, rough]), finer
+    return vals, errs
+
+
+def _cell_stats(centres: Array, h: float, mom: Array, err: Array) -> tuple[Array, Array, Array, Array]:
+    """Masses, conditional means x = c + M₁/M₀ and conditional spreads t = M₂/M₀ − ‖M₁/M₀‖² of cells from their
+    moments (clipped to what a measure on the cell can have: x in the cell, 0 ≤ t ≤ h²/2), and a margin ε ≥
+    |x − x̃| + √|t − t̃| per cell from the moments' error estimates (by √(‖d + e‖² + t + δ) ≤ √(‖d‖² + t) + ‖e‖ + √δ,
+    each cost √(‖x_i − y_j‖² + t_i + s_j) computed from estimated moments is at most ε_i + ε_j too low)."""
+    m0, m1, m2 = mom[:, 0], mom[:, 1:3], mom[:, 3]
+    e0, e1, e2 = err[:, 0], np.linalg.norm(err[:, 1:3], axis=1), err[:, 3]
+    safe = np.where(m0 > 0, m0, 1.0)
+    u, q = m1 / safe[:, None], m2 / safe
+    low = np.maximum(m0 - e0, 0.0)  # the true mass is at least this
+    nu = np.linalg.norm(u, axis=1)
+    with np.errstate(divide="ignore"):
+        du = np.where(low > 0, (e1 + nu * e0) / np.where(low > 0, low, 1.0), np.inf)
+        dq = np.where(low > 0, (e2 + np.abs(q) * e0) / np.where(low > 0, low, 1.0), np.inf)
+    dt = dq + (2.0 * nu + du) * du
+    margin = np.minimum(du + np.sqrt(dt), 1.5 * np.sqrt(2.0) * h)  # |δx| ≤ h√2 and |δt| ≤ h²/2 in any case
+    t = np.clip(q - nu * nu, 0.0, 0.5 * h * h)  # clipping to the possible range moves towards the true values
+    return m0, centres + np.clip(u, -0.5 * h, 0.5 * h), t, margin
+
+
+def difference_grid(P: GaussianMixture, Q: GaussianMixture, cap: int = DIFF_CAP) -> tuple[Array, float] | None:
+    """Centres and side h of the square cells of the difference cell problem: a grid over the box reaching
+    :data:`DIFF_SIGMAS` σ_max beyond every mean; h starts at σ_min/:data:`DIFF_FINENESS` (σ_min the smallest σ of any
+    component) and is refined by secant steps on log size against log h towards 0.97 cap (size = cells where p > q times cells
+    where p < q, counted at the centres; about h⁻⁴), keeping the smallest h within ``cap``. None when the first is already too large, or
+    when the box has more than 50 √cap cells (narrow components far apart: the grid would be mostly empty)."""
+    sd = np.sqrt(np.concatenate([P._cov_eigvals, Q._cov_eigvals]))
+    mu = np.concatenate([P.means, Q.means])
+    lo = np.min(mu - DIFF_SIGMAS * sd[:, -1:], axis=0)
+    hi = np.max(mu + DIFF_SIGMAS * sd[:, -1:], axis=0)
+    h = float(sd[:, 0].min()) / DIFF_FINENESS
+    if np.prod((hi - lo) / h) > 50.0 * np.sqrt(cap):
+        return None  # a box of mostly empty cells: the components are narrow for their spread
+    best, last, power = None, None, 4.0
+    for _ in range(4):  # secant steps on log size against log h (about h⁻⁴), aiming just below cap
+        n = np.ceil((hi - lo) / h).astype(int)
+        axes = [lo[e] + h * (np.arange(n[e]) + 0.5) for e in (0, 1)]
+        centres = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 2)
+        g = (P.pdf(centres) - Q.pdf(centres)) * h * h
+        size = max(int(np.sum(g > DIFF_DROP)) * int(np.sum(-g > DIFF_DROP)), 1)
+        if size <= cap and (best is None or h < best[1]):
+            best = (centres, h)
+        elif best is None:
+            return None  # even the coarsest allowed cells make too large a problem
+        if last is not None and last[0] != h and last[1] != size:
+            power = min(max(np.log(size / last[1]) / np.log(last[0] / h), 2.0), 6.0)
+        last = (h, size)
+        h *= (size / (0.97 * cap)) ** (1.0 / power)
+    return best
+
+
+def difference_upper(P: GaussianMixture, Q: GaussianMixture, centres: Array, h: float
+                     ) -> tuple[float, Array, Array, Array, Array]:
+    """U from a coupling that leaves the common part min(p, q) in place and moves only the rest: W1(P, Q) =
+    W1((p − q)⁺, (p − q)⁻) (it depends on P − Q only), and those parts are coupled cell by cell (square cells of a
+    common grid, independently within each pair of cells, cost ≤ √(‖x_i − y_j‖² + t_i + s_j) as in the cell
+    coupling) by the optimal plan of that discrete problem. The cells' moments come from a Gauss rule
+    (:func:`difference_moments`); their estimated errors are accounted for outwards: a margin per cell on the costs
+    (:func:`_cell_stats`), and the plan's marginals differ from the true cell masses by at most |mass error| (plus
+    the dropped cells and the mass outside the box), a zero-mass remainder whose KR norm is at most its mass times
+    the distance to the box centre. Returns U and the cells' points and duals of both sides (for the c-transforms)."""
+    import ot
+
+    mom, err = difference_moments(P, Q, centres, h)
+    sides = []
+    for k in (0, 1):
+        m0, x, t, margin = _cell_stats(centres, h, mom[k], err[k])
+        keep = m0 > DIFF_DROP
+        sides.append((m0[keep], x[keep], t[keep], margin[keep], centres[keep], centres[~keep], m0[~keep]))
+    (a, xa, ta, ea, _, outa, da), (b, xb, tb, eb, cb, outb, db) = sides
+    cost = np.sqrt(np.sum((xa[:, None] - xb[None]) ** 2, axis=-1) + ta[:, None] + tb[None])
+    plan, log = ot.emd(a / a.sum(), b / b.sum(), cost, numItermax=100_000_000, log=True)
+    mass = float(a.sum())
+    transport = mass * (float(np.sum(plan * cost)) + float(a @ ea) / mass + float(b @ eb) / b.sum())
+    # the remainder: true masses minus the plan's marginals (a_i and b_j·Σa/Σb), the dropped cells, the tails
+    z = 0.5 * (centres.min(axis=0) + centres.max(axis=0))
+    reach = lambda c: np.linalg.norm(c - z, axis=1) + h / np.sqrt(2.0)
+    mismatch = float((err[0, :, 0] + err[1, :, 0]) @ reach(centres)) + float(da @ reach(outa) + db @ reach(outb))
+    mismatch += abs(1.0 - mass / float(b.sum())) * float(b @ reach(cb))
+    tails = sum(_box_tail(M, z, centres.min(axis=0) - 0.5 * h, centres.max(axis=0) + 0.5 * h) for M in (P, Q))
+    return transport + mismatch + tails, xa, np.asarray(log["u"]), xb, np.asarray(log["v"])
+
+
+def _box_tail(M: GaussianMixture, z: Array, lo: Array, hi: Array) -> float:
+    """An upper bound of ∫ ‖x − z‖ dM over the outside of the box [lo, hi]: for each component the outside lies
+    beyond r = (distance of its mean to the box's boundary) and ∫_{‖x − μ‖ > r} (‖x − μ‖ + ‖μ − z‖) dN ≤
+    σ_max T(r/σ_max) + ‖μ − z‖ e^{−r²/2σ²_max} (‖A Z‖ ≤ σ_max ‖Z‖; T: :func:`_tail_first_moment`)."""
+    sd = np.sqrt(M._cov_eigvals[:, -1])
+    total = 0.0
+    for w, mu, s in zip(M.weights, M.means, sd):
+        r = float(max(np.min(np.concatenate([mu - lo, hi - mu])), 0.0)) / s
+        total += w * (s * _tail_first_moment(r) + float(np.linalg.norm(mu - z)) * np.exp(-0.5 * r * r))
+    return float(total)
+
+
 SLICES = 48
 """Directions θ = πk/SLICES of the projected (sliced) lower bound."""
 
@@ -287,6 +447,16 @@ def w1_bracket(P: GaussianMixture, Q: GaussianMixture, rtol: float = 1e-2) -> Br
             break
         lower = max(lower, bound())
     m = 0
+    grid = difference_grid(P, Q) if upper - lower > rtol * lower else None
+    if grid is not None:
+        bound, xp, u, xq, v = difference_upper(P, Q, *grid)
+        upper = min(upper, bound)
+        m = int(np.ceil(np.sqrt(len(grid[0]))))
+        # c-transforms of the duals, cones at the P-excess cells first (the more numerous side, finer potential)
+        for bound in (lambda: dual_lower(Q, P, xp, u), lambda: dual_lower(P, Q, xq, v)):
+            if upper - lower <= rtol * lower:
+                break
+            lower = max(lower, bound())
     widths = [upper - lower]
     for cap in CELL_CAPS:
         if upper - lower <= rtol * lower:
