@@ -399,8 +399,7 @@ class ToyTrainer:
 
     # ------------------------------------------------------------------ divergence bookkeeping
     def _check(self, loss: torch.Tensor, it: int, where: int) -> None:
-        v = loss.detach()
-        bad = ~torch.isfinite(v) | (v.abs() > LOSS_BOUND)
+        bad = ~(loss.detach().abs() <= LOSS_BOUND)  # NaN compares false: non-finite or beyond the bound
         new = bad & self.alive
         self.div_iter = torch.where(new, it, self.div_iter)
         self.div_where = torch.where(new, where, self.div_where)
