@@ -518,13 +518,30 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
 
 
 def _recorded(out: Path, files: Mapping[str, Any], cfg: Any) -> bool:
-    """Whether ``out/run.json`` already records exactly these files (size and SHA-256) for this config."""
+    """Whether ``out/run.json`` already records exactly these files (size and SHA-256) for this config. A field the
+    record lacks counts as equal when the config holds its default (an option added later that keeps the old
+    behaviour, as in :func:`studies.store.config_key`)."""
     try:
         meta = json.loads((out / "run.json").read_text())
     except (OSError, ValueError):
         return False
-    return meta.get("files") == dict(files) and meta.get("config") == json.loads(json.dumps(json_safe(
-        dataclasses.asdict(cfg))))
+    recorded = meta.get("config")
+    if meta.get("files") != dict(files) or not isinstance(recorded, dict):
+        return False
+    current = json.loads(json.dumps(json_safe(dataclasses.asdict(cfg))))
+    if not set(recorded) <= set(current):
+        return False
+    for f in dataclasses.fields(cfg):
+        if f.name in recorded:
+            if recorded[f.name] != current[f.name]:
+                return False
+        elif f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            if json.loads(json.dumps(json_safe(default))) != current[f.name]:
+                return False
+        else:
+            return False
+    return True
 
 
 def _summary_json(summary: Any) -> Any:

@@ -169,8 +169,8 @@ def final_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 def summarize(table: pd.DataFrame, n_modes: int) -> pd.DataFrame:
     """Per (loss, β2), in the run's order: seeds, success (all modes) and failure (no mode) counts and rates with
-    Clopper–Pearson 95% intervals, mean modes captured (95% t-interval clipped to [0, n_modes]), mean HQ
-    fraction, diverged seeds."""
+    Clopper–Pearson 95% intervals, mean modes captured and mean HQ fraction (95% t-intervals clipped to [0, n_modes] and
+    [0, 1]), diverged seeds."""
     fin = final_rows(table)
     rows = []
     for loss, b2 in table[["loss", "beta2"]].drop_duplicates().itertuples(index=False):  # the run's variant order
@@ -179,6 +179,7 @@ def summarize(table: pd.DataFrame, n_modes: int) -> pd.DataFrame:
         succ, fail = int((g.modes_captured == n_modes).sum()), int((g.modes_captured == 0).sum())
         m, lo, hi = mean_ci(g.modes_captured)
         lo, hi = max(lo, 0.0), min(hi, float(n_modes))  # the t-interval clipped to the possible range
+        hq, hq_lo, hq_hi = mean_ci(g.hq_fraction)
         s_lo, s_hi = binomial_ci(succ, n)
         f_lo, f_hi = binomial_ci(fail, n)
         cell = table[(table.loss == loss) & (table.beta2 == b2)]
@@ -186,7 +187,8 @@ def summarize(table: pd.DataFrame, n_modes: int) -> pd.DataFrame:
                      "seeds": n, "success": succ, "success_rate": succ / n, "success_ci_low": s_lo,
                      "success_ci_high": s_hi, "failure": fail, "failure_rate": fail / n, "failure_ci_low": f_lo,
                      "failure_ci_high": f_hi, "modes_mean": m, "modes_ci_low": lo, "modes_ci_high": hi,
-                     "hq_fraction_mean": float(g.hq_fraction.mean()), "diverged": int(g.diverged.sum()),
+                     "hq_fraction_mean": hq, "hq_ci_low": max(hq_lo, 0.0), "hq_ci_high": min(hq_hi, 1.0),
+                     "diverged": int(g.diverged.sum()),
                      "stable_fraction": stable_fraction(cell)})
     return pd.DataFrame(rows)
 
@@ -211,11 +213,12 @@ def summary_markdown(summary: pd.DataFrame, n_modes: int) -> str:
             f"| {label(r.loss)} | {r.beta2:g} | {r.epoch} | {r.seeds} | {pct(r.success_rate)}% "
             f"[{pct(r.success_ci_low)}, {pct(r.success_ci_high)}] | {pct(r.failure_rate)}% "
             f"[{pct(r.failure_ci_low)}, {pct(r.failure_ci_high)}] | {r.modes_mean:.2f} "
-            f"[{r.modes_ci_low:.2f}, {r.modes_ci_high:.2f}] | {r.hq_fraction_mean:.3f} | {r.diverged} | "
+            f"[{r.modes_ci_low:.2f}, {r.modes_ci_high:.2f}] | {r.hq_fraction_mean:.3f} "
+            f"[{r.hq_ci_low:.3f}, {r.hq_ci_high:.3f}] | {r.diverged} | "
             f"{pct(r.stable_fraction)}% |")
     lines.append("")
-    lines.append("Intervals: 95% Clopper–Pearson for rates, 95% t-interval (clipped to the possible range) for the "
-                 "mean; converged seeds: the share whose number of modes is constant over the evaluations of the "
+    lines.append("Intervals: 95% Clopper–Pearson for rates, 95% t-intervals (clipped to the possible range) for the "
+                 "means; converged seeds: the share whose number of modes is constant over the evaluations of the "
                  "last 20% of the epochs.")
     return "\n".join(lines) + "\n"
 

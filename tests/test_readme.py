@@ -113,8 +113,9 @@ def test_exact_dynamics_and_estimator_numbers_are_the_committed_ones():
         assert f"It took {meta['wall_time_s']:.0f} s of wall time" in section, study
 
 
-def test_mode_coverage_cpu_answer_is_the_committed_summary():
-    s = pd.read_csv(ROOT / "results/mode_coverage_cpu/summary.csv")
+@pytest.mark.parametrize("out", ["mode_coverage_cpu", "mode_coverage_cpu_constant_lr"])
+def test_mode_coverage_cpu_answer_is_the_committed_summary(out):
+    s = pd.read_csv(ROOT / "results" / out / "summary.csv")
     names = {"ns": "`ns`", "minimax": "`minimax`", "alpha_d_alpha_g:alpha_d=0.5,alpha_g=1.2": "(α_D, α_G) = (0.5, 1.2)"}
     pct = lambda r, m: f"{100 * r[f'{m}_rate']:.0f}% [{100 * r[f'{m}_ci_low']:.0f}, {100 * r[f'{m}_ci_high']:.0f}]"
     for r in s.to_dict("records"):

@@ -431,3 +431,26 @@ def test_a_training_study_regenerated_from_scratch_leaves_every_file_as_it_was(t
     assert _one_thread(mode_coverage.main, argv) == 0
     assert "0 reused, 0 resume" in capsys.readouterr().err  # really recomputed
     assert files() == before
+
+
+def test_a_record_without_a_later_default_field_is_still_the_same_config(tmp_path):
+    """A run.json written before an option existed records no value for it: with the option at its default the
+    numbers are the same config's (kept); at another value they are not."""
+    import dataclasses
+    import json
+
+    from studies.engine import _recorded
+
+    @dataclasses.dataclass(frozen=True)
+    class Cfg:
+        lr: float = 1e-3
+        schedule: str = "constant"
+
+    files = {"t.csv": {"bytes": 1, "sha256": "x"}}
+    (tmp_path / "run.json").write_text(json.dumps({"files": files, "config": {"lr": 1e-3}}))
+    assert _recorded(tmp_path, files, Cfg())
+    assert not _recorded(tmp_path, files, Cfg(schedule="cosine"))
+    assert not _recorded(tmp_path, files, Cfg(lr=2e-3))
+    assert not _recorded(tmp_path, {"t.csv": {"bytes": 2, "sha256": "y"}}, Cfg())
+    (tmp_path / "run.json").write_text(json.dumps({"files": files, "config": {"lr": 1e-3, "gone": 1}}))
+    assert not _recorded(tmp_path, files, Cfg())  # a field the config no longer has: another config
