@@ -332,7 +332,8 @@ CAPTIONS = {
 def write_captions(cfg: ModeCoverageConfig, out, n_seeds: int) -> None:
     """``captions.md``: what each figure plots and the protocol."""
     protocol = (f"Protocol: {cfg.n_modes}-mode ring (variance {cfg.variance:g}); {n_seeds} seeds per configuration; "
-                f"G and D {cfg.depth} hidden layers of {cfg.g_width} / {cfg.d_width}; Adam lr {cfg.lr:g}, β1 "
+                f"G and D {cfg.depth} hidden layers of {cfg.g_width} / {cfg.d_width}; Adam lr {cfg.lr:g} "
+                f"({cfg.lr_schedule} schedule), β1 "
                 f"{cfg.beta1:g}; {cfg.epochs} epochs of {cfg.n_train:,} samples at batch {cfg.batch_size}; latents "
                 f"{cfg.latents}, G step latents {cfg.g_latents}; evaluated every {cfg.eval_every} epochs on "
                 f"{cfg.n_eval:,} samples from fixed latents; mode rule `{cfg.mode_rule}` (toy.metrics).")
