@@ -510,9 +510,11 @@ def render(rows, batch, w1_rows, refdoc, args, total):
     w("\n## 2D Wasserstein-1: brackets\n\n")
     w("`wasserstein1` in 2D returns the midpoint of a bracket [L, U] ∋ W1 and its half-width: U is the cost of an explicit "
       "coupling (components coupled by their W2-optimal maps, or quantisation cells coupled independently, costs bounded "
-      "in closed form), L the gap E_P f − E_Q f of explicit 1-Lipschitz potentials (mean gap, exact 1D W1 of 48 "
+      "in closed form; for overlapping components, the excess parts (p − q)⁺ and (p − q)⁻ cut by one grid of squares "
+      "and coupled cell by cell, the common part left in place, the cells' moments by a Gauss rule whose estimated "
+      "error is added), L the gap E_P f − E_Q f of explicit 1-Lipschitz potentials (mean gap, exact 1D W1 of 48 "
       "projections, potentials linear on clusters of components, c-transforms of the discrete duals integrated by the "
-      "cubature less its estimate). Targets (issue 14): ≤ 1% width in ≤ 5 s up to 8 components, ≤ 2% in ≤ 30 s for "
+      "cubature less its estimate). Targets: ≤ 1% width in ≤ 5 s up to 8 components, ≤ 2% in ≤ 30 s for "
       "the 25-component grids. Cases below the line are W1-only (`benchmarks.cases.w1_cases`).\n\n")
     w("| case | components | L | U | value | (U − L)/L | time | target | met |\n|---|---|---|---|---|---|---|---|---|\n")
     for r in w1_rows:
