@@ -130,3 +130,14 @@ def test_veegan_rows_are_the_committed_table():
     for r in t.to_dict("records"):
         assert (f"| {r['problem']} | GAN | {r['seeds']} | {r['modes_mean']:.2f} ± {r['modes_se']:.2f} | "
                 f"{r['published_modes']:g} | {r['hq_pct_mean']:.1f} ± {r['hq_pct_se']:.1f} |") in TEXT, r
+
+
+def test_stacked_mnist_comparison_is_the_committed_one():
+    out = ROOT / "results/image_gan_stacked_mnist_dcgan_ns_vs_alpha_d_alpha_g_alpha_d=0.5_alpha_g=1.2_cpu-stacked"
+    rows = [line.split("|")[1:-1] for line in (out / "comparison.md").read_text().splitlines()
+            if line.startswith("| modes") or line.startswith("| kl") or line.startswith("|  |")]
+    assert len(rows) == 4
+    for cells in rows:
+        assert cells[3].strip() in FLAT, cells  # mean ± sd of each loss and metric
+    for cells in rows[::2]:
+        assert f"Welch p {cells[4].strip()}" in FLAT or f", {cells[4].strip()} for KL" in FLAT, cells
