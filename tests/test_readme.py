@@ -140,4 +140,6 @@ def test_stacked_mnist_comparison_is_the_committed_one():
     for cells in rows:
         assert cells[3].strip() in FLAT, cells  # mean ± sd of each loss and metric
     for cells in rows[::2]:
-        assert f"Welch p {cells[4].strip()}" in FLAT or f", {cells[4].strip()} for KL" in FLAT, cells
+        welch, mann_whitney = cells[5].strip(), cells[6].strip()
+        assert f"Welch p {welch}" in FLAT or f", {welch} for KL" in FLAT, cells
+        assert f"Mann–Whitney p {mann_whitney}" in FLAT, cells
