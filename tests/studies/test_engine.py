@@ -199,7 +199,9 @@ def test_killed_ray_worker_is_retried_and_resumes_from_its_checkpoint(ray_local,
 @pytest.mark.slow
 def test_pool_workers_die_with_a_killed_driver(tmp_path):
     """SIGKILL of a --jobs 2 driver ends its workers (they used to keep training and writing)."""
-    args = ["studies.mode_coverage", *MC[:MC.index("--epochs")], "--epochs", "200", "--checkpoint-every", "1",
+    # 2,000 epochs: the run is interrupted at its first checkpoint, and must not be able to finish first (with 200 a
+    # loaded machine once let the whole run end before the poll below saw a checkpoint)
+    args = ["studies.mode_coverage", *MC[:MC.index("--epochs")], "--epochs", "2000", "--checkpoint-every", "1",
             "--n-train", "1280", "--g-width", "16", "--d-width", "16", "--depth", "2", "--n-eval", "200",
             "--jobs", "2", "--out", str(tmp_path)]
     proc = _subprocess(args)
@@ -237,6 +239,7 @@ def test_ctrl_c_stops_with_one_line(tmp_path):
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None and not list(tmp_path.glob("runs/*/ckpt-*.pt")):
         time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == engine.EXIT_INTERRUPTED
