@@ -67,9 +67,9 @@ constant), 100 epochs of 25,000 samples (the paper's: 400 of 50,000), the paper'
 scheme. Not the paper's scale. At a constant rate (``--lr-schedule constant``, committed in
 ``results/mode_coverage_cpu_constant_lr/``) only 57-62% of the NS and (0.5, 1.2) seeds kept one count over epochs
 80-100: a mode held by a handful of samples gains and loses its last one, so the count oscillates and no number of
-epochs settles it; the cosine decay ends the run at a rate near 0, where the answer is read. One cell (40 seeds as
-one batched computation) runs at about 8 s an epoch on an idle core, so the six cells take about 40 minutes with
-``--jobs 2`` on an idle machine (``run.json`` records each part's wall time)."""
+epochs settles it; the cosine decay ends the run at a rate near 0, where the answer is read. The six cells took
+1,999 s (33 minutes) with ``--jobs 2`` on an idle 2-core machine (one cell, 40 seeds as one batched computation: about
+8 s an epoch on an idle core)."""
 
 PRESETS = {
     "quick": dict(seeds=6, epochs=10, eval_every=1, n_train=25_000, g_width=64, d_width=64, depth=3, n_eval=5000,
