@@ -61,7 +61,7 @@ from studies.common import (Device, HelpFormatter, RESULTS_DIR, RunTimer, _show_
                             device_name, json_safe, runs_record, write_csv_atomic, write_run_json)
 from studies.executors import (Job, Outcome, RayCluster, UnitContext, UnitResult, check_shared_output, load_study,
                                run_jobs, run_pool, run_ray, run_serial)
-from studies.store import Plan, RunStore, Unit, Variant, assemble, gather_arrays, plan
+from studies.store import Plan, RunStore, Unit, Variant, assemble, gather_arrays, non_default_fields, plan
 
 MAX_RUNS = 10_000_000
 """Most (configuration, seed) runs one invocation plans (a larger request is a command-line error)."""
@@ -520,7 +520,7 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
 def _recorded(out: Path, files: Mapping[str, Any], cfg: Any) -> bool:
     """Whether ``out/run.json`` already records exactly these files (size and SHA-256) for this config. A field the
     record lacks counts as equal when the config holds its default (an option added later that keeps the old
-    behaviour, as in :func:`studies.store.config_key`)."""
+    behaviour: :func:`studies.store.non_default_fields`, as the config keys use it)."""
     try:
         meta = json.loads((out / "run.json").read_text())
     except (OSError, ValueError):
@@ -529,19 +529,9 @@ def _recorded(out: Path, files: Mapping[str, Any], cfg: Any) -> bool:
     if meta.get("files") != dict(files) or not isinstance(recorded, dict):
         return False
     current = json.loads(json.dumps(json_safe(dataclasses.asdict(cfg))))
-    if not set(recorded) <= set(current):
-        return False
-    for f in dataclasses.fields(cfg):
-        if f.name in recorded:
-            if recorded[f.name] != current[f.name]:
-                return False
-        elif f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            if json.loads(json.dumps(json_safe(default))) != current[f.name]:
-                return False
-        else:
-            return False
-    return True
+    # every field the record has must hold the recorded value; the ones it lacks must be at their defaults
+    return (all(k in current and current[k] == v for k, v in recorded.items())
+            and set(non_default_fields(cfg)) <= set(recorded))
 
 
 def _summary_json(summary: Any) -> Any:

@@ -74,11 +74,13 @@ def config_key(config: Any) -> str:
     >>> config_key(C()) == config_key({}) and config_key(C(lr=0.1)) == config_key({"lr": 0.1})
     True
     """
-    text = json.dumps(_non_default_fields(config), sort_keys=True, allow_nan=False)
+    text = json.dumps(non_default_fields(config), sort_keys=True, allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _non_default_fields(config: Any) -> Any:
+def non_default_fields(config: Any) -> Any:
+    """A dataclass as a JSON-safe dict of the fields that differ from their defaults (recursively for nested
+    dataclasses; a field without a default is always kept); any other object as ``json_safe`` gives it."""
     if not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
         return json_safe(config)
     out = {}
@@ -89,14 +91,14 @@ def _non_default_fields(config: Any) -> Any:
         elif f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
         else:
-            out[f.name] = _non_default_fields(value)
+            out[f.name] = non_default_fields(value)
             continue
         if dataclasses.is_dataclass(value) and type(value) is type(default):
-            nested = _non_default_fields(value)
+            nested = non_default_fields(value)
             if nested:
                 out[f.name] = nested
         elif json_safe(value) != json_safe(default):
-            out[f.name] = _non_default_fields(value)
+            out[f.name] = non_default_fields(value)
     return out
 
 

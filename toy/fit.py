@@ -26,7 +26,8 @@ from divergences import GaussianMixture
 def _logsumexp_last(a: np.ndarray) -> np.ndarray:
     """log Σ_k exp(a_k) over the last axis (kept), as ``scipy.special.logsumexp`` computes it (bit for bit, at a
     fraction of its cost on small last axes; entries finite or −inf): with M the maximum and m the number of entries equal to it,
-    M + log m + log1p(Σ_{a_k < M} exp(a_k − M) / m)."""
+    M + log m + log1p(Σ_{a_k < M} exp(a_k − M) / m). Not :func:`divergences._numerics.logsumexp`: that one takes
+    ``logaddexp`` for two terms and differs from scipy's in the last bits, so the committed fits would change."""
     top = a.max(axis=-1, keepdims=True)
     is_top = a == top
     m = is_top.sum(axis=-1, keepdims=True).astype(a.dtype)
