@@ -28,7 +28,9 @@ A study is a short module that declares what is particular to it and nothing els
    and what is allowed. The output directory is checked to be writable before any work.
 2. **Plan** (:func:`studies.store.plan`): the variants × seeds are checked against the store; stored parts are
    reused, units with a checkpoint resume, the rest is new; a part or checkpoint that fails its check is moved
-   aside and its work redone. One line says so.
+   aside and its work redone. One line says so. With ``--adopt``, the runs of the table saved in the output
+   directory (checked against its run.json) first become parts of the configurations the store lacks
+   (:meth:`studies.store.RunStore.adopt`): how a fresh checkout, whose store is empty, extends committed results.
 3. **Execute** (:mod:`studies.executors`): ``local`` (this process, or ``--jobs N`` worker processes) or ``ray``.
    Ctrl-C stops with one line ("interrupted: N units finished and stored; rerun the same command to resume").
 4. **Table**: the parts of the requested variants and seeds, in order, written atomically, with its SHA-256 in
@@ -91,6 +93,10 @@ class RunOptions:
                                                          "directory and start over"})
     plot_only: bool = field(default=False, metadata={"help": "redraw figures and summaries from the saved table "
                                                              "(checked against run.json), no training"})
+    adopt: bool = field(default=False, metadata={
+        "help": "reuse the runs of the table saved in the output directory (checked against its run.json) for the "
+                "configurations the store holds no part of: a fresh checkout extends committed results (more seeds, "
+                "more methods) without recomputing them; run.json records what was adopted"})
 
     def __post_init__(self) -> None:
         if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
@@ -103,6 +109,9 @@ class RunOptions:
             for name, default in (("ray_address", None), ("cpus_per_job", 1.0), ("gpus_per_job", 0.0)):
                 if getattr(self, name) != default:
                     raise ValueError(f"--{name.replace('_', '-')} applies to --executor ray only")
+        if self.adopt and (self.fresh or self.plot_only):
+            raise ValueError(f"--adopt reuses a saved table's runs; it cannot be combined with "
+                             f"{'--fresh' if self.fresh else '--plot-only'}")
         if self.executor == "ray" and self.jobs != 1:
             raise ValueError("--jobs applies to --executor local; with ray, tasks run as Ray schedules them "
                              "(--cpus-per-job / --gpus-per-job size them)")
@@ -347,25 +356,34 @@ def _file_record(path: Path) -> dict:
     return {"bytes": len(data), "sha256": sha256_hex(data)}
 
 
-def checked_file(out: Path, name: str) -> bytes:
-    """The bytes of ``out/name`` if they match the size and SHA-256 that ``out/run.json`` records (``--plot-only``);
-    ValueError saying what is wrong otherwise."""
+def checked_file(out: Path, name: str, option: str = "--plot-only") -> bytes:
+    """The bytes of ``out/name`` if they match the size and SHA-256 that ``out/run.json`` records (``--plot-only``,
+    ``--adopt``); ValueError naming ``option`` and saying what is wrong otherwise."""
     run_json = out / "run.json"
     try:
         record = json.loads(run_json.read_text())["files"][name]
     except (OSError, ValueError, KeyError, TypeError):
-        raise ValueError(f"--plot-only: {run_json} does not record {name} (no finished run in {out}?); run without "
-                         f"--plot-only first") from None
+        raise ValueError(f"{option}: {run_json} does not record {name} (no finished run in {out}?); run without "
+                         f"{option} first") from None
     path = out / name
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ValueError(f"--plot-only: cannot read {path} ({exc.strerror or exc}); run without --plot-only") from None
+        raise ValueError(f"{option}: cannot read {path} ({exc.strerror or exc}); run without {option}") from None
     if len(data) != record.get("bytes") or sha256_hex(data) != record.get("sha256"):
-        raise ValueError(f"--plot-only: {path} is not the file run.json records ({len(data)} bytes, recorded "
-                         f"{record.get('bytes')}; checksum differs: truncated or edited); rerun without --plot-only "
+        raise ValueError(f"{option}: {path} is not the file run.json records ({len(data)} bytes, recorded "
+                         f"{record.get('bytes')}; checksum differs: truncated or edited); rerun without {option} "
                          "to recompute it")
     return data
+
+
+def saved_run(study: "Study", out: Path, option: str) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict]:
+    """The table, arrays and run.json of the finished invocation saved in ``out``, each checked against the sizes
+    and SHA-256 that run.json records (:func:`checked_file`; ValueError naming ``option`` otherwise)."""
+    table = pd.read_csv(io.BytesIO(checked_file(out, study.table, option)))
+    meta = json.loads((out / "run.json").read_text())
+    arrays = _load_arrays(checked_file(out, study.arrays_file, option)) if study.arrays_file in meta["files"] else {}
+    return table, arrays, meta
 
 
 def _save_arrays(arrays: Mapping[str, np.ndarray], path: Path) -> None:
@@ -424,8 +442,7 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
     arrays_path = out / study.arrays_file
     if opts.plot_only:
         try:
-            table = pd.read_csv(io.BytesIO(checked_file(out, study.table)))
-            arrays = _load_arrays(checked_file(out, study.arrays_file)) if arrays_path.exists() else {}
+            table, arrays, _ = saved_run(study, out, "--plot-only")
         except ValueError as exc:
             usage_error(study, str(exc))
         summary = study.outputs(table, cfg, out, arrays)
@@ -449,10 +466,21 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
     store = RunStore(out)
     if opts.fresh:
         store.clear()
+    saved = None
+    if opts.adopt:
+        try:
+            saved = saved_run(study, out, "--adopt")
+        except ValueError as exc:
+            usage_error(study, str(exc))
+        if study.key_column is None:
+            usage_error(study, f"--adopt: the table of {study.name} has no configuration key column to split by")
+    adopted = {"runs": 0}
     seeds = [int(s) for s in seeds]
     done_variants: list[Variant] = []
     totals = {"requested": 0, "computed": 0, "resumed": 0, "reused": 0, "finished": 0}
     while variants:  # a study may add variants once earlier ones are in the table (Study.followup)
+        if saved is not None:
+            adopted = _adopt(study, store, variants, saved, adopted)
         plan_ = plan(store, variants, seeds, study.seed_batch(cfg))
         for note in store.notes:
             print(f"{study.name}: {note}", file=sys.stderr)
@@ -507,7 +535,8 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
         write_run_json(out, cfg, seeds, wall, study=study.name, device=device, timer=timer,
                        runs=runs_record(totals["requested"], totals["computed"], totals["resumed"]),
                        preset=inv.preset, run_options=dataclasses.asdict(opts), files=files,
-                       extra={**study.extra(cfg, variants), "summary": _summary_json(summary)})
+                       extra={**study.extra(cfg, variants), "summary": _summary_json(summary),
+                              **({"adopted": adopted} if adopted["runs"] else {})})
     text = study.report(summary, cfg)
     if text:
         print(text)
@@ -515,6 +544,19 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
     print(f"wrote {out}/ ({len(variants)} configurations; {totals['finished']} units trained now on {device}; "
           f"{totals['reused']} runs reused from earlier invocations; {wall:.1f} s){kept_note}")
     return 0
+
+
+def _adopt(study: Study, store: RunStore, variants: Sequence[Variant], saved: tuple, adopted: dict) -> dict:
+    """Store the saved table's runs of ``variants`` as parts (:meth:`RunStore.adopt`), say so in one line, and return
+    the running record for run.json: how many runs were adopted, from which invocation (git revision, start, host)."""
+    table, arrays, meta = saved
+    origin = {k: meta.get(k) for k in ("git_revision", "git_dirty", "started_at", "hostname", "device")}
+    origin["table_sha256"] = meta["files"][study.table]["sha256"]
+    n = store.adopt(variants, table, arrays, study.key_column, origin)
+    if n:
+        print(f"{study.name}: adopted {n} runs from the saved {study.table} (run of git "
+              f"{str(origin['git_revision'])[:7]}, {origin['started_at']}) as stored parts", file=sys.stderr)
+    return {"runs": adopted["runs"] + n, "from": origin} if n else adopted
 
 
 def _recorded(out: Path, files: Mapping[str, Any], cfg: Any) -> bool:

@@ -344,6 +344,33 @@ class RunStore:
         path = self.part_path(unit)
         return path.exists() and self.read_part(path, unit.key) is not None
 
+    # adopting a saved table -------------------------------------------------
+    def adopt(self, variants: Sequence[Variant], saved: pd.DataFrame, arrays: Mapping[str, np.ndarray],
+              key_column: str, origin: Mapping[str, Any]) -> int:
+        """Store the runs of a saved long table (a finished invocation's, checked against its run.json by the caller)
+        as parts, for each variant whose configuration key the table holds and the store has no part of: one part
+        per configuration with all its seeds, its rows as the unit returned them (the table's rows of that key
+        without the label and key columns), its arrays (``<key>/<name>`` entries of ``arrays``) and ``origin`` (the
+        saved run's provenance) as its provenance. Returns the number of (configuration, seed) runs adopted (a
+        seedless configuration counts 1). This is how a fresh checkout, whose store is empty, extends a committed
+        study without recomputing it."""
+        if key_column not in saved.columns:
+            raise ValueError(f"the saved table has no {key_column!r} column; it cannot be split into parts")
+        n = 0
+        for v in variants:
+            if self.parts(v.key):
+                continue
+            rows = saved[saved[key_column] == v.key]
+            if rows.empty:
+                continue
+            rows = rows.drop(columns=[*v.labels, key_column]).reset_index(drop=True)
+            seeds = tuple(sorted(int(s) for s in rows.seed.unique())) if "seed" in rows.columns else ()
+            prefix = f"{v.key}/"
+            mine = {k[len(prefix):]: a for k, a in arrays.items() if k.startswith(prefix)}
+            self.save_part(Unit(v, seeds), rows, {"adopted_from": dict(origin)}, mine)
+            n += max(len(seeds), 1)
+        return n
+
     # checkpoints -----------------------------------------------------------
     def checkpoint_progress(self, unit: Unit) -> dict | None:
         """The progress recorded in a unit's checkpoint header, or None without a checkpoint. A checkpoint whose

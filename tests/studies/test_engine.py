@@ -457,3 +457,51 @@ def test_a_record_without_a_later_default_field_is_still_the_same_config(tmp_pat
     assert not _recorded(tmp_path, {"t.csv": {"bytes": 2, "sha256": "y"}}, Cfg())
     (tmp_path / "run.json").write_text(json.dumps({"files": files, "config": {"lr": 1e-3, "gone": 1}}))
     assert not _recorded(tmp_path, files, Cfg())  # a field the config no longer has: another config
+
+
+def test_adopt_extends_a_saved_table_whose_store_is_gone(tmp_path, capsys):
+    """A fresh checkout holds a study's committed table, arrays and run.json but no store: ``--adopt`` turns the saved
+    runs into parts (none of them is trained again), trains only the new seeds, and writes the table and arrays that
+    extending the study with its store intact writes; run.json and each adopted part name the run they came from."""
+    import shutil
+
+    import numpy as np
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    more = [*MC, "--seeds", "3"]
+    for out in (a, b):
+        assert _one_thread(mode_coverage.main, [*MC, "--out", str(out)]) == 0
+    revision = json.loads((a / "run.json").read_text())["git_revision"]
+    shutil.rmtree(a / "runs")
+    capsys.readouterr()
+    assert _one_thread(mode_coverage.main, [*more, "--adopt", "--out", str(a)]) == 0
+    err = capsys.readouterr().err
+    assert "adopted 4 runs from the saved" in err and "4 reused, 0 resume, 2 new" in err
+    assert _one_thread(mode_coverage.main, [*more, "--out", str(b)]) == 0  # the same extension, store intact
+    pd.testing.assert_frame_equal(_table(a, mode_coverage), _table(b, mode_coverage), check_exact=True)
+    with np.load(a / mode_coverage.STUDY.arrays_file) as za, np.load(b / mode_coverage.STUDY.arrays_file) as zb:
+        assert sorted(za.files) == sorted(zb.files) and all(np.array_equal(za[k], zb[k]) for k in za.files)
+    meta = json.loads((a / "run.json").read_text())
+    assert meta["runs"]["computed_in_this_invocation"] == 2 and meta["runs"]["reused_from_earlier_invocations"] == 4
+    assert meta["extra"]["adopted"]["runs"] == 4 and meta["extra"]["adopted"]["from"]["git_revision"] == revision
+    origins = [read_sealed_header(p, "part").get("provenance", {}).get("adopted_from") for p in a.glob("runs/*/part-*.part")]
+    assert sum(o is not None for o in origins) == 2  # one adopted part per configuration, beside the 2 new ones
+
+
+@pytest.mark.parametrize("damage, words", [
+    ("edit", "is not the file run.json records"), ("fresh", "cannot be combined with --fresh"),
+    ("none", "does not record")])
+def test_adopt_refuses_a_saved_table_it_cannot_trust(tmp_path, capsys, damage, words):
+    """--adopt exits 2 with one line when the saved table is not the one run.json records, when there is no saved
+    run, and together with --fresh; nothing is trained."""
+    out = tmp_path / "o"
+    if damage != "none":
+        assert _one_thread(mode_coverage.main, [*MC, "--out", str(out)]) == 0
+    if damage == "edit":
+        _edit_a_value(out / mode_coverage.TABLE)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        mode_coverage.main([*MC, "--adopt", "--out", str(out), *(["--fresh"] if damage == "fresh" else [])])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert words in err[-1] and "Traceback" not in "\n".join(err)
