@@ -283,14 +283,17 @@ def gaussian_log_terms(x: Array, means: Array, prec_chol: Array, const: Array) -
     for one mixture and points (n, d), * = (1,); per-cell parameters for points (r, m, d) use * = (r, 1).
     """
     diffs = [x[..., j] - means[j] for j in range(x.shape[-1])]
-    out = np.zeros(np.broadcast_shapes(diffs[0].shape, const.shape))
+    out = None
     for e in range(len(diffs)):
         z = diffs[0] * prec_chol[0, e]
         for j in range(1, e + 1):
             z += diffs[j] * prec_chol[j, e]
-        out -= 0.5 * (z * z)
-    out += const
-    return out
+        half = 0.5 * (z * z)
+        if out is None:
+            out = np.negative(half, out=half)  # 0 − ½‖z_0‖², formed without a zero array
+        else:
+            out -= half
+    return out + const
 
 
 def cholesky_factors(covs: Array) -> tuple[Array, Array, Array]:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Callable, NamedTuple, Sequence
@@ -200,6 +201,15 @@ def rule_pair(d: int) -> tuple[Array, Array, Array]:
     return np.concatenate(grids), np.concatenate([fine, zf]), np.concatenate([zc, coarse])
 
 
+@lru_cache(maxsize=None)
+def _rule_selection(d: int) -> tuple[Array, tuple[Array, Array], tuple[Array, Array]]:
+    """:func:`rule_pair`'s nodes and, for the fine and the coarse rule, (the columns of its nonzero weights, those
+    weights), computed once per dimension. Zero weights are left out: inf · 0 would be NaN where the integrand is
+    inf."""
+    nodes, w_fine, w_coarse = rule_pair(d)
+    return nodes, (np.flatnonzero(w_fine), w_fine[w_fine != 0]), (np.flatnonzero(w_coarse), w_coarse[w_coarse != 0])
+
+
 ROUNDING_ULPS = 4.0
 """Ulps of |log p| + |log q| counted as each integrand value's relative rounding error (see ``_fine_coarse``)."""
 QUIET = dict(divide="ignore", over="ignore", under="ignore", invalid="ignore")
@@ -263,6 +273,10 @@ def pair_frame(mixtures: Sequence[GaussianMixture]) -> Array | None:
     return rot.T @ whiten
 
 
+_SINGLE_STACKS: "weakref.WeakKeyDictionary[GaussianMixture, _Stack]" = weakref.WeakKeyDictionary()
+"""The :class:`_Stack` of a single mixture without a frame, per mixture (kept while the mixture lives)."""
+
+
 @dataclass(frozen=True, eq=False)
 class _Stack:
     """Parameters of B mixtures padded to a common component count K (padding has log-weight −inf), with the
@@ -281,9 +295,13 @@ class _Stack:
     def of(cls, mixtures: Sequence[GaussianMixture], frames: Array | None = None) -> "_Stack":
         if frames is None and len(mixtures) == 1:  # nothing to pad, nothing to transform
             m = mixtures[0]
-            sd = np.sqrt(m._cov_eigvals)
-            return cls(m._log_weights[None], m.means[None], m.scales()[None], m._prec_chol[None],
-                       (m._log_weights + m._log_norm)[None], sd.min(axis=-1)[None], sd.max(axis=-1)[None], None)
+            stack = _SINGLE_STACKS.get(m)
+            if stack is None:  # a mixture is immutable: its stack is built once
+                sd = np.sqrt(m._cov_eigvals)
+                stack = cls(m._log_weights[None], m.means[None], m.scales()[None], m._prec_chol[None],
+                            (m._log_weights + m._log_norm)[None], sd.min(axis=-1)[None], sd.max(axis=-1)[None], None)
+                _SINGLE_STACKS[m] = stack
+            return stack
         B, K, d = len(mixtures), max(m.n_components for m in mixtures), mixtures[0].dim
         logw = np.full((B, K), -np.inf)
         means = np.zeros((B, K, d))
@@ -491,10 +509,7 @@ class PairCubature:
         self.E = None if mesh_extra is None else _Stack.of(mesh_extra, self.frames)
         self._mesh_stacks = [("P", self.P), ("Q", self.Q)] + ([] if self.E is None else [("the mesh's extra", self.E)])
         self.tail, self.cell, self.reach = tail, CELL_SIGMAS[self.d] if cell is None else cell, reach
-        self._nodes, w_fine, w_coarse = rule_pair(self.d)
-        # each rule's nodes and weights (its zero weights left out: inf · 0 would be NaN where the integrand is inf)
-        self._fine = (np.flatnonzero(w_fine), w_fine[w_fine != 0])
-        self._coarse = (np.flatnonzero(w_coarse), w_coarse[w_coarse != 0])
+        self._nodes, self._fine, self._coarse = _rule_selection(self.d)
         self._plain = False  # set by the mesh: every cell anchored at 0
         self._log_scale = 0.0  # set by integrate
 
