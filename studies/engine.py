@@ -137,6 +137,9 @@ class Study:
     epilog: ClassVar[str | None] = None
     run_name_help: ClassVar[str] = "<run name>"
     """How ``--help`` shows :meth:`run_name` in the default output directory."""
+    figure_jobs: int = 1
+    """Processes that draw the figures (:func:`studies.common.draw_figures`): the engine sets it from ``--jobs``
+    before it calls :meth:`outputs`."""
     cost_unit: ClassVar[str] = "unit"
     """What :meth:`cost` counts (the progress bar's unit)."""
 
@@ -445,6 +448,7 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
             table, arrays, _ = saved_run(study, out, "--plot-only")
         except ValueError as exc:
             usage_error(study, str(exc))
+        study.figure_jobs = opts.jobs
         summary = study.outputs(table, cfg, out, arrays)
         print(study.report(summary, cfg))
         print(f"redrew the figures of {out}/ from {study.table}")
@@ -527,6 +531,7 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
     if arrays:
         _save_arrays(arrays, arrays_path)
         files[study.arrays_file] = _file_record(arrays_path)
+    study.figure_jobs = opts.jobs
     summary = study.outputs(table, cfg, out, arrays)
     wall = timer.stop()
     device = _device_record(study, opts.device)

@@ -74,7 +74,7 @@ import numpy as np
 import pandas as pd
 
 from divergences import GaussianMixture, jsd, wasserstein1
-from studies.common import pyplot, savefig_atomic, write_atomic, write_csv_atomic
+from studies.common import draw_figures, pyplot, savefig_atomic, write_atomic, write_csv_atomic
 from studies.engine import run_study
 from studies.executors import UnitContext, UnitResult
 from studies.stats import binomial_ci, bootstrap_mean_ci
@@ -594,9 +594,10 @@ def ranking_markdown(rank: pd.DataFrame, cfg: LossComparisonConfig) -> str:
 
 
 # ----------------------------------------------------------------------------- the study
-def write_outputs(table: pd.DataFrame, cfg: LossComparisonConfig, out, arrays: Mapping[str, np.ndarray]
-                  ) -> pd.DataFrame:
-    """Ranking, figures and captions from the long table and the arrays (also the ``--plot-only`` path)."""
+def write_outputs(table: pd.DataFrame, cfg: LossComparisonConfig, out, arrays: Mapping[str, np.ndarray],
+                  jobs: int = 1) -> pd.DataFrame:
+    """Ranking, figures and captions from the long table and the arrays (also the ``--plot-only`` path); the figures
+    are drawn ``jobs`` at a time (:func:`studies.common.draw_figures`)."""
     from studies import loss_comparison_figures as figs
 
     fin = final_table(table, cfg.runaway_factor)
@@ -605,12 +606,17 @@ def write_outputs(table: pd.DataFrame, cfg: LossComparisonConfig, out, arrays: M
     write_csv_atomic(rank, out / "ranking.csv")
     write_atomic(out / "ranking.md", ranking_markdown(rank, cfg))
     plt = pyplot()
-    for name, draw, caption in figs.figures(fin, table, rank, ranked, cfg, arrays):
-        with plt.rc_context(figs.STYLE):
-            fig = draw()
-            savefig_atomic(fig, out / f"{name}.png", dpi=cfg.dpi)
-        plt.close(fig)
-        write_atomic(out / f"{name}.md", caption)
+
+    def task(name: str, draw, caption: str):
+        def run() -> None:
+            with plt.rc_context(figs.STYLE):
+                fig = draw()
+                savefig_atomic(fig, out / f"{name}.png", dpi=cfg.dpi)
+            plt.close(fig)
+            write_atomic(out / f"{name}.md", caption)
+        return run
+
+    draw_figures([task(*f) for f in figs.figures(fin, table, rank, ranked, cfg, arrays)], jobs)
     return rank
 
 
@@ -665,7 +671,7 @@ class LossComparison(ToyStudy):
         return UnitResult(res.rows + divergence_rows(res) + rows, arrays)
 
     def outputs(self, table: pd.DataFrame, cfg: LossComparisonConfig, out, arrays) -> pd.DataFrame:
-        return write_outputs(table, cfg, out, arrays)
+        return write_outputs(table, cfg, out, arrays, self.figure_jobs)
 
     def report(self, summary: pd.DataFrame, cfg: LossComparisonConfig) -> str:
         return ranking_markdown(summary, cfg)

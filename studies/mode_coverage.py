@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from divergences import ring
-from studies.common import pyplot, savefig_atomic, write_atomic, write_csv_atomic
+from studies.common import draw_figures, pyplot, savefig_atomic, write_atomic, write_csv_atomic
 from studies.engine import run_study
 from studies.store import Variant
 from studies.toy_study import ToyStudy, plot_sample_grid
@@ -344,19 +344,26 @@ def write_captions(cfg: ModeCoverageConfig, out, n_seeds: int) -> None:
     write_atomic(out / "captions.md", "\n".join(lines + [protocol, ""]))
 
 
-def write_outputs(table: pd.DataFrame, cfg: ModeCoverageConfig, out, arrays=None) -> pd.DataFrame:
-    """Summary tables, figures and captions from the long table and the kept samples (also ``--plot-only``)."""
+def write_outputs(table: pd.DataFrame, cfg: ModeCoverageConfig, out, arrays=None, jobs: int = 1) -> pd.DataFrame:
+    """Summary tables, figures and captions from the long table and the kept samples (also ``--plot-only``); the
+    figures are drawn ``jobs`` at a time (:func:`studies.common.draw_figures`)."""
     summary = summarize(table, cfg.n_modes)
     write_csv_atomic(summary, out / "summary.csv")
     write_atomic(out / "summary.md", summary_markdown(summary, cfg.n_modes))
     plt = pyplot()
-    figs = {"modes_histogram.png": plot_histogram(table, cfg.n_modes, cfg.dpi),
-            "modes_vs_epoch.png": plot_modes_vs_epoch(table, cfg.n_modes, cfg.dpi)}
+    figs = {"modes_histogram.png": lambda: plot_histogram(table, cfg.n_modes, cfg.dpi),
+            "modes_vs_epoch.png": lambda: plot_modes_vs_epoch(table, cfg.n_modes, cfg.dpi)}
     if arrays:
-        figs["samples.png"] = plot_samples(table, arrays, cfg)
-    for name, fig in figs.items():
-        savefig_atomic(fig, out / name, dpi=cfg.dpi)
-        plt.close(fig)
+        figs["samples.png"] = lambda: plot_samples(table, arrays, cfg)
+
+    def task(name: str, draw):
+        def run() -> None:
+            fig = draw()
+            savefig_atomic(fig, out / name, dpi=cfg.dpi)
+            plt.close(fig)
+        return run
+
+    draw_figures([task(name, draw) for name, draw in figs.items()], jobs)
     write_captions(cfg, out, int(table.seed.nunique()))
     return summary
 
@@ -373,7 +380,7 @@ class ModeCoverage(ToyStudy):
         return cfg.variants()
 
     def outputs(self, table: pd.DataFrame, cfg: ModeCoverageConfig, out, arrays) -> pd.DataFrame:
-        return write_outputs(table, cfg, out, arrays)
+        return write_outputs(table, cfg, out, arrays, self.figure_jobs)
 
     def report(self, summary: pd.DataFrame, cfg: ModeCoverageConfig) -> str:
         return summary_markdown(summary, cfg.n_modes)

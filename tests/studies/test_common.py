@@ -338,3 +338,19 @@ def test_run_json_records_computed_and_reused_runs(tmp_path):
                 dict(requested=2.0, computed=1)):
         with pytest.raises(ValueError):
             common.runs_record(**bad)
+
+
+def test_draw_figures_runs_every_task_and_raises_a_task_error(tmp_path):
+    from studies.common import draw_figures
+
+    tasks = [lambda i=i: (tmp_path / f"f{i}").write_text(str(i)) for i in range(5)]
+    draw_figures(tasks, jobs=2)
+    assert sorted(p.read_text() for p in tmp_path.iterdir()) == [str(i) for i in range(5)]
+
+    def broken() -> None:
+        raise ValueError("figure 3 has no data")
+
+    with pytest.raises(ValueError, match="figure 3 has no data"):
+        draw_figures([tasks[0], broken], jobs=2)
+    with pytest.raises(ValueError, match="figure 3 has no data"):
+        draw_figures([broken], jobs=1)

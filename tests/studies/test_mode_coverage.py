@@ -224,3 +224,19 @@ def test_mode_rule_is_an_option_and_a_column(rule, tmp_path):
     t = pd.read_csv(tmp_path / mc.TABLE)
     assert set(t.mode_rule) == {rule}
     assert json.loads((tmp_path / "run.json").read_text())["config"]["mode_rule"] == rule
+
+
+def test_figures_drawn_by_two_processes_are_the_serial_ones(run, tmp_path):
+    """--jobs 2 draws the figures two at a time in forked processes (studies.common.draw_figures): the files are the
+    ones a serial run writes, byte for byte."""
+    import shutil
+
+    shutil.copytree(run, tmp_path / "a")
+    shutil.copytree(run, tmp_path / "b")
+    assert mc.main(TINY + ["--plot-only", "--out", str(tmp_path / "a")]) == 0
+    for p in (tmp_path / "b").glob("*.png"):
+        p.unlink()
+    assert mc.main(TINY + ["--plot-only", "--jobs", "2", "--out", str(tmp_path / "b")]) == 0
+    pngs = sorted(p.name for p in (tmp_path / "a").glob("*.png"))
+    assert len(pngs) == 3
+    assert all((tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes() for n in pngs)
