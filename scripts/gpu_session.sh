@@ -11,7 +11,8 @@
 #                  {0.99, 0.999}, 40 seeds, 400 epochs, on cuda, $JOBS worker processes (default 2)
 #                                                                  -> results/mode_coverage/
 #   veegan-table   studies.veegan_table at the published setting (25,000 iterations; GAN and WGAN-GP 10 seeds,
-#                  unrolled GAN 3), resuming what a CPU run stored  -> results/veegan_table/
+#                  unrolled GAN 3), adopting the rows the committed table already holds (--adopt: the CPU runs'
+#                  store does not travel) and training the rest  -> results/veegan_table/
 #   image-speed    python -m benchmarks.image_speed --device cuda  -> benchmarks/results/image_speed_cuda.md
 #   image-speed-archs  the same benchmark on SAGAN, BigGAN and StyleGAN2 (32 and 64 px, and StyleGAN2 with its
 #                  regularizers), eager (no torch.compile) unless ARCHS_SPEED_ARGS says otherwise
@@ -74,7 +75,7 @@ stage_mode_coverage() {
 }
 
 stage_veegan_table() {
-    "$PY" -m studies.veegan_table --device "$DEVICE" --jobs "${JOBS:-2}" --no-progress
+    "$PY" -m studies.veegan_table --adopt --device "$DEVICE" --jobs "${JOBS:-2}" --no-progress
     pack veegan-table results/veegan_table
 }
 
