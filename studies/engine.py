@@ -541,6 +541,7 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
                        runs=runs_record(totals["requested"], totals["computed"], totals["resumed"]),
                        preset=inv.preset, run_options=dataclasses.asdict(opts), files=files,
                        extra={**study.extra(cfg, variants), "summary": _summary_json(summary),
+                              "compute": _compute_record(variants, parts),
                               **({"adopted": adopted} if adopted["runs"] else {})})
     text = study.report(summary, cfg)
     if text:
@@ -555,13 +556,31 @@ def _adopt(study: Study, store: RunStore, variants: Sequence[Variant], saved: tu
     """Store the saved table's runs of ``variants`` as parts (:meth:`RunStore.adopt`), say so in one line, and return
     the running record for run.json: how many runs were adopted, from which invocation (git revision, start, host)."""
     table, arrays, meta = saved
-    origin = {k: meta.get(k) for k in ("git_revision", "git_dirty", "started_at", "hostname", "device")}
+    origin = {k: meta.get(k) for k in ("git_revision", "git_dirty", "started_at", "hostname", "device",
+                                       "wall_time_s")}
     origin["table_sha256"] = meta["files"][study.table]["sha256"]
     n = store.adopt(variants, table, arrays, study.key_column, origin)
     if n:
         print(f"{study.name}: adopted {n} runs from the saved {study.table} (run of git "
               f"{str(origin['git_revision'])[:7]}, {origin['started_at']}) as stored parts", file=sys.stderr)
     return {"runs": adopted["runs"] + n, "from": origin} if n else adopted
+
+
+def _compute_record(variants: Sequence[Variant], parts: Mapping[str, list]) -> dict:
+    """Per configuration (its title), where the parts of its table rows were computed, from their provenance: the
+    number of parts, their summed wall time, hosts, devices and torch thread counts, and the git revisions of the
+    runs any were adopted from (``--adopt``; their own wall time is in that run's record)."""
+    out = {}
+    for v in variants:
+        provs = [p.header.get("provenance") or {} for p in parts.get(v.key, [])]
+        trained = [q for q in provs if "adopted_from" not in q]
+        pick = lambda name: sorted({str(q.get(name)) for q in trained})
+        out[v.title()] = {"parts": len(provs), "wall_time_s": round(sum(float(q.get("wall_time_s") or 0.0)
+                                                                       for q in trained), 1),
+                          "hosts": pick("host"), "devices": pick("device"), "threads": pick("threads"),
+                          "adopted_from": sorted({str(q["adopted_from"].get("git_revision"))
+                                                  for q in provs if "adopted_from" in q})}
+    return out
 
 
 def _recorded(out: Path, files: Mapping[str, Any], cfg: Any) -> bool:

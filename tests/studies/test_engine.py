@@ -486,6 +486,9 @@ def test_adopt_extends_a_saved_table_whose_store_is_gone(tmp_path, capsys):
     assert meta["extra"]["adopted"]["runs"] == 4 and meta["extra"]["adopted"]["from"]["git_revision"] == revision
     origins = [read_sealed_header(p, "part").get("provenance", {}).get("adopted_from") for p in a.glob("runs/*/part-*.part")]
     assert sum(o is not None for o in origins) == 2  # one adopted part per configuration, beside the 2 new ones
+    compute = meta["extra"]["compute"]  # per configuration: the new part trained here, the adopted one named
+    assert len(compute) == 2 and all(c["parts"] == 2 and c["adopted_from"] == [revision] and c["wall_time_s"] > 0
+                                     and c["devices"] == ["cpu"] for c in compute.values())
 
 
 @pytest.mark.parametrize("damage, words", [
