@@ -93,6 +93,10 @@ class RunOptions:
                                                          "directory and start over"})
     plot_only: bool = field(default=False, metadata={"help": "redraw figures and summaries from the saved table "
                                                              "(checked against run.json), no training"})
+    partial: bool = field(default=False, metadata={
+        "help": "train nothing: write the table, figures and run.json from the runs stored so far (with --adopt, also "
+                "the saved table's), e.g. to commit a long run between sessions; run.json records how many of the "
+                "requested runs the table holds, and a later run (--adopt on a fresh checkout) completes it"})
     adopt: bool = field(default=False, metadata={
         "help": "reuse the runs of the table saved in the output directory (checked against its run.json) for the "
                 "configurations the store holds no part of: a fresh checkout extends committed results (more seeds, "
@@ -109,6 +113,9 @@ class RunOptions:
             for name, default in (("ray_address", None), ("cpus_per_job", 1.0), ("gpus_per_job", 0.0)):
                 if getattr(self, name) != default:
                     raise ValueError(f"--{name.replace('_', '-')} applies to --executor ray only")
+        if self.partial and (self.fresh or self.plot_only):
+            raise ValueError(f"--partial writes the table of the stored runs; it cannot be combined with "
+                             f"{'--fresh' if self.fresh else '--plot-only'}")
         if self.adopt and (self.fresh or self.plot_only):
             raise ValueError(f"--adopt reuses a saved table's runs; it cannot be combined with "
                              f"{'--fresh' if self.fresh else '--plot-only'}")
@@ -481,7 +488,7 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
     adopted = {"runs": 0}
     seeds = [int(s) for s in seeds]
     done_variants: list[Variant] = []
-    totals = {"requested": 0, "computed": 0, "resumed": 0, "reused": 0, "finished": 0}
+    totals = {"requested": 0, "computed": 0, "resumed": 0, "reused": 0, "finished": 0, "missing": 0}
     while variants:  # a study may add variants once earlier ones are in the table (Study.followup)
         if saved is not None:
             adopted = _adopt(study, store, variants, saved, adopted)
@@ -489,11 +496,12 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
         for note in store.notes:
             print(f"{study.name}: {note}", file=sys.stderr)
         store.notes.clear()
-        print(plan_.start_line(study.name), file=sys.stderr)
+        print(plan_.start_line(study.name) + ("; --partial: none is trained now" if opts.partial else ""),
+              file=sys.stderr)
         bar = Progress(plan_.units, study, inv.progress, desc=f"{study.name} ({opts.executor}"
                        + (f", {opts.jobs} jobs" if opts.jobs > 1 else "") + ")")
         try:
-            outcomes = _execute(module, study, inv, plan_, bar)
+            outcomes = [] if opts.partial else _execute(module, study, inv, plan_, bar)
         except KeyboardInterrupt:
             bar.close()
             done_now = sum(1 for u in plan_.units if store.part_path(u).exists())
@@ -508,8 +516,9 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
             raise
         bar.close()
         totals["finished"] += sum(o.status == "done" for o in outcomes)
-        for k, v in (("requested", plan_.requested), ("computed", plan_.computed), ("reused", plan_.reused),
-                     ("resumed", sum(max(len(u.seeds), 1) for u in plan_.resume))):
+        for k, v in (("requested", plan_.requested), ("computed", 0 if opts.partial else plan_.computed),
+                     ("reused", plan_.reused),
+                     ("resumed", 0 if opts.partial else sum(max(len(u.seeds), 1) for u in plan_.resume))):
             totals[k] += v
         done_variants += variants
         final = RunStore(out)
@@ -519,12 +528,18 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
         table = assemble(done_variants, seeds, parts, study.key_column, study.sort_columns)
         missing = sum(max(len(v.seed_list(seeds)), 1) for v in done_variants) - \
             _units_present(parts, done_variants, seeds)
-        if missing:
+        if missing and not opts.partial:
             print(f"{study.name}: error: {missing} runs are missing from the store after execution", file=sys.stderr)
             return 1
+        totals["missing"] = missing
+        if missing:  # --partial: a later stage would be chosen from an incomplete one
+            break
         known = {v.key for v in done_variants}
         variants = [v for v in study.followup(cfg, table) if v.key not in known]
     variants = done_variants
+    if table.empty:
+        print(f"{study.name}: error: --partial: no run of this request is stored in {out} yet", file=sys.stderr)
+        return 1
     write_csv_atomic(table, out / study.table)
     files = {study.table: _file_record(out / study.table)}
     arrays = gather_arrays(variants, seeds, parts)
@@ -537,16 +552,22 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
     device = _device_record(study, opts.device)
     kept = _recorded(out, files, cfg)
     if not kept:  # identical numbers keep the provenance of the run that made them (regenerating changes nothing)
+        in_table = totals["requested"] - totals["missing"]
         write_run_json(out, cfg, seeds, wall, study=study.name, device=device, timer=timer,
-                       runs=runs_record(totals["requested"], totals["computed"], totals["resumed"]),
+                       runs=runs_record(in_table, totals["computed"], totals["resumed"]),
                        preset=inv.preset, run_options=dataclasses.asdict(opts), files=files,
                        extra={**study.extra(cfg, variants), "summary": _summary_json(summary),
                               "compute": _compute_record(variants, parts),
-                              **({"adopted": adopted} if adopted["runs"] else {})})
+                              **({"adopted": adopted} if adopted["runs"] else {}),
+                              **({"partial": {"requested": totals["requested"], "in_table": in_table}}
+                                 if opts.partial else {})})
     text = study.report(summary, cfg)
     if text:
         print(text)
     kept_note = "; the table and arrays are identical to those run.json records: kept run.json" if kept else ""
+    if opts.partial:
+        kept_note += (f"; --partial: the table holds {totals['requested'] - totals['missing']} of the "
+                      f"{totals['requested']} requested runs")
     print(f"wrote {out}/ ({len(variants)} configurations; {totals['finished']} units trained now on {device}; "
           f"{totals['reused']} runs reused from earlier invocations; {wall:.1f} s){kept_note}")
     return 0

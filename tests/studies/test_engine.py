@@ -508,3 +508,34 @@ def test_adopt_refuses_a_saved_table_it_cannot_trust(tmp_path, capsys, damage, w
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert words in err[-1] and "Traceback" not in "\n".join(err)
+
+
+def test_partial_writes_the_stored_runs_and_a_later_adopt_completes_them(tmp_path, capsys):
+    """A long run committed between sessions: --partial trains nothing and writes the table of the runs stored so
+    far, run.json saying how many of the requested ones it holds; on a fresh checkout (no store), --adopt takes
+    them over and trains only the rest, and the table equals the one the whole request writes with its store."""
+    import shutil
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    more = [*MC, "--seeds", "3"]
+    for out in (a, b):
+        assert _one_thread(mode_coverage.main, [*MC, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert _one_thread(mode_coverage.main, [*more, "--partial", "--out", str(a)]) == 0
+    captured = capsys.readouterr()
+    assert "none is trained now" in captured.err and "the table holds 4 of the 6 requested runs" in captured.out
+    assert set(_table(a, mode_coverage).seed) == {0, 1}
+    meta = json.loads((a / "run.json").read_text())
+    assert meta["extra"]["partial"] == {"requested": 6, "in_table": 4} and meta["runs"]["requested"] == 4
+    assert meta["runs"]["computed_in_this_invocation"] == 0
+    shutil.rmtree(a / "runs")  # a fresh checkout
+    assert _one_thread(mode_coverage.main, [*more, "--adopt", "--out", str(a)]) == 0
+    assert "2 new" in capsys.readouterr().err
+    assert _one_thread(mode_coverage.main, [*more, "--out", str(b)]) == 0
+    pd.testing.assert_frame_equal(_table(a, mode_coverage), _table(b, mode_coverage), check_exact=True)
+    assert "partial" not in json.loads((a / "run.json").read_text())["extra"]
+    with pytest.raises(SystemExit) as exc:
+        mode_coverage.main([*MC, "--partial", "--fresh", "--out", str(a)])
+    assert exc.value.code == 2
+    assert _one_thread(mode_coverage.main, [*MC, "--partial", "--out", str(tmp_path / "empty")]) == 1
+    assert "no run of this request is stored" in capsys.readouterr().err
