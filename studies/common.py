@@ -263,6 +263,21 @@ def _run_figure_task(index: int) -> None:
     _FIGURE_TASKS[index]()
 
 
+def figure_task(draw: Callable[[], Any], path: Path, dpi: int, caption: str | None = None,
+                style: Mapping[str, Any] | None = None) -> Callable[[], None]:
+    """A :func:`draw_figures` task: ``draw()`` (under the matplotlib ``style``, if any) saved to ``path`` at ``dpi``,
+    the figure closed, and ``caption`` (if any) written beside it as ``<path stem>.md``."""
+    def run() -> None:
+        plt = pyplot()
+        with plt.rc_context(style or {}):
+            fig = draw()
+            savefig_atomic(fig, path, dpi=dpi)
+        plt.close(fig)
+        if caption is not None:
+            write_atomic(Path(path).with_suffix(".md"), caption)
+    return run
+
+
 def draw_figures(tasks: Sequence[Callable[[], Any]], jobs: int = 1) -> None:
     """Run independent figure tasks, each drawing one figure and writing its files: ``jobs`` at a time in forked worker
     processes (a study's ``--jobs``), else in order in this process (also for one task, or where ``fork`` is not

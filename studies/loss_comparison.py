@@ -74,7 +74,7 @@ import numpy as np
 import pandas as pd
 
 from divergences import GaussianMixture, jsd, wasserstein1
-from studies.common import draw_figures, pyplot, savefig_atomic, write_atomic, write_csv_atomic
+from studies.common import draw_figures, figure_task, write_atomic, write_csv_atomic
 from studies.engine import run_study
 from studies.executors import UnitContext, UnitResult
 from studies.stats import binomial_ci, bootstrap_mean_ci
@@ -605,18 +605,8 @@ def write_outputs(table: pd.DataFrame, cfg: LossComparisonConfig, out, arrays: M
     ranked = ranked_runs(fin)
     write_csv_atomic(rank, out / "ranking.csv")
     write_atomic(out / "ranking.md", ranking_markdown(rank, cfg))
-    plt = pyplot()
-
-    def task(name: str, draw, caption: str):
-        def run() -> None:
-            with plt.rc_context(figs.STYLE):
-                fig = draw()
-                savefig_atomic(fig, out / f"{name}.png", dpi=cfg.dpi)
-            plt.close(fig)
-            write_atomic(out / f"{name}.md", caption)
-        return run
-
-    draw_figures([task(*f) for f in figs.figures(fin, table, rank, ranked, cfg, arrays)], jobs)
+    draw_figures([figure_task(draw, out / f"{name}.png", cfg.dpi, caption, figs.STYLE)
+                  for name, draw, caption in figs.figures(fin, table, rank, ranked, cfg, arrays)], jobs)
     return rank
 
 

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from divergences import ring
-from studies.common import draw_figures, pyplot, savefig_atomic, write_atomic, write_csv_atomic
+from studies.common import draw_figures, figure_task, pyplot, write_atomic, write_csv_atomic
 from studies.engine import run_study
 from studies.store import Variant
 from studies.toy_study import ToyStudy, plot_sample_grid
@@ -350,20 +350,11 @@ def write_outputs(table: pd.DataFrame, cfg: ModeCoverageConfig, out, arrays=None
     summary = summarize(table, cfg.n_modes)
     write_csv_atomic(summary, out / "summary.csv")
     write_atomic(out / "summary.md", summary_markdown(summary, cfg.n_modes))
-    plt = pyplot()
     figs = {"modes_histogram.png": lambda: plot_histogram(table, cfg.n_modes, cfg.dpi),
             "modes_vs_epoch.png": lambda: plot_modes_vs_epoch(table, cfg.n_modes, cfg.dpi)}
     if arrays:
         figs["samples.png"] = lambda: plot_samples(table, arrays, cfg)
-
-    def task(name: str, draw):
-        def run() -> None:
-            fig = draw()
-            savefig_atomic(fig, out / name, dpi=cfg.dpi)
-            plt.close(fig)
-        return run
-
-    draw_figures([task(name, draw) for name, draw in figs.items()], jobs)
+    draw_figures([figure_task(draw, out / name, cfg.dpi) for name, draw in figs.items()], jobs)
     write_captions(cfg, out, int(table.seed.nunique()))
     return summary
 
