@@ -329,7 +329,9 @@ def check_output_dir(out: Path) -> str | None:
 
 # ----------------------------------------------------------------------------- progress
 class Progress:
-    """One tqdm bar over the cost of all units to run (``enabled`` None: on when stderr is a terminal)."""
+    """One tqdm bar over the cost of all units to run (``enabled`` None: on when stderr is a terminal), without
+    tqdm's monitor thread, so that the driver stays single-threaded and can fork its workers
+    (:func:`studies.executors.start_method`)."""
 
     def __init__(self, units: Sequence[Unit], study: Study, enabled: bool | None, desc: str):
         self.costs = [study.cost(u) for u in units]
@@ -339,7 +341,8 @@ class Progress:
             from tqdm.auto import tqdm
 
             total = sum(self.costs)
-            self.bar = tqdm(total=int(total) if float(total).is_integer() else total, desc=desc, dynamic_ncols=True,
+            bar = type("StudyBar", (tqdm,), {"monitor_interval": 0})  # no monitor thread: workers may be forked
+            self.bar = bar(total=int(total) if float(total).is_integer() else total, desc=desc, dynamic_ncols=True,
                             disable=None if enabled is None else False, unit=f" {study.cost_unit}")
 
     def advance(self, index: int, done: float, note: str = "") -> None:
@@ -597,7 +600,7 @@ def _compute_record(variants: Sequence[Variant], parts: Mapping[str, list]) -> d
         trained = [q for q in provs if "adopted_from" not in q]
         pick = lambda name: sorted({str(q.get(name)) for q in trained})
         out[v.title()] = {"parts": len(provs), "wall_time_s": round(sum(float(q.get("wall_time_s") or 0.0)
-                                                                       for q in trained), 1),
+                                                                       for q in trained), 3),
                           "hosts": pick("host"), "devices": pick("device"), "threads": pick("threads"),
                           "adopted_from": sorted({str(q["adopted_from"].get("git_revision"))
                                                   for q in provs if "adopted_from" in q})}

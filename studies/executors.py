@@ -2,8 +2,9 @@
 
 Every executor runs :func:`execute` once per unit, in some process, and hands back an :class:`Outcome`:
 
-* ``local`` (default): in this process one after another (``jobs = 1``), or in ``jobs`` spawned worker processes
-  (:func:`run_pool`; each with its share of the torch threads; on CUDA they share the GPU). Workers die with the
+* ``local`` (default): in this process one after another (``jobs = 1``), or in ``jobs`` worker processes
+  (:func:`run_pool`, forked where each has one CPU thread, else spawned: :func:`start_method`; each with its share
+  of the torch threads; on CUDA they share the GPU). Workers die with the
   driver, however the driver ends (Linux ``PR_SET_PDEATHSIG``, and a watchdog on the parent pid elsewhere).
 * ``ray``: one Ray task per unit (:func:`run_ray`; Ray core tasks, https://docs.ray.io/en/latest/ray-core/tasks.html),
   with ``num_cpus``/``num_gpus`` per task (fractions of a GPU let several seed batches share one device). A worker
@@ -196,14 +197,28 @@ def _pool_job(index: int, job: Job) -> Outcome:
     return execute(job, lambda done, note: queue.put((index, done, note)))
 
 
+def start_method(jobs: Sequence[Job], threads: int) -> str:
+    """How :func:`run_pool` starts its workers: ``fork`` on Linux where every job runs on the CPU with one torch
+    thread and this process runs no other Python thread, so a worker starts at once with the modules the driver has
+    imported; else ``spawn`` (a fresh interpreter per worker, which imports torch and the study again). Why the
+    conditions: CUDA cannot be used in a forked child; a forked child that runs torch with several threads hangs
+    once the parent has used torch's OpenMP pool (seen with this project's torch build; with one thread the pool is
+    never entered); a lock held by another thread at the fork would be copied held."""
+    on_cpu = all(str(j.device).startswith("cpu") for j in jobs)
+    if on_cpu and threads == 1 and sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 def run_pool(jobs: Sequence[Job], n_workers: int, threads: int, on_progress: Callable[[int, float, str], None],
              on_outcome: Callable[[Outcome], None]) -> list[Outcome]:
-    """The jobs in ``n_workers`` spawned worker processes (``threads`` torch threads each). On the first error, or
-    an interrupt here, the workers are terminated (units in progress keep their last checkpoint) and it is raised."""
+    """The jobs in ``n_workers`` worker processes (``threads`` torch threads each), started by
+    :func:`start_method`. On the first error, or an interrupt here, the workers are terminated (units in progress
+    keep their last checkpoint) and it is raised."""
     import multiprocessing as mp
     from queue import Empty
 
-    ctx = mp.get_context("spawn")  # CUDA cannot be used in forked children
+    ctx = mp.get_context(start_method(jobs, threads))
     queue = ctx.Queue()
     jobs = [Job(j.study, j.out, j.unit, j.device, threads, j.wait) for j in jobs]
 

@@ -41,6 +41,7 @@ import shutil
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -132,9 +133,10 @@ class Variant:
         if bad:
             raise ValueError(f"labels may not be named {sorted(bad)} (reserved table columns)")
 
-    @property
+    @cached_property
     def key(self) -> str:
-        """:func:`config_key` of the config."""
+        """:func:`config_key` of the config (computed once: the engine asks for it at every step of a run; a
+        variant is frozen and its config is never changed once the variant is made)."""
         return config_key(self.config)
 
     def title(self) -> str:

@@ -19,7 +19,7 @@ import torch
 
 from gan.fileio import read_sealed_header
 from studies import engine, image_gan, loss_comparison, mode_coverage
-from studies.store import RunStore
+from studies.store import RunStore, Unit, Variant
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,6 +88,40 @@ def test_jobs_parts_and_ray_parts_make_one_table(ray_local, tmp_path):
                                   check_exact=True)
     meta = json.loads((tmp_path / "mixed" / "run.json").read_text())
     assert meta["runs"]["reused_from_earlier_invocations"] == 2 and meta["runs"]["computed_in_this_invocation"] == 2
+
+
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_pool_workers_write_the_serial_table(serial, tmp_path, device):
+    """--jobs 2 in a fresh driver, one torch thread per worker: forked workers (cpu) and spawned ones (auto; which
+    is which: test_pool_workers_die_with_a_killed_driver) write the serial table, to the bit."""
+    args = [sys.executable, "-m", "studies.mode_coverage", *MC, "--device", device, "--jobs", "2", "--out",
+            str(tmp_path)]
+    proc = subprocess.run(args, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    pd.testing.assert_frame_equal(_table(tmp_path, mode_coverage), _table(serial / "mc", mode_coverage),
+                                  check_exact=True)
+    prov = [read_sealed_header(p, "part")["provenance"] for p in tmp_path.glob("runs/*/part-*.part")]
+    assert len({p["pid"] for p in prov}) == 2 and all(p["threads"] == 1 for p in prov)
+
+
+def test_start_method_forks_only_one_thread_cpu_workers_of_a_single_threaded_driver():
+    from studies.executors import Job, start_method
+
+    def jobs(*devices):
+        return [Job("studies.mode_coverage", "out", Unit(Variant({}, {"i": i})), d) for i, d in enumerate(devices)]
+
+    assert start_method(jobs("cuda", "cuda:1"), 1) == "spawn"
+    assert start_method(jobs("cpu", "auto"), 1) == "spawn"  # auto may resolve to CUDA in the worker
+    assert start_method(jobs("cpu", "cpu"), 2) == "spawn"  # a forked child hangs in torch's OpenMP pool
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert start_method(jobs("cpu", "cpu"), 1) == "spawn"  # another thread could hold a lock at the fork
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_image_seeds_run_as_ray_tasks(ray_local, tmp_path):
@@ -197,13 +231,15 @@ def test_killed_ray_worker_is_retried_and_resumes_from_its_checkpoint(ray_local,
 
 
 @pytest.mark.slow
-def test_pool_workers_die_with_a_killed_driver(tmp_path):
-    """SIGKILL of a --jobs 2 driver ends its workers (they used to keep training and writing)."""
+@pytest.mark.parametrize("device, method", [("cpu", "fork"), ("auto", "spawn")])
+def test_pool_workers_die_with_a_killed_driver(tmp_path, device, method):
+    """SIGKILL of a --jobs 2 driver ends its workers (they used to keep training and writing), forked (one CPU
+    thread each, as ``make figures`` runs) or spawned (their command line says which)."""
     # 2,000 epochs: the run is interrupted at its first checkpoint, and must not be able to finish first (with 200 a
     # loaded machine once let the whole run end before the poll below saw a checkpoint)
     args = ["studies.mode_coverage", *MC[:MC.index("--epochs")], "--epochs", "2000", "--checkpoint-every", "1",
             "--n-train", "1280", "--g-width", "16", "--d-width", "16", "--depth", "2", "--n-eval", "200",
-            "--jobs", "2", "--out", str(tmp_path)]
+            "--jobs", "2", "--device", device, "--out", str(tmp_path)]
     proc = _subprocess(args)
     deadline, workers = time.monotonic() + 240, set()
     while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
@@ -213,6 +249,8 @@ def test_pool_workers_die_with_a_killed_driver(tmp_path):
                 workers.add(int(holder[1]))
         time.sleep(0.05)
     assert len(workers) == 2 and proc.pid not in workers, proc.stderr.read() if proc.poll() is not None else ""
+    spawned = {w: b"spawn_main" in Path(f"/proc/{w}/cmdline").read_bytes() for w in workers}
+    assert set(spawned.values()) == {method == "spawn"}, spawned
     proc.kill()
     proc.wait(timeout=60)
     deadline = time.monotonic() + 20

@@ -40,7 +40,7 @@ def test_collapsed_samples_stay_finite_and_bad_input_raises():
         fit_mixture_1d(np.arange(2.0), k=3)
 
 
-@pytest.mark.parametrize("k", [1, 2, 3, 5])
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 7, 8, 12])
 def test_log_sum_exp_is_scipys_bit_for_bit(k):
     # the EM loop's own log-sum-exp must give the same bits as scipy's (the fits, and every table built on them, were
     # made with scipy's), including ties at the maximum and -inf entries
@@ -52,5 +52,11 @@ def test_log_sum_exp_is_scipys_bit_for_bit(k):
     a = rng.normal(0, 30, (3, 400, k))
     a[0, :50] = a[0, :50, :1]  # all k entries equal: m = k
     a[1, :50, 0] = -np.inf
+    a[1, 60:70] = -np.inf  # a row of -inf: -inf
     a[2, :50] = np.round(a[2, :50])  # many ties
-    assert np.array_equal(_logsumexp_last(a), logsumexp(a, axis=2, keepdims=True))
+    ours, theirs = _logsumexp_last(a), logsumexp(a, axis=2, keepdims=True)
+    if k < 8:  # numpy adds fewer than 8 terms in order: the same bits
+        assert np.array_equal(ours, theirs)
+    else:  # pairwise summation orders the terms differently: the last bits may differ
+        assert np.array_equal(np.isneginf(ours), np.isneginf(theirs))
+        np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(float).eps, atol=0)
