@@ -81,6 +81,15 @@ def test_toy_speed_tables_are_the_committed_file():
     assert len(rows) == 6 and all(row in stored for row in rows)
 
 
+def test_quick_study_timings_are_the_committed_report():
+    stored = (ROOT / "benchmarks/results/quick_studies_cpu.md").read_text()
+    rows = {line.split("|")[1].strip(): line.split("|")[4].strip() for line in stored.splitlines()
+            if line.startswith("| mode_coverage") or line.startswith("| loss_comparison")}
+    assert set(rows) == {"mode_coverage", "loss_comparison"}
+    for study, ratio in rows.items():
+        assert f"{study} {ratio}" in FLAT  # the wall-time ratio, median (min–max)
+
+
 def _run(study: str) -> dict:
     import json
 
