@@ -46,10 +46,16 @@ def _one_thread(main, argv) -> int:
         torch.set_num_threads(before)
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C's default action, even where this test process ignores SIGINT (started in
+    the background by a non-interactive shell), so that the child's Python turns SIGINT into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _subprocess(args: list[str], **kw) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint, **kw)
 
 
 @pytest.fixture(scope="module")
