@@ -330,7 +330,7 @@ def check_output_dir(out: Path) -> str | None:
 # ----------------------------------------------------------------------------- progress
 class Progress:
     """One tqdm bar over the cost of all units to run (``enabled`` None: on when stderr is a terminal), without
-    tqdm's monitor thread, so that the driver stays single-threaded and can fork its workers
+    tqdm's monitor thread, so that the driver runs no other Python thread and can fork its workers
     (:func:`studies.executors.start_method`)."""
 
     def __init__(self, units: Sequence[Unit], study: Study, enabled: bool | None, desc: str):
@@ -343,7 +343,7 @@ class Progress:
             total = sum(self.costs)
             bar = type("StudyBar", (tqdm,), {"monitor_interval": 0})  # no monitor thread: workers may be forked
             self.bar = bar(total=int(total) if float(total).is_integer() else total, desc=desc, dynamic_ncols=True,
-                            disable=None if enabled is None else False, unit=f" {study.cost_unit}")
+                           disable=None if enabled is None else False, unit=f" {study.cost_unit}")
 
     def advance(self, index: int, done: float, note: str = "") -> None:
         if self.bar is None:
