@@ -583,7 +583,7 @@ def _adopt(study: Study, store: RunStore, variants: Sequence[Variant], saved: tu
     origin = {k: meta.get(k) for k in ("git_revision", "git_dirty", "started_at", "hostname", "device",
                                        "wall_time_s")}
     origin["table_sha256"] = meta["files"][study.table]["sha256"]
-    n = store.adopt(variants, table, arrays, study.key_column, origin)
+    n = store.adopt(variants, table, arrays, study.key_column, origin, (meta.get("extra") or {}).get("compute"))
     if n:
         print(f"{study.name}: adopted {n} runs from the saved {study.table} (run of git "
               f"{str(origin['git_revision'])[:7]}, {origin['started_at']}) as stored parts", file=sys.stderr)
@@ -592,18 +592,27 @@ def _adopt(study: Study, store: RunStore, variants: Sequence[Variant], saved: tu
 
 def _compute_record(variants: Sequence[Variant], parts: Mapping[str, list]) -> dict:
     """Per configuration (its title), where the parts of its table rows were computed, from their provenance: the
-    number of parts, their summed wall time, hosts, devices and torch thread counts, and the git revisions of the
-    runs any were adopted from (``--adopt``; their own wall time is in that run's record)."""
+    number of parts in this store, the summed wall time, hosts, devices and torch thread counts, and the git
+    revisions of the runs any were adopted from (``--adopt``). An adopted part carries the record of the run it came
+    from (:meth:`studies.store.RunStore.adopt`), which is added in, so a table assembled over several invocations,
+    adopted again and again, keeps the cost of all of them."""
     out = {}
     for v in variants:
         provs = [p.header.get("provenance") or {} for p in parts.get(v.key, [])]
         trained = [q for q in provs if "adopted_from" not in q]
-        pick = lambda name: sorted({str(q.get(name)) for q in trained})
-        out[v.title()] = {"parts": len(provs), "wall_time_s": round(sum(float(q.get("wall_time_s") or 0.0)
-                                                                       for q in trained), 3),
-                          "hosts": pick("host"), "devices": pick("device"), "threads": pick("threads"),
+        carried = [q["compute"] for q in provs if "adopted_from" in q and isinstance(q.get("compute"), Mapping)]
+
+        def union(field: str, record_field: str) -> list[str]:
+            return sorted({str(q.get(field)) for q in trained}
+                          | {str(x) for c in carried for x in c.get(record_field) or []})
+
+        wall = sum(float(q.get("wall_time_s") or 0.0) for q in trained) + \
+            sum(float(c.get("wall_time_s") or 0.0) for c in carried)
+        out[v.title()] = {"parts": len(provs), "wall_time_s": round(wall, 3), "hosts": union("host", "hosts"),
+                          "devices": union("device", "devices"), "threads": union("threads", "threads"),
                           "adopted_from": sorted({str(q["adopted_from"].get("git_revision"))
-                                                  for q in provs if "adopted_from" in q})}
+                                                  for q in provs if "adopted_from" in q}
+                                                 | {str(x) for c in carried for x in c.get("adopted_from") or []})}
     return out
 
 

@@ -348,12 +348,14 @@ class RunStore:
 
     # adopting a saved table -------------------------------------------------
     def adopt(self, variants: Sequence[Variant], saved: pd.DataFrame, arrays: Mapping[str, np.ndarray],
-              key_column: str, origin: Mapping[str, Any]) -> int:
+              key_column: str, origin: Mapping[str, Any], compute: Mapping[str, Any] | None = None) -> int:
         """Store the runs of a saved long table (a finished invocation's, checked against its run.json by the caller)
         as parts, for each variant whose configuration key the table holds and the store has no part of: one part
         per configuration with all its seeds, its rows as the unit returned them (the table's rows of that key
         without the label and key columns), its arrays (``<key>/<name>`` entries of ``arrays``) and ``origin`` (the
-        saved run's provenance) as its provenance. Returns the number of (configuration, seed) runs adopted (a
+        saved run's provenance) as its provenance, with ``compute[title]`` (the saved run's record of where that
+        configuration was computed, ``extra.compute`` of its run.json) when there is one, so that the cost of every
+        invocation behind a table stays in its record. Returns the number of (configuration, seed) runs adopted (a
         seedless configuration counts 1). This is how a fresh checkout, whose store is empty, extends a committed
         study without recomputing it."""
         if key_column not in saved.columns:
@@ -369,7 +371,10 @@ class RunStore:
             seeds = tuple(sorted(int(s) for s in rows.seed.unique())) if "seed" in rows.columns else ()
             prefix = f"{v.key}/"
             mine = {k[len(prefix):]: a for k, a in arrays.items() if k.startswith(prefix)}
-            self.save_part(Unit(v, seeds), rows, {"adopted_from": dict(origin)}, mine)
+            provenance: dict[str, Any] = {"adopted_from": dict(origin)}
+            if compute and isinstance(compute.get(v.title()), Mapping):
+                provenance["compute"] = dict(compute[v.title()])
+            self.save_part(Unit(v, seeds), rows, provenance, mine)
             n += max(len(seeds), 1)
         return n
 

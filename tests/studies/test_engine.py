@@ -533,6 +533,19 @@ def test_adopt_extends_a_saved_table_whose_store_is_gone(tmp_path, capsys):
     compute = meta["extra"]["compute"]  # per configuration: the new part trained here, the adopted one named
     assert len(compute) == 2 and all(c["parts"] == 2 and c["adopted_from"] == [revision] and c["wall_time_s"] > 0
                                      and c["devices"] == ["cpu"] for c in compute.values())
+    # a second generation: the extended table adopted in turn keeps the cost recorded so far, plus the new seed's
+    shutil.rmtree(a / "runs")
+    assert _one_thread(mode_coverage.main, [*MC, "--seeds", "4", "--adopt", "--out", str(a)]) == 0
+    walls = {}
+    for part in a.glob("runs/*/part-*.part"):
+        head = read_sealed_header(part, "part")
+        if "adopted_from" not in head["provenance"]:
+            walls[head["config_key"]] = head["provenance"]["wall_time_s"]
+    later = json.loads((a / "run.json").read_text())["extra"]["compute"]
+    assert len(walls) == 2 and later.keys() == compute.keys()
+    assert sorted(round(later[t]["wall_time_s"] - compute[t]["wall_time_s"], 3) for t in later) == \
+        pytest.approx(sorted(walls.values()), abs=2e-3)
+    assert all(c["adopted_from"] == [revision] and c["parts"] == 2 and c["devices"] == ["cpu"] for c in later.values())
 
 
 @pytest.mark.parametrize("damage, words", [
