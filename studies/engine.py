@@ -32,7 +32,8 @@ A study is a short module that declares what is particular to it and nothing els
    directory (checked against its run.json) first become parts of the configurations the store lacks
    (:meth:`studies.store.RunStore.adopt`): how a fresh checkout, whose store is empty, extends committed results.
 3. **Execute** (:mod:`studies.executors`): ``local`` (this process, or ``--jobs N`` worker processes) or ``ray``.
-   Ctrl-C stops with one line ("interrupted: N units finished and stored; rerun the same command to resume").
+   Ctrl-C stops with one line ("interrupted: N units finished and stored; rerun the same command to resume");
+   SIGTERM (``kill PID``) likewise ("terminated (SIGTERM): ..."; exit status 143).
 4. **Table**: the parts of the requested variants and seeds, in order, written atomically, with its SHA-256 in
    ``run.json``; arrays that units saved (e.g. final samples) go to ``<study>_arrays.npz`` beside it.
 5. **Outputs** from the table (and arrays) only, so ``--plot-only`` redraws them without training; it refuses a
@@ -61,14 +62,17 @@ import pandas as pd
 from gan.fileio import sha256_hex, write_atomic
 from studies.common import (Device, HelpFormatter, RESULTS_DIR, RunTimer, _show_default, add_config_options,
                             device_name, json_safe, runs_record, write_csv_atomic, write_run_json)
-from studies.executors import (Job, Outcome, RayCluster, UnitContext, UnitResult, check_shared_output, load_study,
-                               run_jobs, run_pool, run_ray, run_serial)
+from studies.executors import (Job, Outcome, RayCluster, Terminated, UnitContext, UnitResult, check_shared_output,
+                               load_study, run_jobs, run_pool, run_ray, run_serial, sigterm_interrupts)
 from studies.store import Plan, RunStore, Unit, Variant, assemble, gather_arrays, non_default_fields, plan
 
 MAX_RUNS = 10_000_000
 """Most (configuration, seed) runs one invocation plans (a larger request is a command-line error)."""
 
 EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT)."""
+EXIT_TERMINATED = 143
+"""Exit status after SIGTERM while units ran (128 + SIGTERM): the same clean stop as Ctrl-C."""
 
 
 # ----------------------------------------------------------------------------- run options
@@ -426,24 +430,25 @@ def _execute(module: str, study: Study, inv: Invocation, plan_: Plan, bar: Progr
         bar.advance(i, done, note)
 
     if opts.executor == "ray":
-        with RayCluster(opts.ray_address) as ray:
+        with RayCluster(opts.ray_address) as ray, sigterm_interrupts():  # after ray.init, which sets its own handler
             check_shared_output(ray, inv.out)
             return run_jobs(lambda js: run_ray(ray, js, opts.cpus_per_job, opts.gpus_per_job, on_outcome), jobs)
-    if opts.jobs > 1 and len(jobs) > 1:
-        n = min(opts.jobs, len(jobs))
-        threads = 1
-        if study.uses_torch:
-            import torch
+    with sigterm_interrupts():
+        if opts.jobs > 1 and len(jobs) > 1:
+            n = min(opts.jobs, len(jobs))
+            threads = 1
+            if study.uses_torch:
+                import torch
 
-            threads = max(1, torch.get_num_threads() // n)
-        return run_jobs(lambda js: run_pool(js, n, threads, lambda i, d, note: on_progress(
-            index[js[i].unit], d, note), on_outcome), jobs)
-    if study.uses_torch and str(opts.device).startswith(("cpu", "auto")):
-        from gan.malloc import retain_freed_memory
+                threads = max(1, torch.get_num_threads() // n)
+            return run_jobs(lambda js: run_pool(js, n, threads, lambda i, d, note: on_progress(
+                index[js[i].unit], d, note), on_outcome), jobs)
+        if study.uses_torch and str(opts.device).startswith(("cpu", "auto")):
+            from gan.malloc import retain_freed_memory
 
-        retain_freed_memory()
-    return run_jobs(lambda js: run_serial(js, lambda i, d, note: on_progress(index[js[i].unit], d, note),
-                                          on_outcome), jobs)
+            retain_freed_memory()
+        return run_jobs(lambda js: run_serial(js, lambda i, d, note: on_progress(index[js[i].unit], d, note),
+                                              on_outcome), jobs)
 
 
 def run_study(module: str, argv: Sequence[str] | None = None) -> int:
@@ -505,12 +510,12 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
                        + (f", {opts.jobs} jobs" if opts.jobs > 1 else "") + ")")
         try:
             outcomes = [] if opts.partial else _execute(module, study, inv, plan_, bar)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             bar.close()
             done_now = sum(1 for u in plan_.units if store.part_path(u).exists())
-            print(f"interrupted: {done_now} units finished and stored; rerun the same command to resume",
-                  file=sys.stderr)
-            return EXIT_INTERRUPTED
+            how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+            print(f"{how}: {done_now} units finished and stored; rerun the same command to resume", file=sys.stderr)
+            return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
         except Exception as exc:  # a unit failed: the others were stopped; say which and why
             bar.close()
             text = str(exc).strip().splitlines()
@@ -656,5 +661,5 @@ def _device_record(study: Study, option: str) -> str:
     return device_name(study.resolve_device(option))
 
 
-__all__ = ["EXIT_INTERRUPTED", "Invocation", "RunOptions", "Study", "UnitResult", "Variant", "build_parser",
-           "checked_file", "parse", "run_study"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_TERMINATED", "Invocation", "RunOptions", "Study", "UnitResult", "Variant",
+           "build_parser", "checked_file", "parse", "run_study"]

@@ -8,11 +8,15 @@ Every executor runs :func:`execute` once per unit, in some process, and hands ba
   driver, however the driver ends (Linux ``PR_SET_PDEATHSIG``, and a watchdog on the parent pid elsewhere).
 * ``ray``: one Ray task per unit (:func:`run_ray`; Ray core tasks, https://docs.ray.io/en/latest/ray-core/tasks.html),
   with ``num_cpus``/``num_gpus`` per task (fractions of a GPU let several seed batches share one device). A worker
-  that dies is retried (``max_retries``) and its unit resumes from its checkpoint; the first error or Ctrl-C cancels
-  the remaining tasks. Ray is imported only here, only when chosen. With no address a local Ray instance is started
-  for the run and stopped at its end, bound to the loopback address (node IP 127.0.0.1: every Ray server listens on
-  and connects to 127.0.0.1 only); ``auto`` or ``HOST:PORT`` joins a running cluster, whose workers must see the
-  output directory (checked on every node before any work).
+  that dies is retried (``max_retries``) and its unit resumes from its checkpoint; the first error, Ctrl-C or
+  SIGTERM cancels the remaining tasks. Ray is imported only here, only when chosen. With no address a local Ray
+  instance is started for the run and stopped at its end, bound to the loopback address (node IP 127.0.0.1: every
+  Ray server listens on and connects to 127.0.0.1 only); ``auto`` or ``HOST:PORT`` joins a running cluster, whose
+  workers must see the output directory (checked on every node before any work).
+
+While units run, SIGTERM stops the driver as Ctrl-C does (:func:`sigterm_interrupts`), so ``kill PID`` (the one
+way to stop a driver started in the background by a non-interactive shell, which ignores SIGINT) ends it with the
+same clean message; pool workers keep SIGTERM's default action (the pool terminates them with it).
 
 Whatever runs a unit claims it first (:meth:`studies.store.RunStore.claim`); a unit claimed by another driver comes
 back ``busy`` and is run again at the end with a waiting claim, so two drivers share the work and never train a
@@ -21,6 +25,7 @@ unit twice.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
@@ -30,7 +35,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
@@ -160,6 +165,30 @@ def run_serial(jobs: Sequence[Job], on_progress: Callable[[int, float, str], Non
 _WORKER: dict[str, Any] = {}
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the driver's main thread while units run: handled as Ctrl-C is (units in progress keep
+    their last checkpoint), and told apart from it by its type."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (a :class:`KeyboardInterrupt`) in this process instead of
+    ending it at once; the previous handler comes back after. Outside the main thread (where Python cannot set
+    handlers) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _die_with_parent() -> None:
     """End this process when its parent (the driver) ends, however it ends (SIGKILL included)."""
     parent = os.getppid()
@@ -183,8 +212,10 @@ def _die_with_parent() -> None:
 
 
 def _init_worker(queue: Any) -> None:
-    """Pool worker set-up: die with the driver, glibc keeps freed memory (:mod:`gan.malloc`; on the CPU it spares
-    page faults, on CUDA it costs nothing), and the queue its progress goes to."""
+    """Pool worker set-up: SIGTERM ends it (``Pool.terminate``), die with the driver, glibc keeps freed memory
+    (:mod:`gan.malloc`; on the CPU it spares page faults, on CUDA it costs nothing), and the queue its progress goes
+    to."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the driver's :func:`sigterm_interrupts`
     _die_with_parent()
     from gan.malloc import retain_freed_memory
 
@@ -356,5 +387,6 @@ def run_ray(ray: Any, jobs: Sequence[Job], cpus_per_job: float, gpus_per_job: fl
     return outcomes
 
 
-__all__ = ["Job", "Outcome", "RayCluster", "UnitContext", "UnitResult", "address_is_local", "check_shared_output", "execute",
-           "load_study", "run_jobs", "run_pool", "run_ray", "run_serial"]
+__all__ = ["Job", "Outcome", "RayCluster", "Terminated", "UnitContext", "UnitResult", "address_is_local",
+           "check_shared_output", "execute", "load_study", "run_jobs", "run_pool", "run_ray", "run_serial",
+           "sigterm_interrupts"]
