@@ -10,9 +10,6 @@
 #   mode-coverage  mode_coverage --preset paper (Welfert et al.'s setting and latent scheme) for NS-GAN, beta2 in
 #                  {0.99, 0.999}, 40 seeds, 400 epochs, on cuda, $JOBS worker processes (default 2)
 #                                                                  -> results/mode_coverage/
-#   veegan-table   studies.veegan_table at the published setting (25,000 iterations; GAN and WGAN-GP 10 seeds,
-#                  unrolled GAN 3), adopting the rows the committed table already holds (--adopt: the CPU runs'
-#                  store does not travel) and training the rest  -> results/veegan_table/
 #   image-speed    python -m benchmarks.image_speed --device cuda  -> benchmarks/results/image_speed_cuda.md
 #   image-speed-archs  the same benchmark on SAGAN, BigGAN and StyleGAN2 (32 and 64 px, and StyleGAN2 with its
 #                  regularizers), eager (no torch.compile) unless ARCHS_SPEED_ARGS says otherwise
@@ -72,11 +69,6 @@ stage_mode_coverage() {
     "$PY" -m studies.mode_coverage --preset paper --device "$DEVICE" --losses ns --seeds 40 --jobs "${JOBS:-2}" \
         --no-progress --out "$out" ${MC_ARGS:-}
     pack mode-coverage "$out"
-}
-
-stage_veegan_table() {
-    "$PY" -m studies.veegan_table --adopt --device "$DEVICE" --jobs "${JOBS:-2}" --no-progress
-    pack veegan-table results/veegan_table
 }
 
 stage_image_speed() {
