@@ -13,3 +13,10 @@ from .objectives import (OBJECTIVES, Objective, OptimalDiscriminator, alpha_loss
 from .wasserstein import kantorovich_potential, wasserstein1
 from .dirac import DIRAC_LOSSES, DiracGAN, dirac_loss_terms
 from .dirac import REGULARIZERS as DIRAC_REGULARIZERS
+
+__all__ = ["alpha_loss", "arimoto", "arimoto_f", "chi2_is_finite", "dirac_loss_terms", "DIRAC_LOSSES",
+           "DIRAC_REGULARIZERS", "DiracGAN", "f_divergence", "F_DIVERGENCES", "FDivergence", "gan_divergence",
+           "gaussian_kl", "GaussianMixture", "get_f", "get_objective", "grid", "IntegrationWarning", "Interval",
+           "jsd", "kantorovich_potential", "kl", "neyman_chi2", "Objective", "OBJECTIVES", "optimal_discriminator",
+           "OptimalDiscriminator", "pearson_chi2", "reverse_kl", "ring", "seed_toy", "SeedToy",
+           "squared_hellinger", "total_variation", "value_function", "wasserstein1"]
