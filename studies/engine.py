@@ -63,7 +63,7 @@ from gan.fileio import sha256_hex, write_atomic
 from studies.common import (Device, HelpFormatter, RESULTS_DIR, RunTimer, _show_default, add_config_options,
                             device_name, json_safe, runs_record, write_csv_atomic, write_run_json)
 from studies.executors import (Job, Outcome, RayCluster, Terminated, UnitContext, UnitResult, check_shared_output,
-                               load_study, run_jobs, run_pool, run_ray, run_serial, sigterm_interrupts)
+                               load_study, run_jobs, run_pool, run_ray, run_serial)
 from studies.store import Plan, RunStore, Unit, Variant, assemble, gather_arrays, non_default_fields, plan
 
 MAX_RUNS = 10_000_000
@@ -430,25 +430,24 @@ def _execute(module: str, study: Study, inv: Invocation, plan_: Plan, bar: Progr
         bar.advance(i, done, note)
 
     if opts.executor == "ray":
-        with RayCluster(opts.ray_address) as ray, sigterm_interrupts():  # after ray.init, which sets its own handler
+        with RayCluster(opts.ray_address) as ray:
             check_shared_output(ray, inv.out)
             return run_jobs(lambda js: run_ray(ray, js, opts.cpus_per_job, opts.gpus_per_job, on_outcome), jobs)
-    with sigterm_interrupts():
-        if opts.jobs > 1 and len(jobs) > 1:
-            n = min(opts.jobs, len(jobs))
-            threads = 1
-            if study.uses_torch:
-                import torch
+    if opts.jobs > 1 and len(jobs) > 1:
+        n = min(opts.jobs, len(jobs))
+        threads = 1
+        if study.uses_torch:
+            import torch
 
-                threads = max(1, torch.get_num_threads() // n)
-            return run_jobs(lambda js: run_pool(js, n, threads, lambda i, d, note: on_progress(
-                index[js[i].unit], d, note), on_outcome), jobs)
-        if study.uses_torch and str(opts.device).startswith(("cpu", "auto")):
-            from gan.malloc import retain_freed_memory
+            threads = max(1, torch.get_num_threads() // n)
+        return run_jobs(lambda js: run_pool(js, n, threads, lambda i, d, note: on_progress(
+            index[js[i].unit], d, note), on_outcome), jobs)
+    if study.uses_torch and str(opts.device).startswith(("cpu", "auto")):
+        from gan.malloc import retain_freed_memory
 
-            retain_freed_memory()
-        return run_jobs(lambda js: run_serial(js, lambda i, d, note: on_progress(index[js[i].unit], d, note),
-                                              on_outcome), jobs)
+        retain_freed_memory()
+    return run_jobs(lambda js: run_serial(js, lambda i, d, note: on_progress(index[js[i].unit], d, note),
+                                          on_outcome), jobs)
 
 
 def run_study(module: str, argv: Sequence[str] | None = None) -> int:
@@ -513,9 +512,10 @@ def run_study(module: str, argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt as exc:
             bar.close()
             done_now = sum(1 for u in plan_.units if store.part_path(u).exists())
-            how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+            how, status = (("terminated (SIGTERM)", EXIT_TERMINATED) if isinstance(exc, Terminated)
+                           else ("interrupted", EXIT_INTERRUPTED))
             print(f"{how}: {done_now} units finished and stored; rerun the same command to resume", file=sys.stderr)
-            return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+            return status
         except Exception as exc:  # a unit failed: the others were stopped; say which and why
             bar.close()
             text = str(exc).strip().splitlines()

@@ -14,7 +14,7 @@ Every executor runs :func:`execute` once per unit, in some process, and hands ba
   Ray server listens on and connects to 127.0.0.1 only); ``auto`` or ``HOST:PORT`` joins a running cluster, whose
   workers must see the output directory (checked on every node before any work).
 
-While units run, SIGTERM stops the driver as Ctrl-C does (:func:`sigterm_interrupts`), so ``kill PID`` (the one
+While units run (:func:`run_jobs`), SIGTERM stops the driver as Ctrl-C does, so ``kill PID`` (the one
 way to stop a driver started in the background by a non-interactive shell, which ignores SIGINT) ends it with the
 same clean message; pool workers keep SIGTERM's default action (the pool terminates them with it).
 
@@ -139,14 +139,48 @@ def execute(job: Job, progress: Callable[[float, str], None] | None = None) -> O
         claim.release()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the driver's main thread while units run: handled as Ctrl-C is (units in progress keep
+    their last checkpoint), and told apart from it by its type."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (a :class:`KeyboardInterrupt`) in this process instead of
+    ending it at once; the previous handler comes back after. An interrupt that leaves the block as a plain
+    :class:`KeyboardInterrupt` after a SIGTERM (Ray's ``ray.get`` turns any exception the handler raises into one)
+    leaves it as :class:`Terminated`. Outside the main thread (where Python cannot set handlers) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        received.append(signum)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        if received and not isinstance(exc, Terminated):
+            raise Terminated from exc
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_jobs(run_batch: Callable[[list[Job]], list[Outcome]], jobs: list[Job]) -> list[Outcome]:
     """Run ``jobs`` with ``run_batch``; the ones another process had claimed are run again at the end, waiting for
-    the claim (the other process may finish them: they then come back ``stored``)."""
-    outcomes = run_batch(jobs)
-    busy = [o.unit for o in outcomes if o.status == "busy"]
-    if busy:
-        again = [Job(j.study, j.out, j.unit, j.device, j.threads, wait=True) for j in jobs if j.unit in busy]
-        outcomes = [o for o in outcomes if o.status != "busy"] + run_batch(again)
+    the claim (the other process may finish them: they then come back ``stored``). Every executor runs through here,
+    so here SIGTERM becomes :class:`Terminated` (:func:`_sigterm_interrupts`; for Ray, after ``ray.init`` has set its
+    own handler)."""
+    with _sigterm_interrupts():
+        outcomes = run_batch(jobs)
+        busy = [o.unit for o in outcomes if o.status == "busy"]
+        if busy:
+            again = [Job(j.study, j.out, j.unit, j.device, j.threads, wait=True) for j in jobs if j.unit in busy]
+            outcomes = [o for o in outcomes if o.status != "busy"] + run_batch(again)
     return outcomes
 
 
@@ -163,30 +197,6 @@ def run_serial(jobs: Sequence[Job], on_progress: Callable[[int, float, str], Non
 
 
 _WORKER: dict[str, Any] = {}
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the driver's main thread while units run: handled as Ctrl-C is (units in progress keep
-    their last checkpoint), and told apart from it by its type."""
-
-
-def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated
-
-
-@contextlib.contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`Terminated` (a :class:`KeyboardInterrupt`) in this process instead of
-    ending it at once; the previous handler comes back after. Outside the main thread (where Python cannot set
-    handlers) it does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _die_with_parent() -> None:
@@ -215,7 +225,7 @@ def _init_worker(queue: Any) -> None:
     """Pool worker set-up: SIGTERM ends it (``Pool.terminate``), die with the driver, glibc keeps freed memory
     (:mod:`gan.malloc`; on the CPU it spares page faults, on CUDA it costs nothing), and the queue its progress goes
     to."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the driver's :func:`sigterm_interrupts`
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the driver's :func:`_sigterm_interrupts`
     _die_with_parent()
     from gan.malloc import retain_freed_memory
 
@@ -388,5 +398,4 @@ def run_ray(ray: Any, jobs: Sequence[Job], cpus_per_job: float, gpus_per_job: fl
 
 
 __all__ = ["Job", "Outcome", "RayCluster", "Terminated", "UnitContext", "UnitResult", "address_is_local",
-           "check_shared_output", "execute", "load_study", "run_jobs", "run_pool", "run_ray", "run_serial",
-           "sigterm_interrupts"]
+           "check_shared_output", "execute", "load_study", "run_jobs", "run_pool", "run_ray", "run_serial"]
